@@ -1,0 +1,186 @@
+"""Events on NATS JetStream: streams declared by code, publishing with dedupe ids.
+
+One stream holds every event; its subjects are ``<type>.<conversation>``, so a
+consumer can filter by type and still see one conversation in order. A second
+stream keeps dead letters: events a consumer gave up on, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from schemas import Event, conversation_token, registry
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+class PublishFailed(RuntimeError):
+    """JetStream did not acknowledge the event: it is not durable, say so upstream."""
+
+
+@dataclass(frozen=True)
+class Published:
+    stream_sequence: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Stream, subject and consumer names, under an optional namespace."""
+
+    namespace: str = ""
+
+    @property
+    def _prefix(self) -> str:
+        return f"{self.namespace}." if self.namespace else ""
+
+    @property
+    def events_stream(self) -> str:
+        return f"HILO_{self.namespace}" if self.namespace else "HILO"
+
+    @property
+    def dead_letter_stream(self) -> str:
+        return f"{self.events_stream}_DLQ"
+
+    def subject(self, event_type: str, conversation: str) -> str:
+        return f"{self._prefix}{event_type}.{conversation_token(conversation)}"
+
+    def type_filter(self, event_type: str) -> str:
+        return f"{self._prefix}{event_type}.>"
+
+    def dead_letter_subject(self, consumer: str, original_subject: str) -> str:
+        return f"{self._prefix}dlq.{consumer}.{original_subject}"
+
+    def dead_letter_filter(self) -> str:
+        return f"{self._prefix}dlq.>"
+
+    def durable(self, name: str) -> str:
+        return f"{self.namespace}_{name}" if self.namespace else name
+
+    def event_type_of(self, subject: str) -> str:
+        """``message.received.5730011`` → ``message.received``."""
+        bare = subject[len(self._prefix) :] if subject.startswith(self._prefix) else subject
+        return bare.rsplit(".", 1)[0]
+
+
+class EventBus:
+    def __init__(self, nc: NatsClient, naming: Naming) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.naming = naming
+
+    @classmethod
+    async def connect(cls, url: str, namespace: str = "", *, name: str = "hilo") -> EventBus:
+        nc = await nats.connect(
+            url,
+            name=name,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=5,
+        )
+        return cls(nc, Naming(namespace))
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.nc.is_connected)
+
+    async def close(self) -> None:
+        if not self.nc.is_closed:
+            await self.nc.drain()
+
+    async def ensure_streams(self, extra_types: Iterable[str] = ()) -> None:
+        """Create or widen the streams; safe to call from every process at start-up."""
+        types = sorted({*registry.types, *extra_types})
+        await self._ensure_stream(
+            StreamConfig(
+                name=self.naming.events_stream,
+                subjects=[self.naming.type_filter(t) for t in types],
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+                discard=DiscardPolicy.OLD,
+                duplicate_window=DUPLICATE_WINDOW_SECONDS,
+                max_age=0,
+            )
+        )
+        await self._ensure_stream(
+            StreamConfig(
+                name=self.naming.dead_letter_stream,
+                subjects=[self.naming.dead_letter_filter()],
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+            )
+        )
+
+    async def _ensure_stream(self, config: StreamConfig) -> None:
+        assert config.name is not None
+        try:
+            info = await self.js.stream_info(config.name)
+        except NotFoundError:
+            try:
+                await self.js.add_stream(config)
+            except NatsError as exc:
+                # Another process created it between our look and our add.
+                log.debug("add_stream raced: %s", exc)
+            return
+        existing = set(info.config.subjects or [])
+        wanted = set(config.subjects or [])
+        if not wanted <= existing:
+            info.config.subjects = sorted(existing | wanted)
+            await self.js.update_stream(info.config)
+
+    async def publish(self, event: Event, *, timeout: float = 5.0) -> Published:
+        return await self.publish_raw(
+            self.naming.subject(event.type, event.conversation),
+            event.to_json(),
+            event_id=str(event.event_id),
+            event_type=event.type,
+            timeout=timeout,
+        )
+
+    async def publish_raw(
+        self,
+        subject: str,
+        payload: bytes,
+        *,
+        event_id: str,
+        event_type: str,
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+    ) -> Published:
+        all_headers = {"Nats-Msg-Id": event_id, "Hilo-Event-Type": event_type, **(headers or {})}
+        try:
+            ack = await self.js.publish(subject, payload, headers=all_headers, timeout=timeout)
+        except (TimeoutError, NatsError, OSError) as exc:
+            raise PublishFailed(f"JetStream did not accept {event_type}: {exc!r}") from exc
+        return Published(stream_sequence=ack.seq, duplicate=bool(ack.duplicate))
+
+    async def publish_stored(
+        self, data: dict[str, object], *, replay_id: str, timeout: float = 5.0
+    ) -> Published:
+        """Republish an event as stored (replay): same event id, same payload.
+
+        The JetStream dedupe id is made per replay run, so the broker lets the
+        event through again even inside its duplicate window; the consumers'
+        own idempotency is what keeps a replay from repeating effects.
+        """
+        return await self.publish_raw(
+            self.naming.subject(str(data["type"]), str(data["conversation"])),
+            json.dumps(data, separators=(",", ":")).encode(),
+            event_id=f"replay:{replay_id}:{data['event_id']}",
+            event_type=str(data["type"]),
+            headers={"Hilo-Replay": "1"},
+            timeout=timeout,
+        )

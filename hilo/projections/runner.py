@@ -1,0 +1,201 @@
+"""Projections kept in PostgreSQL, each with its checkpoint in the same transaction.
+
+The live runner folds new events in batches: it locks its checkpoint row,
+reads what follows it, applies, writes the rows and moves the checkpoint, all
+in one transaction, so a crash applies a batch wholly or not at all. A
+rebuild does the same from position 0 in one transaction: readers keep
+seeing the old rows until it commits, and the live runner waits on the
+checkpoint lock and then goes on from where the rebuild stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import asyncpg
+
+from hilo.projections import conversation
+
+Progress = Callable[[int, int], None]
+
+
+class Projection(Protocol):
+    name: str
+    event_types: frozenset[str]
+
+    async def load(self, conn: asyncpg.Connection, keys: Sequence[str]) -> dict[str, Any]: ...
+
+    def fold(self, state: dict[str, Any], data: dict[str, Any], position: int) -> None: ...
+
+    async def save(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None: ...
+
+    async def clear(self, conn: asyncpg.Connection) -> None: ...
+
+    async def copy_in(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None: ...
+
+
+class ConversationsProjection:
+    """``proj_conversations``: one row per contact, the list columns plus the full document."""
+
+    name = "conversations"
+    event_types = conversation.HANDLED_TYPES
+    columns = (
+        "conversation",
+        "contact_name",
+        "provider",
+        "mode",
+        "opted_out",
+        "last_inbound_at",
+        "last_activity_at",
+        "message_count",
+        "doc",
+    )
+
+    async def load(self, conn: asyncpg.Connection, keys: Sequence[str]) -> dict[str, Any]:
+        rows = await conn.fetch(
+            "SELECT conversation, doc FROM proj_conversations WHERE conversation = ANY($1::text[])",
+            list(keys),
+        )
+        return {r["conversation"]: r["doc"] for r in rows}
+
+    def fold(self, state: dict[str, Any], data: dict[str, Any], position: int) -> None:
+        key = data["conversation"]
+        doc = state.get(key)
+        if doc is None:
+            doc = state[key] = conversation.new_document(key)
+        conversation.apply(doc, data, position)
+
+    def _row(self, doc: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            doc["conversation"],
+            doc["contact_name"],
+            doc["provider"],
+            doc["mode"],
+            doc["opted_out"],
+            _instant(doc["last_inbound_at"]),
+            _instant(doc["last_activity_at"]),
+            doc["message_count"],
+            json.dumps(doc, separators=(",", ":"), sort_keys=True),
+        )
+
+    async def save(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None:
+        await conn.executemany(
+            "INSERT INTO proj_conversations (" + ", ".join(self.columns) + ") "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (conversation) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns[1:]),
+            [self._row(doc) for doc in state.values()],
+        )
+
+    async def clear(self, conn: asyncpg.Connection) -> None:
+        # DELETE, not TRUNCATE: readers keep the old rows until the rebuild commits.
+        await conn.execute("DELETE FROM proj_conversations")
+
+    async def copy_in(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None:
+        await conn.copy_records_to_table(
+            "proj_conversations",
+            records=[self._row(doc) for doc in state.values()],
+            columns=list(self.columns),
+        )
+
+
+def _instant(value: str | None) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+PROJECTIONS: dict[str, Projection] = {"conversations": ConversationsProjection()}
+
+
+async def _lock_checkpoint(conn: asyncpg.Connection, name: str) -> int:
+    await conn.execute(
+        "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) "
+        "ON CONFLICT (name) DO NOTHING",
+        name,
+    )
+    return int(
+        await conn.fetchval(
+            "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", name
+        )
+    )
+
+
+async def _read(
+    conn: asyncpg.Connection, after: int, types: frozenset[str], limit: int
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT position, data FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+            after,
+            limit,
+        )
+    )
+
+
+async def catch_up(pool: asyncpg.Pool, projection: Projection, *, batch: int = 2000) -> int:
+    """Apply every event after the checkpoint; return how many were folded."""
+    total = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            checkpoint = await _lock_checkpoint(conn, projection.name)
+            rows = await _read(conn, checkpoint, projection.event_types, batch)
+            if not rows:
+                return total
+            wanted = [r for r in rows if r["data"]["type"] in projection.event_types]
+            state = await projection.load(conn, sorted({r["data"]["conversation"] for r in wanted}))
+            for row in wanted:
+                projection.fold(state, row["data"], row["position"])
+            if state:
+                await projection.save(conn, state)
+            await conn.execute(
+                "UPDATE projection_checkpoints SET position = $2 WHERE name = $1",
+                projection.name,
+                rows[-1]["position"],
+            )
+            total += len(rows)
+
+
+async def rebuild(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    *,
+    page: int = 10000,
+    progress: Progress | None = None,
+) -> int:
+    """Rebuild from position 0 in one transaction; return the number of events read."""
+    async with pool.acquire() as conn, conn.transaction():
+        await _lock_checkpoint(conn, projection.name)
+        head = int(await conn.fetchval("SELECT position FROM event_store_head"))
+        await projection.clear(conn)
+        state: dict[str, Any] = {}
+        position = 0
+        count = 0
+        fold = projection.fold
+        types = projection.event_types
+        while position < head:
+            rows = await conn.fetch(
+                "SELECT position, data FROM events WHERE position > $1 AND position <= $2 "
+                "ORDER BY position LIMIT $3",
+                position,
+                head,
+                page,
+            )
+            if not rows:
+                break
+            for row in rows:
+                data = row["data"]
+                if data["type"] in types:
+                    fold(state, data, row["position"])
+            position = rows[-1]["position"]
+            count += len(rows)
+            if progress:
+                progress(position, head)
+        await projection.copy_in(conn, state)
+        await conn.execute(
+            "UPDATE projection_checkpoints SET position = $2 WHERE name = $1",
+            projection.name,
+            position,
+        )
+    return count

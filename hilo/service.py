@@ -1,0 +1,253 @@
+"""The runtime every Hilo service shares: NATS, PostgreSQL, consumers and HTTP.
+
+A service declares its handlers and routes; :meth:`Service.run` connects,
+declares streams and consumers, applies migrations, serves ``/healthz``,
+``/readyz`` and ``/metrics`` (plus the service's own routes) and runs until
+told to stop. The wiring is the same for every service so that operators can
+deploy each one alone with nothing but ``HILO_NATS_URL`` and
+``HILO_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+
+from hilo.bus import EventBus, Published
+from hilo.consumer import Consumer, ConsumerSpec, Delivery
+from hilo.settings import HiloSettings
+from hilo.store.eventstore import create_pool
+from hilo.store.migrations import migrate
+from schemas import Event
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = Counter("hilo_events_published_total", "Events published", ["service", "type"])
+
+E = TypeVar("E", bound=Event)
+Hook = Callable[["Runtime"], Awaitable[None]]
+Background = Callable[["Runtime"], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class Runtime:
+    """What a running service has at hand; handlers receive it with each event."""
+
+    service: str
+    settings: HiloSettings
+    bus: EventBus
+    db: asyncpg.Pool
+    # Whatever the service's start-up hook prepared (a model, an HTTP client…).
+    state: dict[str, Any] = field(default_factory=dict)
+
+    async def publish(self, event: Event) -> Published:
+        published = await self.bus.publish(event)
+        PUBLISHED.labels(self.service, event.type).inc()
+        return published
+
+
+@dataclass(frozen=True)
+class Context:
+    """One handler call: the runtime plus how this event was delivered."""
+
+    runtime: Runtime
+    delivery: Delivery
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        return self.runtime.db
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.runtime.state
+
+    async def publish(self, event: Event) -> Published:
+        return await self.runtime.publish(event)
+
+
+TypedHandler = Callable[[Any, Context], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    spec: ConsumerSpec
+    handler: TypedHandler
+    accepts: tuple[type[Event], ...]
+
+
+class Service:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.router = APIRouter()
+        self.subscriptions: list[Subscription] = []
+        self.startup_hooks: list[Hook] = []
+        self.shutdown_hooks: list[Hook] = []
+        self.background_tasks: list[Background] = []
+        self.runtime: Runtime | None = None
+        self.http_port: int | None = None
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    # --- declaring -------------------------------------------------------
+    def subscriber(
+        self, *event_classes: type[Event], durable: str | None = None, **spec: Any
+    ) -> Callable[[TypedHandler], TypedHandler]:
+        """Handle events of these classes on a durable consumer named for the service."""
+
+        def decorate(fn: TypedHandler) -> TypedHandler:
+            consumer_spec = ConsumerSpec(
+                durable=durable or f"{self.name}-{fn.__name__}".replace("_", "-"),
+                event_types=tuple(c.event_type() for c in event_classes),
+                **spec,
+            )
+            self.subscriptions.append(Subscription(consumer_spec, fn, tuple(event_classes)))
+            return fn
+
+        return decorate
+
+    def on_startup(self, fn: Hook) -> Hook:
+        self.startup_hooks.append(fn)
+        return fn
+
+    def on_shutdown(self, fn: Hook) -> Hook:
+        self.shutdown_hooks.append(fn)
+        return fn
+
+    def background(self, fn: Background) -> Background:
+        """A long-running task started with the service and cancelled when it stops."""
+        self.background_tasks.append(fn)
+        return fn
+
+    # --- running ---------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    def http_app(self) -> FastAPI:
+        app = FastAPI(title=f"hilo {self.name}")
+
+        @app.get("/healthz")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.name}
+
+        @app.get("/readyz")
+        async def readyz() -> Response:
+            problems = await self.readiness_problems()
+            body = {"status": "ready" if not problems else "unready", "problems": problems}
+            return JSONResponse(body, status_code=200 if not problems else 503)
+
+        @app.get("/metrics")
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        app.include_router(self.router)
+        app.state.service = self
+        return app
+
+    async def readiness_problems(self) -> list[str]:
+        runtime = self.runtime
+        if runtime is None or not self.ready.is_set():
+            return ["starting"]
+        problems = []
+        if not runtime.bus.connected:
+            problems.append("nats unreachable")
+        try:
+            async with runtime.db.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+        except Exception:
+            problems.append("postgres unreachable")
+        return problems
+
+    @contextlib.asynccontextmanager
+    async def running(
+        self, settings: HiloSettings | None = None, *, http: bool = True
+    ) -> AsyncIterator[Runtime]:
+        """Start everything, yield the runtime, and stop cleanly on exit (used by tests too)."""
+        settings = settings or HiloSettings()
+        bus = await EventBus.connect(
+            settings.require_nats_url(), settings.namespace, name=f"hilo-{self.name}"
+        )
+        db = await create_pool(settings.require_database_url(), min_size=1, max_size=8)
+        runtime = Runtime(self.name, settings, bus, db)
+        self.runtime = runtime
+        tasks: list[asyncio.Task[None]] = []
+        server: uvicorn.Server | None = None
+        consumers: list[Consumer] = []
+        try:
+            async with db.acquire() as conn:
+                await migrate(conn)
+            await bus.ensure_streams()
+            for hook in self.startup_hooks:
+                await hook(runtime)
+            for sub in self.subscriptions:
+                consumer = Consumer(bus, sub.spec, self._bind(sub, runtime))
+                await consumer.declare()
+                consumers.append(consumer)
+                tasks.append(asyncio.create_task(consumer.run(), name=sub.spec.durable))
+            for background in self.background_tasks:
+                tasks.append(asyncio.create_task(background(runtime)))
+            if http:
+                server = await self._start_http(settings, tasks)
+            self.ready.set()
+            yield runtime
+        finally:
+            self.ready.clear()
+            for consumer in consumers:
+                consumer.stop()
+            if server is not None:
+                server.should_exit = True
+            for task in tasks:
+                if not task.get_name().startswith("http"):
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for hook in self.shutdown_hooks:
+                with contextlib.suppress(Exception):
+                    await hook(runtime)
+            await bus.close()
+            await db.close()
+            self.runtime = None
+
+    async def _start_http(self, settings: HiloSettings, tasks: list[asyncio.Task[None]]) -> Any:
+        config = uvicorn.Config(
+            self.http_app(),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        # The process owner (``hilo serve``/``hilo up``) handles signals, not uvicorn.
+        setattr(server, "capture_signals", contextlib.nullcontext)  # noqa: B010
+        tasks.append(asyncio.create_task(server.serve(), name="http"))
+        while not server.started:
+            if tasks[-1].done():
+                await tasks[-1]  # surfaces a bind error
+                raise RuntimeError(f"{self.name}: HTTP server stopped during start-up")
+            await asyncio.sleep(0.01)
+        self.http_port = server.servers[0].sockets[0].getsockname()[1]
+        return server
+
+    async def serve_forever(self, settings: HiloSettings | None = None) -> None:
+        async with self.running(settings):
+            log.info("%s ready on port %s", self.name, self.http_port)
+            await self._stop.wait()
+
+    def _bind(
+        self, sub: Subscription, runtime: Runtime
+    ) -> Callable[[Event, Delivery], Awaitable[None]]:
+        async def handle(event: Event, delivery: Delivery) -> None:
+            if sub.accepts and not isinstance(event, sub.accepts):
+                return  # an event type this handler does not know (e.g. from a newer publisher)
+            await sub.handler(event, Context(runtime, delivery))
+
+        return handle

@@ -1,0 +1,284 @@
+"""The PostgreSQL event store: append-only, gap-free global order, one stream per conversation.
+
+``append`` is idempotent on ``event_id``: appending an event that is already
+stored changes nothing and reports it as a duplicate. A stream version the
+caller expected but did not find is a real conflict and raises
+:class:`ConcurrencyConflict`; it is never silently swallowed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from schemas import Event, registry
+
+NOTIFY_CHANNEL = "hilo_events"
+
+_INSERT = """
+INSERT INTO events (position, event_id, stream, stream_version, type, schema_version,
+                    occurred_at, correlation_id, causation_id, data)
+SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[],
+                     $7::timestamptz[], $8::uuid[], $9::uuid[], $10::jsonb[])
+"""
+
+_COLUMNS = (
+    "position, event_id, stream, stream_version, type, schema_version, occurred_at, "
+    "recorded_at, data"
+)
+
+
+class ConcurrencyConflict(Exception):
+    """A stream was not at the version the writer expected."""
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        super().__init__(f"stream {stream!r} is at version {actual}, expected {expected}")
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """What the store needs of an event; built from a typed event or from raw JSON."""
+
+    event_id: uuid.UUID
+    stream: str
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    correlation_id: uuid.UUID | None
+    causation_id: uuid.UUID | None
+    data_json: str
+
+    @classmethod
+    def from_event(cls, event: Event) -> NewEvent:
+        return cls(
+            event_id=event.event_id,
+            stream=event.conversation,
+            type=event.type,
+            schema_version=event.schema_version,
+            occurred_at=event.occurred_at,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            data_json=event.model_dump_json(),
+        )
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    positions: tuple[int, ...] = ()
+    duplicates: tuple[uuid.UUID, ...] = ()
+
+    @property
+    def head(self) -> int | None:
+        return self.positions[-1] if self.positions else None
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    position: int
+    event_id: uuid.UUID
+    stream: str
+    stream_version: int
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    data: dict[str, Any] = field(repr=False)
+
+    def to_event(self) -> Event:
+        return registry.decode(dict(self.data))
+
+
+def _record(row: asyncpg.Record) -> RecordedEvent:
+    data = row["data"]
+    return RecordedEvent(
+        position=row["position"],
+        event_id=row["event_id"],
+        stream=row["stream"],
+        stream_version=row["stream_version"],
+        type=row["type"],
+        schema_version=row["schema_version"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        data=json.loads(data) if isinstance(data, str) else data,
+    )
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def append(
+        self,
+        events: Sequence[Event | NewEvent],
+        *,
+        expected_versions: Mapping[str, int] | None = None,
+    ) -> AppendResult:
+        """Append in order, atomically. ``expected_versions`` maps stream → version
+        it must be at (0 for a new stream) before these events."""
+        new = [e if isinstance(e, NewEvent) else NewEvent.from_event(e) for e in events]
+        if not new:
+            return AppendResult()
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await append_in_transaction(conn, new, expected_versions or {})
+
+    async def head(self) -> int:
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval("SELECT position FROM event_store_head")
+            return int(value or 0)
+
+    async def stream_version(self, stream: str) -> int:
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval("SELECT version FROM event_streams WHERE stream=$1", stream)
+            return int(value or 0)
+
+    async def read_all(
+        self,
+        after: int = 0,
+        *,
+        limit: int = 1000,
+        types: Sequence[str] | None = None,
+        up_to: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Events with position > ``after`` in global order (at most ``limit``)."""
+        clauses = ["position > $1"]
+        args: list[Any] = [after]
+        if types:
+            args.append(list(types))
+            clauses.append(f"type = ANY(${len(args)}::text[])")
+        if up_to is not None:
+            args.append(up_to)
+            clauses.append(f"position <= ${len(args)}")
+        args.append(limit)
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(clauses)} "
+            f"ORDER BY position LIMIT ${len(args)}"
+        )
+        async with self.pool.acquire() as conn:
+            return [_record(r) for r in await conn.fetch(sql, *args)]
+
+    async def iterate_all(
+        self,
+        after: int = 0,
+        *,
+        page: int = 5000,
+        types: Sequence[str] | None = None,
+        up_to: int | None = None,
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        position = after
+        while True:
+            batch = await self.read_all(position, limit=page, types=types, up_to=up_to)
+            if not batch:
+                return
+            yield batch
+            position = batch[-1].position
+
+    async def read_stream(self, stream: str, *, after_version: int = 0) -> list[RecordedEvent]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE stream = $1 AND stream_version > $2 "
+                "ORDER BY stream_version",
+                stream,
+                after_version,
+            )
+        return [_record(r) for r in rows]
+
+    async def get(self, event_id: uuid.UUID) -> RecordedEvent | None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM events WHERE event_id=$1", event_id)
+        return _record(row) if row else None
+
+
+async def append_in_transaction(
+    conn: asyncpg.Connection, new: Sequence[NewEvent], expected_versions: Mapping[str, int]
+) -> AppendResult:
+    # The head row lock serialises appenders until commit: positions commit in order.
+    head = int(await conn.fetchval("SELECT position FROM event_store_head FOR UPDATE"))
+    ids = [e.event_id for e in new]
+    stored = {
+        r["event_id"]
+        for r in await conn.fetch(
+            "SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])", ids
+        )
+    }
+    fresh: list[NewEvent] = []
+    duplicates: list[uuid.UUID] = []
+    seen: set[uuid.UUID] = set()
+    for e in new:
+        if e.event_id in stored or e.event_id in seen:
+            duplicates.append(e.event_id)
+        else:
+            seen.add(e.event_id)
+            fresh.append(e)
+    if not fresh:
+        return AppendResult(duplicates=tuple(duplicates))
+
+    streams = sorted({e.stream for e in fresh})
+    versions = {
+        r["stream"]: int(r["version"])
+        for r in await conn.fetch(
+            "SELECT stream, version FROM event_streams WHERE stream = ANY($1::text[])", streams
+        )
+    }
+    for stream, expected in expected_versions.items():
+        actual = versions.get(stream, 0)
+        if stream in streams and actual != expected:
+            raise ConcurrencyConflict(stream, expected, actual)
+
+    positions = list(range(head + 1, head + 1 + len(fresh)))
+    stream_versions: list[int] = []
+    for e in fresh:
+        versions[e.stream] = versions.get(e.stream, 0) + 1
+        stream_versions.append(versions[e.stream])
+
+    await conn.execute(
+        _INSERT,
+        positions,
+        ids_of(fresh),
+        [e.stream for e in fresh],
+        stream_versions,
+        [e.type for e in fresh],
+        [e.schema_version for e in fresh],
+        [e.occurred_at for e in fresh],
+        [e.correlation_id for e in fresh],
+        [e.causation_id for e in fresh],
+        [e.data_json for e in fresh],
+    )
+    await conn.execute(
+        "INSERT INTO event_streams (stream, version) "
+        "SELECT * FROM unnest($1::text[], $2::int[]) "
+        "ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version",
+        streams,
+        [versions[s] for s in streams],
+    )
+    await conn.execute("UPDATE event_store_head SET position = $1", positions[-1])
+    await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(positions[-1]))
+    return AppendResult(positions=tuple(positions), duplicates=tuple(duplicates))
+
+
+def ids_of(events: Sequence[NewEvent]) -> list[uuid.UUID]:
+    return [e.event_id for e in events]
+
+
+async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        database_url, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+    assert pool is not None
+    return pool
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=_identity, decoder=json.loads, schema="pg_catalog")
+
+
+def _identity(value: str) -> str:
+    return value

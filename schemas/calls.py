@@ -1,0 +1,65 @@
+"""Voice calls held by the ElevenLabs agent."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.envelope import Event
+
+
+class CallTurn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    role: Literal["agent", "user"]
+    message: str | None = None
+    time_in_call_secs: float | None = None
+
+
+class CallEnded(Event):
+    """A phone call with the voice agent finished, with what was said in it."""
+
+    type: Literal["call.ended"] = "call.ended"
+    schema_version: int = 1
+    provider: Literal["elevenlabs"] = "elevenlabs"
+    call_id: str
+    agent_id: str | None = None
+    status: str | None = None
+    direction: Literal["inbound", "outbound"] | None = None
+    business_number: str | None = None
+    started_at: AwareDatetime | None = None
+    duration_seconds: float | None = None
+    transcript: tuple[CallTurn, ...] = ()
+    summary: str | None = None
+    data_collection: dict[str, Any] = Field(default_factory=dict)
+    evaluation: dict[str, Any] = Field(default_factory=dict)
+    dynamic_variables: dict[str, Any] = Field(default_factory=dict)
+    batch_call: dict[str, Any] | None = None
+    termination_reason: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class CallAudioRecorded(Event):
+    """The audio of a finished call is kept, by reference."""
+
+    type: Literal["call.audio_recorded"] = "call.audio_recorded"
+    schema_version: int = 1
+    call_id: str
+    agent_id: str | None = None
+    audio_sha256: str
+    audio_path: str
+    size_bytes: int
+    content_type: str = "audio/mpeg"
+
+
+class CallFailed(Event):
+    """A call never became a conversation (busy, no answer, failed to start)."""
+
+    type: Literal["call.failed"] = "call.failed"
+    schema_version: int = 1
+    provider: Literal["elevenlabs"] = "elevenlabs"
+    call_id: str
+    agent_id: str | None = None
+    reason: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
