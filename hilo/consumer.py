@@ -201,3 +201,49 @@ class Consumer:
             headers=headers,
         )
         await msg.term()
+
+
+BatchHandler = Callable[[Sequence[Msg]], Awaitable[Sequence[tuple[Msg, str]]]]
+
+
+class BatchConsumer(Consumer):
+    """Hands whole batches, in stream order, to one handler (the recorder's way).
+
+    The handler returns the messages it rejects with a reason; those go to the
+    dead-letter stream, the rest are acked. If the handler raises, the whole
+    batch comes back after the back-off delay.
+    """
+
+    def __init__(self, bus: EventBus, spec: ConsumerSpec, handler: BatchHandler) -> None:
+        super().__init__(bus, spec, _never_called)
+        self.batch_handler = handler
+
+    async def handle_batch(self, msgs: Sequence[Msg]) -> None:
+        started = time.perf_counter()
+        try:
+            rejected = await self.batch_handler(msgs)
+        except Exception as exc:
+            log.warning("%s: batch of %d failed: %r", self.durable, len(msgs), exc)
+            for msg in msgs:
+                attempt = msg.metadata.num_delivered or 1
+                if attempt >= self.spec.max_deliver:
+                    await self._dead_letter(msg, f"failed {attempt} times: {exc!r}", attempt)
+                else:
+                    await msg.nak(delay=self._delay_for(msg))
+            return
+        finally:
+            HANDLE_SECONDS.labels(self.spec.durable).observe(time.perf_counter() - started)
+        reasons = {id(msg): reason for msg, reason in rejected}
+        for msg in msgs:
+            event_type = self.bus.naming.event_type_of(msg.subject)
+            reason = reasons.get(id(msg))
+            if reason is None:
+                await msg.ack()
+                HANDLED.labels(self.spec.durable, event_type, "ok").inc()
+            else:
+                await self._dead_letter(msg, reason, msg.metadata.num_delivered or 1)
+                HANDLED.labels(self.spec.durable, event_type, "dead_letter").inc()
+
+
+async def _never_called(event: Event, delivery: Delivery) -> None:
+    raise AssertionError("BatchConsumer dispatches batches, not single events")

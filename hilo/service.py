@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from hilo.bus import EventBus, Published
-from hilo.consumer import Consumer, ConsumerSpec, Delivery
+from hilo.consumer import BatchConsumer, BatchHandler, Consumer, ConsumerSpec, Delivery
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate
@@ -37,6 +37,7 @@ PUBLISHED = Counter("hilo_events_published_total", "Events published", ["service
 E = TypeVar("E", bound=Event)
 Hook = Callable[["Runtime"], Awaitable[None]]
 Background = Callable[["Runtime"], Coroutine[Any, Any, None]]
+BatchFactory = Callable[["Runtime"], BatchHandler]
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Service:
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
         self.background_tasks: list[Background] = []
+        self.batch_consumers: list[tuple[ConsumerSpec, BatchFactory]] = []
         self.runtime: Runtime | None = None
         self.http_port: int | None = None
         self._stop = asyncio.Event()
@@ -112,6 +114,15 @@ class Service:
             )
             self.subscriptions.append(Subscription(consumer_spec, fn, tuple(event_classes)))
             return fn
+
+        return decorate
+
+    def batch_subscriber(self, spec: ConsumerSpec) -> Callable[[BatchFactory], BatchFactory]:
+        """Handle whole batches in stream order; the factory builds the handler at start-up."""
+
+        def decorate(factory: BatchFactory) -> BatchFactory:
+            self.batch_consumers.append((spec, factory))
+            return factory
 
         return decorate
 
@@ -193,6 +204,11 @@ class Service:
                 await consumer.declare()
                 consumers.append(consumer)
                 tasks.append(asyncio.create_task(consumer.run(), name=sub.spec.durable))
+            for spec, factory in self.batch_consumers:
+                batch_consumer = BatchConsumer(bus, spec, factory(runtime))
+                await batch_consumer.declare()
+                consumers.append(batch_consumer)
+                tasks.append(asyncio.create_task(batch_consumer.run(), name=spec.durable))
             for background in self.background_tasks:
                 tasks.append(asyncio.create_task(background(runtime)))
             if http:

@@ -14,9 +14,10 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -29,6 +30,7 @@ from hilo.store.eventstore import EventStore, create_pool
 from hilo.store.migrations import migrate_url
 
 TEMPLATE_DATABASE = "hilo_test_template"
+T = TypeVar("T")
 
 
 @dataclass
@@ -160,3 +162,19 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0, interval: float = 0.05
+) -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(interval)

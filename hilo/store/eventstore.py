@@ -277,8 +277,19 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=_identity, decoder=json.loads, schema="pg_catalog")
+    # Binary jsonb (a version byte, then the text) also serves COPY, which rebuilds use.
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
-def _identity(value: str) -> str:
-    return value
+def _encode_jsonb(value: str) -> bytes:
+    return b"\x01" + value.encode()
+
+
+def _decode_jsonb(value: bytes) -> Any:
+    return json.loads(value[1:])

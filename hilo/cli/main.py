@@ -1,0 +1,247 @@
+"""The `hilo` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from hilo.cli import render
+from hilo.cli.connect import database, event_bus
+from hilo.cli.errors import UserError
+from hilo.settings import HiloSettings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Hilo: WhatsApp and voice conversations, kept as events.",
+)
+conversation_app = typer.Typer(no_args_is_help=True, help="The unified conversation of a contact.")
+projections_app = typer.Typer(no_args_is_help=True, help="Read models built from the store.")
+simulate_app = typer.Typer(no_args_is_help=True, help="Send provider-shaped requests to ingest.")
+app.add_typer(conversation_app, name="conversation")
+app.add_typer(projections_app, name="projections")
+app.add_typer(simulate_app, name="simulate")
+
+
+def _settings() -> HiloSettings:
+    return HiloSettings()
+
+
+@app.command()
+def up(
+    services: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="Start only these services.")
+    ] = None,
+) -> None:
+    """Start NATS, PostgreSQL and every service in the foreground; Ctrl-C stops it all."""
+    from hilo.cli.stack import up as run_stack
+
+    run_stack(_settings(), services)
+
+
+@app.command()
+def serve(service: Annotated[str, typer.Argument(help="ingest, recorder, projector, …")]) -> None:
+    """Run one service alone, as deployed (needs HILO_NATS_URL and HILO_DATABASE_URL)."""
+    from hilo.cli.serve import serve as run_service
+
+    settings = _settings()
+    if not settings.nats_url or not settings.database_url:
+        raise UserError("`hilo serve` needs HILO_NATS_URL and HILO_DATABASE_URL (or use `hilo up`)")
+    run_service(service, settings)
+
+
+@app.command()
+def events(
+    stream: Annotated[str | None, typer.Option(help="Only this conversation (E.164).")] = None,
+    from_position: Annotated[int, typer.Option("--from", help="Start after this position.")] = 0,
+    event_type: Annotated[str | None, typer.Option("--type", help="Only this event type.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+    dead_letters: Annotated[
+        bool, typer.Option("--dead-letters", help="Show the dead-letter stream instead.")
+    ] = False,
+) -> None:
+    """Events from the PostgreSQL store in global order (or the dead letters from NATS)."""
+    if dead_letters:
+        asyncio.run(_dead_letters(limit, as_json))
+        return
+    asyncio.run(_events(stream, from_position, event_type, limit, as_json))
+
+
+async def _events(
+    stream: str | None, after: int, event_type: str | None, limit: int, as_json: bool
+) -> None:
+    from hilo.store.eventstore import EventStore
+
+    async with database(_settings()) as pool:
+        store = EventStore(pool)
+        if stream:
+            from hilo.phones import to_e164
+
+            records = [
+                r
+                for r in await store.read_stream(to_e164(stream))
+                if r.position > after and (event_type is None or r.type == event_type)
+            ][:limit]
+        else:
+            records = await store.read_all(
+                after, limit=limit, types=[event_type] if event_type else None
+            )
+    if as_json:
+        for record in records:
+            print(json.dumps(render.event_line(record), ensure_ascii=False, default=str))
+    else:
+        render.console.print(render.events_table(records))
+
+
+async def _dead_letters(limit: int, as_json: bool) -> None:
+    from hilo.dead_letters import read_dead_letters
+
+    async with event_bus(_settings()) as bus:
+        letters = await read_dead_letters(bus, limit)
+    for letter in letters:
+        if as_json:
+            print(json.dumps(letter, ensure_ascii=False, default=str))
+        else:
+            render.console.print(
+                f"[bold]{letter['sequence']}[/] {letter['consumer']} {letter['subject']}: "
+                f"{letter['reason']} (after {letter['deliveries']} deliveries)"
+            )
+    if not letters and not as_json:
+        render.console.print("no dead letters")
+
+
+@app.command()
+def replay(
+    from_position: Annotated[int, typer.Option("--from", help="First position (inclusive).")] = 1,
+    to_position: Annotated[
+        int | None, typer.Option("--to", help="Last position (inclusive).")
+    ] = None,
+    event_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only these event types.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent.")] = False,
+) -> None:
+    """Republish stored events to NATS so consumers process them again (idempotently)."""
+    from hilo.replay import replay as run_replay
+
+    if to_position is not None and to_position < from_position:
+        raise UserError("--to must not be before --from")
+
+    async def main() -> None:
+        settings = _settings()
+        async with database(settings) as pool:
+            if dry_run:
+                count = await run_replay(pool, None, from_position, to_position, event_type)
+            else:
+                async with event_bus(settings) as bus:
+                    count = await run_replay(pool, bus, from_position, to_position, event_type)
+        verb = "would republish" if dry_run else "republished"
+        print(f"{verb} {count} event(s)", file=sys.stderr)
+
+    asyncio.run(main())
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="One projection; all when omitted.")] = None,
+) -> None:
+    """Rebuild projections from position 0 (readers see the old rows until it is done)."""
+    from rich.progress import Progress, TaskID
+
+    from hilo.projections.runner import PROJECTIONS, rebuild
+
+    if name is not None and name not in PROJECTIONS:
+        raise UserError(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
+    chosen = [name] if name else list(PROJECTIONS)
+
+    async def main() -> None:
+        async with database(_settings()) as pool:
+            with Progress(transient=False) as progress:
+                for projection_name in chosen:
+                    task = progress.add_task(f"rebuilding {projection_name}", total=None)
+
+                    def advance(position: int, head: int, task: TaskID = task) -> None:
+                        progress.update(task, completed=position, total=head)
+
+                    count = await rebuild(pool, PROJECTIONS[projection_name], progress=advance)
+                    progress.update(task, description=f"{projection_name}: {count} events")
+
+    asyncio.run(main())
+
+
+@conversation_app.command("show")
+def conversation_show(
+    contact: Annotated[str, typer.Argument(help="The contact's number (E.164).")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The unified conversation of one contact, all channels, from the projection."""
+    from hilo.phones import to_e164
+
+    key = to_e164(contact)
+
+    async def main() -> None:
+        async with database(_settings()) as pool, pool.acquire() as conn:
+            doc = await conn.fetchval(
+                "SELECT doc FROM proj_conversations WHERE conversation = $1", key
+            )
+        if doc is None:
+            raise UserError(f"no conversation with {key}")
+        if as_json:
+            from hilo.projections.conversation import timeline
+
+            shown = {k: v for k, v in doc.items() if k not in ("items", "provider_message_ids")}
+            shown["timeline"] = timeline(doc)
+            print(json.dumps(shown, ensure_ascii=False, indent=2))
+        else:
+            render.console.print(render.conversation_table(doc))
+
+    asyncio.run(main())
+
+
+@conversation_app.command("list")
+def conversation_list(limit: Annotated[int, typer.Option()] = 50) -> None:
+    """Conversations, most recently active first."""
+    from rich.table import Table
+
+    async def main() -> None:
+        async with database(_settings()) as pool, pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT conversation, contact_name, provider, mode, message_count, "
+                "last_activity_at FROM proj_conversations "
+                "ORDER BY last_activity_at DESC NULLS LAST LIMIT $1",
+                limit,
+            )
+        table = Table("contact", "name", "provider", "mode", "messages", "last activity")
+        for r in rows:
+            table.add_row(
+                r["conversation"],
+                r["contact_name"] or "",
+                r["provider"] or "",
+                r["mode"],
+                str(r["message_count"]),
+                str(r["last_activity_at"] or ""),
+            )
+        render.console.print(table)
+
+    asyncio.run(main())
+
+
+def run() -> None:
+    """Entry point: user mistakes become one line on stderr and exit code 1."""
+    try:
+        app()
+    except UserError as exc:
+        print(f"hilo: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    run()

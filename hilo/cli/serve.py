@@ -1,0 +1,41 @@
+"""`hilo serve NAME`: one service alone, as deployed."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+
+from hilo.cli.errors import UserError
+from hilo.cli.stack import SERVICES
+from hilo.service import Service
+from hilo.settings import HiloSettings
+
+
+def load_service(name: str) -> Service:
+    if name not in SERVICES:
+        raise UserError(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
+    module = importlib.import_module(f"services.{name}.app")
+    service = getattr(module, "service", None)
+    if not isinstance(service, Service):
+        raise UserError(f"services/{name}/app.py has no `service`")
+    return service
+
+
+def serve(name: str, settings: HiloSettings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s",
+    )
+    service = load_service(name)
+    settings.require_nats_url()
+    settings.require_database_url()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, service.stop)
+        await service.serve_forever(settings)
+
+    asyncio.run(main())

@@ -1,0 +1,29 @@
+"""Phone numbers as the one key that joins WhatsApp and voice: E.164, via `phonenumbers`."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from hilo.cli.errors import UserError
+
+
+class InvalidPhoneNumber(UserError, ValueError):
+    """Not a phone number that can be written in E.164."""
+
+
+def to_e164(raw: str, default_region: str | None = None) -> str:
+    """``whatsapp:+57 300…``, ``57300…`` (Meta) and ``+57300…`` all become ``+57300…``."""
+    text = raw.strip()
+    for prefix in ("whatsapp:", "tel:", "sip:"):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :]
+    text = text.split("@", 1)[0]
+    if not text.startswith("+") and default_region is None:
+        text = "+" + text.lstrip("0")
+    try:
+        parsed = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumber(f"{raw!r} is not a phone number") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhoneNumber(f"{raw!r} is not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,19 @@
+"""The recorder: every event on the bus, appended to the PostgreSQL event store."""
+
+from __future__ import annotations
+
+from hilo.consumer import ConsumerSpec
+from hilo.service import Service
+from services.recorder.handlers import record_batches
+from services.recorder.settings import RecorderSettings
+
+
+def build() -> Service:
+    settings = RecorderSettings()
+    service = Service("recorder")
+    spec = ConsumerSpec(durable="recorder", batch=settings.batch_size, max_ack_pending=20000)
+    service.batch_subscriber(spec)(record_batches)
+    return service
+
+
+service = build()
