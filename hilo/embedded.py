@@ -116,6 +116,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or find running) and return the base URI of the ``postgres`` database."""
+        import warnings
+
+        # pgserver looks for XDG_RUNTIME_DIR and warns when a server has none; /tmp is fine.
+        warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
         # A large import; only the stack and tests need it.
         from pgserver.postgres_server import get_server
 
@@ -126,6 +130,18 @@ class EmbeddedPostgres:
             raise EmbeddedServerError(f"embedded PostgreSQL did not start: {exc}") from exc
         self.server_uri = str(server.get_uri())
         return self.server_uri
+
+    def running(self) -> bool:
+        """Whether a server already runs on this data directory (e.g. under `hilo up`)."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            pid = int(pid_file.read_text().split()[0])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError, PermissionError):
+            return False
+        return True
 
     def database_url(self, database: str = DATABASE_NAME) -> str:
         assert self.server_uri is not None, "start() first"

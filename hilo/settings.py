@@ -18,6 +18,8 @@ class HiloSettings(BaseSettings):
     data_dir: Path = Path(".hilo")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # The embedded NATS server's port (only when HILO_NATS_URL is unset).
+    nats_port: int = 4222
     public_url: str | None = None
     timezone: str = "UTC"
     # Prefixes subjects, stream and consumer names, so several Hilo

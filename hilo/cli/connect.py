@@ -17,27 +17,38 @@ from hilo.settings import HiloSettings
 from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate
 
-EMBEDDED_NATS_PORT = 4222
-
 
 def embedded_nats_url(settings: HiloSettings) -> str:
-    return f"nats://127.0.0.1:{EMBEDDED_NATS_PORT}"
+    return f"nats://127.0.0.1:{settings.nats_port}"
 
 
-async def database_url(settings: HiloSettings) -> str:
+@contextlib.asynccontextmanager
+async def database_url(settings: HiloSettings) -> AsyncIterator[str]:
+    """The configured database, or the embedded one (started for this command if it was not)."""
     if settings.database_url:
-        return settings.database_url
+        yield settings.database_url
+        return
     pg = EmbeddedPostgres(settings.data_dir / "pg")
+    started_here = not pg.running()
     try:
         server_uri = await asyncio.to_thread(pg.start)
     except EmbeddedServerError as exc:
         raise UserError(str(exc)) from exc
-    return await ensure_database(server_uri, DATABASE_NAME)
+    try:
+        yield await ensure_database(server_uri, DATABASE_NAME)
+    finally:
+        if started_here:
+            await asyncio.to_thread(pg.stop)
 
 
 @contextlib.asynccontextmanager
 async def database(settings: HiloSettings) -> AsyncIterator[asyncpg.Pool]:
-    url = await database_url(settings)
+    async with database_url(settings) as url, _pool(url) as pool:
+        yield pool
+
+
+@contextlib.asynccontextmanager
+async def _pool(url: str) -> AsyncIterator[asyncpg.Pool]:
     try:
         pool = await create_pool(url, max_size=4)
     except (OSError, asyncpg.PostgresError) as exc:

@@ -16,7 +16,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from hilo.cli.connect import EMBEDDED_NATS_PORT
 from hilo.cli.errors import UserError
 from hilo.embedded import (
     DATABASE_NAME,
@@ -94,7 +93,7 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
     try:
         nats_url = settings.nats_url
         if not nats_url:
-            nats = EmbeddedNats(settings.data_dir / "nats", port=EMBEDDED_NATS_PORT)
+            nats = EmbeddedNats(settings.data_dir / "nats", port=settings.nats_port)
             nats_url = nats.start()
             print(f"hilo: NATS JetStream on {nats_url} (data in {nats.data_dir})", flush=True)
         database_url = settings.database_url
