@@ -79,8 +79,9 @@ class Consumer:
             deliver_policy=DeliverPolicy.NEW if self.spec.deliver_new_only else DeliverPolicy.ALL,
             ack_wait=self.spec.ack_wait,
             max_deliver=self.spec.max_deliver,
-            # Back-off applies to ack timeouts (a crashed handler); naks carry their own delay.
-            backoff=list(self.spec.backoff[: self.spec.max_deliver - 1]) or None,
+            # No server-side BackOff: nats-server then replaces ack_wait with its first step, and
+            # a handler slower than that step would be redelivered while still running. Naks
+            # carry our back-off; a crashed handler's messages come back after ack_wait.
             max_ack_pending=self.spec.max_ack_pending,
         )
         if len(filters) == 1:

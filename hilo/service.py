@@ -32,6 +32,9 @@ from schemas import Event
 
 log = logging.getLogger(__name__)
 
+# How long a stopping service waits for its consumers to finish the batch in hand.
+STOP_GRACE_SECONDS = 5.0
+
 PUBLISHED = Counter("hilo_events_published_total", "Events published", ["service", "type"])
 
 E = TypeVar("E", bound=Event)
@@ -219,6 +222,14 @@ class Service:
             self.ready.clear()
             for consumer in consumers:
                 consumer.stop()
+            # Let consumers finish the batch in hand and end their pending fetch: a fetch
+            # cancelled in flight leaves messages unacked until ack_wait, and they would
+            # then arrive after newer ones.
+            consumer_tasks = [
+                t for t in tasks if t.get_name() in {c.spec.durable for c in consumers}
+            ]
+            if consumer_tasks:
+                await asyncio.wait(consumer_tasks, timeout=STOP_GRACE_SECONDS)
             if server is not None:
                 server.should_exit = True
             for task in tasks:

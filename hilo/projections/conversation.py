@@ -54,6 +54,12 @@ def new_document(conversation: str) -> Doc:
 
 def canonical_instant(value: str) -> str:
     """One spelling per instant (UTC, microseconds), so instants sort as strings."""
+    # Events we publish are already in UTC ("…Z"); skip parsing them (it dominates rebuilds).
+    if value.endswith("Z") and value[10:11] == "T":
+        if len(value) == 27 and value[19:20] == ".":
+            return value
+        if len(value) == 20:
+            return value[:-1] + ".000000Z"
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

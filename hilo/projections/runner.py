@@ -10,11 +10,11 @@ checkpoint lock and then goes on from where the rebuild stopped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import asyncpg
+import orjson
 
 from hilo.projections import conversation
 
@@ -77,7 +77,7 @@ class ConversationsProjection:
             _instant(doc["last_inbound_at"]),
             _instant(doc["last_activity_at"]),
             doc["message_count"],
-            json.dumps(doc, separators=(",", ":"), sort_keys=True),
+            orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode(),
         )
 
     async def save(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None:

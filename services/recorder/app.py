@@ -11,7 +11,11 @@ from services.recorder.settings import RecorderSettings
 def build() -> Service:
     settings = RecorderSettings()
     service = Service("recorder")
-    spec = ConsumerSpec(durable="recorder", batch=settings.batch_size, max_ack_pending=20000)
+    # One batch in flight at most: after a crash JetStream must redeliver the unacked batch
+    # before anything newer, or the store would take a conversation's events out of order.
+    spec = ConsumerSpec(
+        durable="recorder", batch=settings.batch_size, max_ack_pending=settings.batch_size
+    )
     service.batch_subscriber(spec)(record_batches)
     return service
 

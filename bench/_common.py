@@ -1,0 +1,58 @@
+"""What every benchmark shares: real servers, timing, and a table of medians and ratios."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from hilo.testing import Infrastructure, infrastructure
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def servers() -> Iterator[Infrastructure]:
+    """Embedded NATS and PostgreSQL (or the ones HILO_NATS_URL/HILO_DATABASE_URL name)."""
+    base = Path(tempfile.mkdtemp(prefix="hilo-bench-"))
+    os.chmod(base, 0o777)  # pgserver runs PostgreSQL as its own user when we are root
+    with infrastructure(base) as infra:
+        yield infra
+
+
+async def rate(
+    operation: Callable[[T], Awaitable[int]], prepare: Callable[[], T], rounds: int = 3
+) -> float:
+    """Median items per second over ``rounds`` runs of ``operation`` on freshly prepared input.
+
+    Preparing the input (making events, encoding payloads) is not timed; ``operation``
+    returns how many items it handled.
+    """
+    rates = []
+    for _ in range(rounds):
+        prepared = prepare()
+        started = time.perf_counter()
+        done = await operation(prepared)
+        rates.append(done / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
+    return ordered[index]
+
+
+def print_table(title: str, rows: list[tuple[str, float, float | None]], unit: str) -> None:
+    """Rows of (name, ours, peer); prints the ratio ours/peer where there is a peer."""
+    print(f"\n{title}")
+    print(f"  {'measure':<44} {'hilo':>12} {'peer':>12} {'ratio':>7}  ({unit}, medians)")
+    for name, ours, peer in rows:
+        peer_text = f"{peer:12,.0f}" if peer is not None else f"{'-':>12}"
+        ratio = f"{ours / peer:7.2f}" if peer else f"{'-':>7}"
+        print(f"  {name:<44} {ours:12,.0f} {peer_text} {ratio}")
