@@ -10,6 +10,7 @@ checkpoint lock and then goes on from where the rebuild stopped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -168,25 +169,35 @@ async def rebuild(
     page: int = 10000,
     progress: Progress | None = None,
 ) -> int:
-    """Rebuild from position 0 in one transaction; return the number of events read."""
-    async with pool.acquire() as conn, conn.transaction():
+    """Rebuild from position 0 in one transaction; return the number of events read.
+
+    Pages are read on a second connection while the previous page is folded: positions up to
+    the head are committed and gap-free, so the next page's range is known in advance.
+    """
+    async with pool.acquire() as conn, pool.acquire() as reader, conn.transaction():
         await _lock_checkpoint(conn, projection.name)
         head = int(await conn.fetchval("SELECT position FROM event_store_head"))
         await projection.clear(conn)
         state: dict[str, Any] = {}
-        position = 0
         count = 0
         fold = projection.fold
         types = projection.event_types
-        while position < head:
-            rows = await conn.fetch(_PAGE_UP_TO, position, head, page)
-            if not rows:
-                break
+
+        def read(after: int) -> asyncio.Task[list[asyncpg.Record]]:
+            upper = min(after + page, head)
+            return asyncio.create_task(reader.fetch(_PAGE_UP_TO, after, upper, page))
+
+        position = 0
+        pending = read(0) if head else None
+        while pending is not None:
+            rows = await pending
+            upper = min(position + page, head)
+            pending = read(upper) if upper < head else None
             for row_position, text in rows:
                 data = orjson.loads(text)
                 if data["type"] in types:
                     fold(state, data, row_position)
-            position = rows[-1][0]
+            position = upper
             count += len(rows)
             if progress:
                 progress(position, head)
