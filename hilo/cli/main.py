@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -230,6 +231,16 @@ def conversation_list(limit: Annotated[int, typer.Option()] = 50) -> None:
         render.console.print(table)
 
     asyncio.run(main())
+
+
+@app.command()
+def transcribe(
+    files: Annotated[list[Path], typer.Argument(help="Audio files (OGG/Opus, AMR, MP4, MP3…).")],
+) -> None:
+    """Transcribe audio files with the configured transcriber, one JSON line each."""
+    from hilo.cli.transcribe import transcribe_files
+
+    transcribe_files(files)
 
 
 def run() -> None:

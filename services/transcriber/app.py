@@ -1,0 +1,75 @@
+"""The transcriber: voice notes from `message.received` turned into `audio.transcribed`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from hilo.service import Runtime, Service
+from schemas import MessageReceived
+from services.transcriber.allowlist import HostAllowList
+from services.transcriber.backends import Backend, create_backend
+from services.transcriber.handlers import on_message_received
+from services.transcriber.media import MediaConfig, MediaFetcher
+from services.transcriber.pipeline import Pipeline
+from services.transcriber.settings import TranscriberSettings
+from services.transcriber.storage import AudioStore
+
+
+def media_config(config: TranscriberSettings) -> MediaConfig:
+    hosts = (*config.media_host_patterns, config.twilio_api_base, config.graph_api_base)
+    return MediaConfig(
+        allow=HostAllowList.of(hosts, config.transcriber_local_media_url),
+        max_bytes=config.transcriber_max_bytes,
+        twilio_api_base=config.twilio_api_base,
+        twilio_account_sid=config.twilio_account_sid,
+        twilio_auth_token=config.twilio_auth_token,
+        graph_api_base=config.graph_api_base,
+        graph_api_version=config.graph_api_version,
+        whatsapp_token=config.whatsapp_token,
+    )
+
+
+def build(settings: TranscriberSettings | None = None, backend: Backend | None = None) -> Service:
+    """``backend`` lets tests share one loaded model between several service instances."""
+    config = settings or TranscriberSettings()
+    service = Service("transcriber")
+    service.subscriber(
+        MessageReceived,
+        durable="transcriber",
+        # The handler gives up after transcriber_attempts; the margin covers a failed publish.
+        max_deliver=config.transcriber_attempts + 2,
+        backoff=config.retry_backoff,
+        # Few notes in hand at a time: each may take a while, and inference runs one by one.
+        batch=8,
+        max_ack_pending=64,
+        ack_wait=60.0,
+    )(on_message_received)
+
+    @service.on_startup
+    async def start(runtime: Runtime) -> None:
+        # Loading the model takes a moment and fails loudly (BackendUnavailable) when it cannot.
+        chosen = backend if backend is not None else await asyncio.to_thread(create_backend, config)
+        http = httpx.AsyncClient(
+            follow_redirects=False,  # media.py follows redirects itself, hop by hop
+            timeout=config.transcriber_download_timeout_seconds,
+        )
+        pipeline = Pipeline(
+            fetcher=MediaFetcher(http, media_config(config)),
+            store=AudioStore(runtime.settings.data_dir / "audio"),
+            backend=chosen,
+            max_duration_seconds=config.transcriber_max_duration_seconds,
+        )
+        runtime.state.update(http=http, pipeline=pipeline, attempts=config.transcriber_attempts)
+
+    @service.on_shutdown
+    async def stop(runtime: Runtime) -> None:
+        http = runtime.state.get("http")
+        if http is not None:
+            await http.aclose()
+
+    return service
+
+
+service = build()
