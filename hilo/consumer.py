@@ -1,15 +1,17 @@
 """Durable JetStream consumers with explicit ack, bounded redelivery and dead letters.
 
-A consumer fetches a batch, splits it by conversation, and handles each
-conversation's events one after another while different conversations run
-side by side. An event is acked only after its handler returned; a failing
-handler gets the event again after a growing delay, and after ``max_deliver``
-attempts the event goes to the dead-letter stream with the reason.
+A consumer fetches continuously and hands each conversation's events to one
+worker, in order, while different conversations run side by side. An event is
+acked only after its handler returned; a failing handler gets the event again
+after a growing delay (before anything later in its conversation), and after
+``max_deliver`` attempts the event goes to the dead-letter stream with the
+reason. A crashed process's unacked events come back after ``ack_wait``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -94,51 +96,96 @@ class Consumer:
         self._stopping.set()
 
     async def run(self) -> None:
+        """Fetch continuously; each conversation's events go through one worker, in order.
+
+        There is no barrier between fetches: a conversation whose handler is slow or
+        failing holds only its own later events, while the others keep flowing. A failed
+        event is retried here, after the back-off delay, before anything after it in its
+        conversation (a ``nak`` would let newer events of the conversation overtake it).
+        """
         await self.declare()
         sub = await self.bus.js.pull_subscribe_bind(
             self.durable, stream=self.bus.naming.events_stream
         )
+        # Unacked events held here; at most this many, and never more than the server allows.
+        limit = max(1, min(self.spec.max_ack_pending, self.spec.batch * 4))
+        held: dict[int, Msg] = {}
+        queues: dict[str, collections.deque[Msg]] = {}
+        workers: dict[str, asyncio.Task[None]] = {}
+        room = asyncio.Event()
+        room.set()
+        keepalive = asyncio.create_task(self._keep_alive_held(held))
+
+        async def work(key: str) -> None:
+            queue = queues[key]
+            try:
+                while queue:
+                    msg = queue[0]
+                    if self._stopping.is_set():
+                        # Handed back in order; another replica or the restart takes them.
+                        await _quietly(msg.nak())
+                    else:
+                        await self._handle_with_retries(msg)
+                    queue.popleft()
+                    held.pop(id(msg), None)
+                    room.set()
+            finally:
+                del queues[key]
+                del workers[key]
+
         try:
             while not self._stopping.is_set():
+                if len(held) >= limit:
+                    room.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(room.wait(), timeout=1.0)
+                    continue
                 try:
-                    msgs = await sub.fetch(self.spec.batch, timeout=1.0)
+                    msgs = await sub.fetch(min(self.spec.batch, limit - len(held)), timeout=1.0)
                 except (TimeoutError, NatsTimeoutError):
                     continue
                 except Exception as exc:  # connection trouble: wait and try again
                     log.warning("%s: fetch failed: %r", self.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
-                await self.handle_batch(msgs)
+                for msg in msgs:
+                    key = self._order_key(msg)
+                    held[id(msg)] = msg
+                    queues.setdefault(key, collections.deque()).append(msg)
+                    if key not in workers:
+                        workers[key] = asyncio.create_task(work(key))
+            if workers:
+                await asyncio.gather(*workers.values(), return_exceptions=True)
         finally:
+            keepalive.cancel()
+            for task in list(workers.values()):
+                task.cancel()
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    async def handle_batch(self, msgs: Sequence[Msg]) -> None:
-        if not self.spec.per_conversation_order:
-            await asyncio.gather(*(self._handle_one(m) for m in msgs))
-            return
-        groups: dict[str, list[Msg]] = {}
-        for msg in msgs:
-            groups.setdefault(msg.subject.rsplit(".", 1)[-1], []).append(msg)
-        await asyncio.gather(*(self._handle_in_order(group) for group in groups.values()))
+    def _order_key(self, msg: Msg) -> str:
+        if self.spec.per_conversation_order:
+            return msg.subject.rsplit(".", 1)[-1]
+        return f"seq:{msg.metadata.sequence.stream}"
 
-    async def _handle_in_order(self, msgs: list[Msg]) -> None:
-        for index, msg in enumerate(msgs):
-            if not await self._handle_one(msg):
-                # Keep the conversation's order: what follows a failure waits for it.
-                delay = self._delay_for(msg)
-                for later in msgs[index + 1 :]:
-                    await later.nak(delay=delay)
-                return
-
-    def _delay_for(self, msg: Msg) -> float:
-        attempt = msg.metadata.num_delivered or 1
+    def _delay_for(self, msg: Msg, attempt: int | None = None) -> float:
+        attempt = attempt or msg.metadata.num_delivered or 1
         return self.spec.backoff[min(attempt - 1, len(self.spec.backoff) - 1)]
 
-    async def _handle_one(self, msg: Msg) -> bool:
+    async def _handle_with_retries(self, msg: Msg) -> None:
+        attempt = msg.metadata.num_delivered or 1
+        while not await self._handle_one(msg, attempt):
+            delay = self._delay_for(msg, attempt)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            if self._stopping.is_set():
+                await _quietly(msg.nak(delay=delay))
+                return
+            attempt += 1
+
+    async def _handle_one(self, msg: Msg, attempt: int) -> bool:
         """Handle one message; True when it is done with (acked or dead-lettered)."""
         meta = msg.metadata
-        attempt = meta.num_delivered or 1
         event_type = self.bus.naming.event_type_of(msg.subject)
         try:
             event = registry.decode_json(msg.data)
@@ -153,7 +200,6 @@ class Consumer:
             replayed=bool(msg.headers and msg.headers.get("Hilo-Replay")),
         )
         started = time.perf_counter()
-        keepalive = asyncio.create_task(self._keep_alive(msg))
         try:
             await self.handler(event, delivery)
         except PermanentFailure as exc:
@@ -169,22 +215,20 @@ class Consumer:
                 HANDLED.labels(self.spec.durable, event_type, "dead_letter").inc()
                 return True
             log.warning("%s: %s failed (attempt %d): %r", self.durable, event_type, attempt, exc)
-            await msg.nak(delay=self._delay_for(msg))
             HANDLED.labels(self.spec.durable, event_type, "retry").inc()
             return False
         finally:
-            keepalive.cancel()
             HANDLE_SECONDS.labels(self.spec.durable).observe(time.perf_counter() - started)
         await msg.ack()
         HANDLED.labels(self.spec.durable, event_type, "ok").inc()
         return True
 
-    async def _keep_alive(self, msg: Msg) -> None:
-        """Tell JetStream a slow handler is still working, so it is not redelivered meanwhile."""
+    async def _keep_alive_held(self, held: dict[int, Msg]) -> None:
+        """Tell JetStream that events held here (running or queued) are not lost."""
         while True:
-            await asyncio.sleep(self.spec.ack_wait / 2)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
+            await asyncio.sleep(self.spec.ack_wait / 3)
+            for msg in list(held.values()):
+                await _quietly(msg.in_progress())
 
     async def _dead_letter(self, msg: Msg, reason: str, attempt: int) -> None:
         headers = {
@@ -219,6 +263,26 @@ class BatchConsumer(Consumer):
         super().__init__(bus, spec, _never_called)
         self.batch_handler = handler
 
+    async def run(self) -> None:
+        await self.declare()
+        sub = await self.bus.js.pull_subscribe_bind(
+            self.durable, stream=self.bus.naming.events_stream
+        )
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(self.spec.batch, timeout=1.0)
+                except (TimeoutError, NatsTimeoutError):
+                    continue
+                except Exception as exc:  # connection trouble: wait and try again
+                    log.warning("%s: fetch failed: %r", self.durable, exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                await self.handle_batch(msgs)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
     async def handle_batch(self, msgs: Sequence[Msg]) -> None:
         started = time.perf_counter()
         try:
@@ -244,6 +308,11 @@ class BatchConsumer(Consumer):
             else:
                 await self._dead_letter(msg, reason, msg.metadata.num_delivered or 1)
                 HANDLED.labels(self.spec.durable, event_type, "dead_letter").inc()
+
+
+async def _quietly(operation: Awaitable[None]) -> None:
+    with contextlib.suppress(Exception):
+        await operation
 
 
 async def _never_called(event: Event, delivery: Delivery) -> None:

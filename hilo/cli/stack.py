@@ -106,6 +106,10 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
         if applied:
             print(f"hilo: applied migrations {', '.join(applied)}", flush=True)
         env = {**os.environ, "HILO_NATS_URL": nats_url, "HILO_DATABASE_URL": database_url}
+        # Simulated voice notes are served by ingest, which has the base port.
+        env.setdefault(
+            "TRANSCRIBER_LOCAL_MEDIA_URL", f"http://127.0.0.1:{settings.http_port}/media/"
+        )
         for name in names:
             child_env = {**env, "HILO_HTTP_PORT": str(settings.http_port + SERVICES[name])}
             child = Child(name, child_env)

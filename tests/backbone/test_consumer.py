@@ -1,0 +1,101 @@
+"""The consumer's delivery rules on real JetStream: order per conversation, no head-of-line
+blocking across conversations, retries before later events, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+from hilo.bus import EventBus
+from hilo.consumer import Consumer, ConsumerSpec, Delivery
+from hilo.testing import eventually
+from schemas import Event, MessageReceived
+
+SLOW = "+573001110001"
+FAST = "+573001110002"
+
+
+def inbound(contact: str, text: str) -> MessageReceived:
+    return MessageReceived(
+        conversation=contact,
+        provider="twilio",
+        provider_message_id=f"SM{uuid.uuid4().hex}",
+        text=text,
+    )
+
+
+@contextlib.asynccontextmanager
+async def consuming(bus: EventBus, consumer: Consumer) -> AsyncIterator[None]:
+    await bus.ensure_streams()
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def test_a_failing_event_is_retried_before_the_later_events_of_its_conversation(
+    bus: EventBus,
+) -> None:
+    handled: list[tuple[str, int]] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event, MessageReceived)
+        handled.append((event.text or "", delivery.attempt))
+        if event.text == "first" and delivery.attempt < 3:
+            raise RuntimeError("provider down")
+
+    spec = ConsumerSpec(durable="order", event_types=("message.received",), backoff=(0.3,))
+    async with consuming(bus, Consumer(bus, spec, handler)):
+        await bus.publish(inbound(SLOW, "first"))
+        await eventually(lambda: _async(len(handled) >= 1))
+        # Published while "first" waits for its retry: it arrives in a later fetch.
+        await bus.publish(inbound(SLOW, "second"))
+        await eventually(lambda: _async(("second", 1) in handled))
+    assert handled == [("first", 1), ("first", 2), ("first", 3), ("second", 1)]
+
+
+async def test_a_slow_conversation_does_not_hold_the_others(bus: EventBus) -> None:
+    release = asyncio.Event()
+    fast_done: list[str] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        if event.conversation == SLOW:
+            await release.wait()
+        else:
+            fast_done.append(event.event_id.hex)
+
+    spec = ConsumerSpec(durable="slow", event_types=("message.received",), batch=4)
+    async with consuming(bus, Consumer(bus, spec, handler)):
+        await bus.publish(inbound(SLOW, "takes long"))
+        for i in range(20):
+            await bus.publish(inbound(FAST, f"quick {i}"))
+        # Every fast event is handled while the slow one is still running.
+        await eventually(lambda: _async(len(fast_done) == 20))
+        release.set()
+
+
+async def test_events_that_keep_failing_go_to_dead_letters(bus: EventBus) -> None:
+    from hilo.dead_letters import read_dead_letters
+
+    attempts: list[int] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        raise RuntimeError("always broken")
+
+    spec = ConsumerSpec(
+        durable="broken", event_types=("message.received",), max_deliver=3, backoff=(0.05,)
+    )
+    async with consuming(bus, Consumer(bus, spec, handler)):
+        await bus.publish(inbound(SLOW, "doomed"))
+        letters = await eventually(lambda: read_dead_letters(bus))
+    assert attempts == [1, 2, 3]
+    assert "always broken" in letters[0]["reason"]
+
+
+async def _async(value: bool) -> bool:
+    return value
