@@ -21,29 +21,12 @@ from schemas import Event, registry
 
 NOTIFY_CHANNEL = "hilo_events"
 
-# Everything an append writes, in one statement: fewer round trips while the head is locked.
-_WRITE = """
-WITH appended AS (
-    INSERT INTO events (position, event_id, stream, stream_version, type, schema_version,
-                        occurred_at, correlation_id, causation_id, data)
-    SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[],
-                         $7::timestamptz[], $8::uuid[], $9::uuid[], $10::jsonb[])
-), versions AS (
-    INSERT INTO event_streams (stream, version)
-    SELECT * FROM unnest($11::text[], $12::int[])
-    ON CONFLICT (stream) DO UPDATE SET version = EXCLUDED.version
-), head AS (
-    UPDATE event_store_head SET position = $13::bigint
-)
-SELECT pg_notify($14, $13::bigint::text)
-"""
-
-# Read after the head lock is held (a later statement), so the snapshot sees every commit
-# that came before ours.
-_KNOWN = """
-SELECT ARRAY(SELECT event_id FROM events WHERE event_id = ANY($1::uuid[])) AS stored,
-       (SELECT json_object_agg(stream, version) FROM event_streams
-        WHERE stream = ANY($2::text[]))::text AS versions
+# Lock, duplicate and version checks, writes and notification in one round trip: the head is
+# locked for as short a time as possible (hilo/store/sql/003_append_function.sql).
+_APPEND = """
+SELECT positions, conflict_stream, conflict_expected, conflict_actual
+FROM hilo_append($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::uuid[],
+                 $7::uuid[], $8::jsonb[], $9::text[], $10::int[], $11::text)
 """
 
 _COLUMNS = (
@@ -149,7 +132,7 @@ class EventStore:
         new = [e if isinstance(e, NewEvent) else NewEvent.from_event(e) for e in events]
         if not new:
             return AppendResult()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
             return await append_in_transaction(conn, new, expected_versions or {})
 
     async def head(self) -> int:
@@ -222,60 +205,31 @@ class EventStore:
 async def append_in_transaction(
     conn: asyncpg.Connection, new: Sequence[NewEvent], expected_versions: Mapping[str, int]
 ) -> AppendResult:
-    # The head row lock serialises appenders until commit: positions commit in order.
-    head = int(await conn.fetchval("SELECT position FROM event_store_head FOR UPDATE"))
-    ids = [e.event_id for e in new]
-    known = await conn.fetchrow(_KNOWN, ids, sorted({e.stream for e in new}))
-    stored = set(known["stored"])
-    fresh: list[NewEvent] = []
-    duplicates: list[uuid.UUID] = []
-    seen: set[uuid.UUID] = set()
-    for e in new:
-        if e.event_id in stored or e.event_id in seen:
-            duplicates.append(e.event_id)
-        else:
-            seen.add(e.event_id)
-            fresh.append(e)
-    if not fresh:
-        return AppendResult(duplicates=tuple(duplicates))
-
-    streams = sorted({e.stream for e in fresh})
-    versions: dict[str, int] = {
-        stream: int(version) for stream, version in orjson.loads(known["versions"] or "{}").items()
-    }
-    for stream, expected in expected_versions.items():
-        actual = versions.get(stream, 0)
-        if stream in streams and actual != expected:
-            raise ConcurrencyConflict(stream, expected, actual)
-
-    positions = list(range(head + 1, head + 1 + len(fresh)))
-    stream_versions: list[int] = []
-    for e in fresh:
-        versions[e.stream] = versions.get(e.stream, 0) + 1
-        stream_versions.append(versions[e.stream])
-
-    await conn.execute(
-        _WRITE,
-        positions,
-        ids_of(fresh),
-        [e.stream for e in fresh],
-        stream_versions,
-        [e.type for e in fresh],
-        [e.schema_version for e in fresh],
-        [e.occurred_at for e in fresh],
-        [e.correlation_id for e in fresh],
-        [e.causation_id for e in fresh],
-        [e.data_json for e in fresh],
-        streams,
-        [versions[s] for s in streams],
-        positions[-1],
+    """Append on ``conn``: its own transaction, or part of the caller's when one is open."""
+    expected = sorted(expected_versions.items())
+    row = await conn.fetchrow(
+        _APPEND,
+        [e.event_id for e in new],
+        [e.stream for e in new],
+        [e.type for e in new],
+        [e.schema_version for e in new],
+        [e.occurred_at for e in new],
+        [e.correlation_id for e in new],
+        [e.causation_id for e in new],
+        [e.data_json for e in new],
+        [stream for stream, _ in expected],
+        [version for _, version in expected],
         NOTIFY_CHANNEL,
     )
-    return AppendResult(positions=tuple(positions), duplicates=tuple(duplicates))
-
-
-def ids_of(events: Sequence[NewEvent]) -> list[uuid.UUID]:
-    return [e.event_id for e in events]
+    if row["conflict_stream"] is not None:
+        raise ConcurrencyConflict(
+            row["conflict_stream"], row["conflict_expected"], row["conflict_actual"]
+        )
+    positions = row["positions"] or []
+    return AppendResult(
+        positions=tuple(p for p in positions if p is not None),
+        duplicates=tuple(e.event_id for e, p in zip(new, positions, strict=True) if p is None),
+    )
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
