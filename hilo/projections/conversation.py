@@ -119,8 +119,9 @@ def _message_received(doc: Doc, data: Data, position: int) -> None:
         reply_title=data.get("reply_title"),
         reaction_emoji=data.get("reaction_emoji"),
     )
-    is_audio = data.get("kind") == "audio" or any(
-        str(m.get("content_type") or "").startswith("audio/") for m in data.get("media", [])
+    media = data.get("media")
+    is_audio = data.get("kind") == "audio" or bool(
+        media and any(str(m.get("content_type") or "").startswith("audio/") for m in media)
     )
     if is_audio:
         item.setdefault("transcript", {"status": "pending"})
@@ -150,7 +151,12 @@ def _audio_failed(doc: Doc, data: Data, position: int) -> None:
     item = _item(doc, f"message:{data['message_event_id']}", "message", data, position)
     transcript = item.get("transcript") or {}
     if transcript.get("status") != "completed":
-        item["transcript"] = {"status": "failed", "reason": data.get("reason")}
+        item["transcript"] = {
+            "status": "failed",
+            "reason": data.get("reason"),
+            "detail": data.get("detail"),
+            "attempts": data.get("attempts"),
+        }
 
 
 def _reply_item(doc: Doc, data: Data, position: int) -> dict[str, Any]:
