@@ -98,8 +98,13 @@ class EventBus:
         return bool(self.nc.is_connected)
 
     async def close(self) -> None:
-        if not self.nc.is_closed:
+        if self.nc.is_closed:
+            return
+        try:
             await self.nc.drain()
+        except Exception:
+            # Draining needs the server; without it, close the connection anyway.
+            await self.nc.close()
 
     async def ensure_streams(self, extra_types: Iterable[str] = ()) -> None:
         """Create or widen the streams; safe to call from every process at start-up."""

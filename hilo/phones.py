@@ -20,6 +20,11 @@ def to_e164(raw: str, default_region: str | None = None) -> str:
     text = text.split("@", 1)[0]
     if not text.startswith("+") and default_region is None:
         text = "+" + text.lstrip("0")
+    digits = "".join(c for c in text if c.isdigit())
+    if text.startswith("+") and len(digits) == 13 and digits.startswith("521"):
+        # WhatsApp still names Mexican mobiles with the old "1" after the country code
+        # (wa_id 521XXXXXXXXXX); the number, and what a phone call shows, is +52XXXXXXXXXX.
+        text = "+52" + digits[3:]
     try:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:

@@ -239,7 +239,9 @@ class Service:
             for hook in self.shutdown_hooks:
                 with contextlib.suppress(Exception):
                     await hook(runtime)
-            await bus.close()
+            # NATS may be down at this point (drain then raises); the pool still gets closed.
+            with contextlib.suppress(Exception):
+                await bus.close()
             await db.close()
             self.runtime = None
 

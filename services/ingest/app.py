@@ -1,0 +1,52 @@
+"""Ingest: the providers' webhooks (Twilio, Meta, ElevenLabs) as events on JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from hilo.service import Runtime, Service
+from services.ingest import handlers
+from services.ingest.files import simulator_token
+from services.ingest.handlers import Ingest
+from services.ingest.ledger import forget_older_than
+from services.ingest.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+def build(settings: IngestSettings | None = None) -> Service:
+    config = settings or IngestSettings()
+    service = Service("ingest")
+    router = service.router
+    router.add_api_route("/webhooks/twilio/whatsapp", handlers.twilio_whatsapp, methods=["POST"])
+    router.add_api_route("/webhooks/twilio/status", handlers.twilio_status, methods=["POST"])
+    router.add_api_route("/webhooks/meta", handlers.meta_verify, methods=["GET"])
+    router.add_api_route("/webhooks/meta", handlers.meta_webhook, methods=["POST"])
+    router.add_api_route("/webhooks/elevenlabs", handlers.elevenlabs_webhook, methods=["POST"])
+    router.add_api_route("/media/{sha256}", handlers.media, methods=["GET"])
+
+    @service.on_startup
+    async def start(runtime: Runtime) -> None:
+        token = None
+        if config.twilio_token is None and config.ingest_allow_simulator:
+            token = await asyncio.to_thread(simulator_token, runtime.settings.data_dir)
+            log.info("TWILIO_AUTH_TOKEN unset: accepting simulator-signed Twilio webhooks")
+        runtime.state["ingest"] = Ingest(runtime, config, token)
+
+    @service.background
+    async def prune(runtime: Runtime) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                forgotten = await forget_older_than(runtime.db, config.ingest_dedupe_retention_days)
+                if forgotten:
+                    log.info("forgot %d old deliveries", forgotten)
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+    return service
+
+
+service = build()
