@@ -118,14 +118,16 @@ class Consumer:
 
         async def work(key: str) -> None:
             queue = queues[key]
+            # When an event is handed back with a delay, those behind it wait at least as long.
+            handed_back_delay = 0.0
             try:
                 while queue:
                     msg = queue[0]
                     if self._stopping.is_set():
                         # Handed back in order; another replica or the restart takes them.
-                        await _quietly(msg.nak())
+                        await _quietly(msg.nak(delay=handed_back_delay or None))
                     else:
-                        await self._handle_with_retries(msg)
+                        handed_back_delay = await self._handle_with_retries(msg)
                     queue.popleft()
                     held.pop(id(msg), None)
                     room.set()
@@ -172,7 +174,8 @@ class Consumer:
         attempt = attempt or msg.metadata.num_delivered or 1
         return self.spec.backoff[min(attempt - 1, len(self.spec.backoff) - 1)]
 
-    async def _handle_with_retries(self, msg: Msg) -> None:
+    async def _handle_with_retries(self, msg: Msg) -> float:
+        """Handle until done; when stopping first, hand it back and return the delay used."""
         attempt = msg.metadata.num_delivered or 1
         while not await self._handle_one(msg, attempt):
             delay = self._delay_for(msg, attempt)
@@ -180,8 +183,9 @@ class Consumer:
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
             if self._stopping.is_set():
                 await _quietly(msg.nak(delay=delay))
-                return
+                return delay
             attempt += 1
+        return 0.0
 
     async def _handle_one(self, msg: Msg, attempt: int) -> bool:
         """Handle one message; True when it is done with (acked or dead-lettered)."""

@@ -242,9 +242,17 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
         # plan made while the events table was small, e.g. a sequential scan for the duplicate
         # check, and keep it as the table grows (measured: 4x slower appends after 5k events).
         server_settings={"plan_cache_mode": "force_custom_plan"},
+        # asyncpg's default reset on release (unlock advisory locks, UNLISTEN, RESET ALL) is a
+        # round trip on every release. Nothing here leaves session state behind: the one
+        # advisory lock (migrations) and the one listener (projector) are released explicitly.
+        reset=_keep_session,
     )
     assert pool is not None
     return pool
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    return None
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

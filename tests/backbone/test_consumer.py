@@ -58,6 +58,28 @@ async def test_a_failing_event_is_retried_before_the_later_events_of_its_convers
     assert handled == [("first", 1), ("first", 2), ("first", 3), ("second", 1)]
 
 
+async def test_stopping_during_a_retry_hands_events_back_in_order(bus: EventBus) -> None:
+    handled: list[str] = []
+    failing = True
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event, MessageReceived)
+        handled.append(event.text or "")
+        if event.text == "first" and failing:
+            raise RuntimeError("provider down")
+
+    spec = ConsumerSpec(durable="stops", event_types=("message.received",), backoff=(0.5,))
+    async with consuming(bus, Consumer(bus, spec, handler)):
+        await bus.publish(inbound(SLOW, "first"))
+        await bus.publish(inbound(SLOW, "second"))
+        await eventually(lambda: _async(handled == ["first"]))
+    failing = False
+    handled.clear()
+    async with consuming(bus, Consumer(bus, spec, handler)):
+        await eventually(lambda: _async(len(handled) >= 2), timeout=15)
+    assert handled == ["first", "second"]
+
+
 async def test_a_slow_conversation_does_not_hold_the_others(bus: EventBus) -> None:
     release = asyncio.Event()
     fast_done: list[str] = []
