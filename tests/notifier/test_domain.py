@@ -108,6 +108,9 @@ def test_keywords_match_whole_messages_ignoring_case_accents_and_punctuation() -
     assert keywords.match("stop sending me the menu please") is None
     assert keywords.match("quiero darme de baja mañana") is None
     assert keywords.match(None) is None
+    # In a conversation about appointments these cancel the meeting, not the subscription.
+    assert keywords.match("Cancelar") is None
+    assert keywords.match("cancel") is None
 
 
 def test_normalize_words() -> None:
