@@ -243,6 +243,47 @@ def transcribe(
     transcribe_files(files)
 
 
+@simulate_app.command("whatsapp")
+def simulate_whatsapp(
+    text: Annotated[str | None, typer.Argument(help="The message text.")] = None,
+    sender: Annotated[str, typer.Option("--from", help="The contact's number (E.164).")] = "",
+    audio: Annotated[Path | None, typer.Option("--audio", help="A voice note to send.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Ingest's base URL (default http://127.0.0.1:HILO_HTTP_PORT)."),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="The contact's profile name.")] = "Simulador",
+) -> None:
+    """Send a correctly signed Twilio WhatsApp webhook (text or voice note) to ingest."""
+    from hilo.cli.simulate import simulate_whatsapp as send
+
+    if not sender:
+        raise UserError("--from NUMBER is required (the contact's number, e.g. +573001112233)")
+    print(send(sender, text, audio=audio, url=url, profile_name=name))
+
+
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="Conversations, one JSON object a line.")],
+) -> None:
+    """Analyse a file of conversations (docs/ANALYSIS_DATA.md format), one JSON line each."""
+    from hilo.cli.analyze import analyze_file
+
+    analyze_file(file)
+
+
+@app.command()
+def reanalyze(
+    contact: Annotated[
+        str | None, typer.Option("--contact", help="Only this contact (E.164).")
+    ] = None,
+) -> None:
+    """Re-run the current analyzer over stored conversations (publishes changes, never replies)."""
+    from hilo.cli.reanalyze import reanalyze as run_reanalyze
+
+    run_reanalyze(_settings(), contact)
+
+
 def run() -> None:
     """Entry point: user mistakes become one line on stderr and exit code 1."""
     try:

@@ -9,6 +9,7 @@ all of it in the unified conversation that `hilo conversation show` prints.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -81,9 +82,8 @@ async def test_simulated_whatsapp_conversation_schedules_and_gets_replies(tmp_pa
     )
     try:
         for offset in range(7):
-            await eventually(
-                lambda o=offset: _ready(f"http://127.0.0.1:{http_port + o}/readyz"), timeout=90
-            )
+            url = f"http://127.0.0.1:{http_port + offset}/readyz"
+            await eventually(functools.partial(_ready, url), timeout=90)
         for text in ("Quiero agendar una reunión", "El viernes a las 10", "Revisión del proyecto"):
             sent = await _hilo(env, "simulate", "whatsapp", "--from", CONTACT, text)
             assert sent.returncode == 0, sent.stderr

@@ -1,0 +1,39 @@
+"""The analyzer: reads conversations, publishes what it understood, and answers in mode analyzer."""
+
+from __future__ import annotations
+
+from hilo.service import Runtime, Service
+from services.analyzer.backends import Guarded, make_backend
+from services.analyzer.handlers import HANDLED_EVENTS, on_event
+from services.analyzer.responder import Responder
+from services.analyzer.routes import router
+from services.analyzer.settings import AnalyzerSettings
+
+
+def build(settings: AnalyzerSettings | None = None) -> Service:
+    config = settings or AnalyzerSettings()
+    service = Service("analyzer")
+    # One consumer: stream order decides the mode, the transcript and the context a message meets.
+    service.subscriber(
+        *HANDLED_EVENTS, durable="analyzer", max_deliver=6, max_ack_pending=5000, batch=256
+    )(on_event)
+    service.router.include_router(router)
+
+    @service.on_startup
+    async def start(runtime: Runtime) -> None:
+        # make_backend raises BackendUnavailable saying what to set.
+        backend = Guarded(make_backend(config), config.analyzer_default_language)
+        responder = Responder(runtime, backend, config)
+        runtime.state.update(settings=config, backend=backend, responder=responder)
+        # Bursts that a previous run queued but never finished.
+        await responder.resume()
+
+    @service.on_shutdown
+    async def stop(runtime: Runtime) -> None:
+        await runtime.state["responder"].close()
+        await runtime.state["backend"].close()
+
+    return service
+
+
+service = build()

@@ -1,0 +1,108 @@
+"""Sentiment and intent of a whole conversation, by the conventions of docs/ANALYSIS_DATA.md.
+
+Only the contact's messages decide: the business's apologies and thanks are not the
+contact's mood. Pure; the inputs are folded texts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from schemas.analysis import Intent, Sentiment
+
+# "urgent" wins whenever the contact says urgent, ASAP or that they need it today.
+URGENT = re.compile(
+    r"\burgente\b|\burgentes\b|\burgencia\b|\burgent\b|\burgently\b|\basap\b|\blo antes posible\b"
+    r"|\bcuanto antes\b|\bde inmediato\b|\binmediatamente\b|\bright away\b|\bimmediately\b"
+    r"|\bemergencia\b|\bemergency\b|\bhoy mismo\b|\bpara hoy\b|\bby today\b|\bend of (?:the )?day\b"
+    r"|\b(?:necesito|necesitamos|la necesito|lo necesito|tengo que|need|needs|must)\b[^.!?]{0,40}\b(?:hoy|today)\b"
+    r"|\b(?:hoy|today)\b[^.!?]{0,20}\b(?:sin falta|without fail|si o si)\b"
+)
+FRUSTRATED = re.compile(
+    r"\binaceptable\b|\bharta\b|\bharto\b|\bhartos\b|\bmolest[oa]s?\b|\benfadad[oa]\b|\bindignad[oa]\b"
+    r"|\bverguenza\b|\bpesimo\b|\bpesima\b|\bfatal\b|\bhorrible\b|\bdecepcion\w*\b|\bdecepcionad[oa]\b"
+    r"|\bsegunda vez\b|\btercera vez\b|\bqueja\b|\breclamo\b|\breclamacion\b|\bnadie me\b"
+    r"|\bcansad[oa] de\b|\bya no se que hacer\b|\bno es normal\b|\bmuy mal\b|\bmal servicio\b"
+    r"|\bfrustrat\w*\b|\bunacceptable\b|\bdisappoint\w*\b|\bannoy\w*\b|\bfurious\b|\bangry\b"
+    r"|\bexpected better\b|\bnobody (?:has )?(?:replied|answered|called)\b|\bawful\b|\bterrible\b"
+    r"|\bworst\b|\bridiculous\b|\bfed up\b|\bsecond time\b|\bthird time\b|\bstill (?:hasn't|haven't|not)\b"
+    r"|\bno one (?:has )?(?:replied|answered)\b|\bpoor service\b|[😤😡😠🤬]"
+)
+# A grievance about something that already went wrong (complaint, not a request for help).
+GRIEVANCE = re.compile(
+    r"\bno aparecio\b|\bno vino\b|\bno llego\b|\bno ha llegado\b|\bnunca llego\b|\bsigue sin llegar\b"
+    r"|\bme cobraron\b|\bme han cobrado\b|\bcobro doble\b|\bos estuve esperando\b|\bestuve esperando\b"
+    r"|\bnadie (?:me|nos) (?:aviso|contesto|contesta|llamo|respondio|responde|hace caso|dijo)\b|\bme cobra\w*\b|\bnos cobra\w*\b|\bcobr\w+ (?:dos veces|de mas|doble)\b|\bverguenza\b|\bquiero una explicacion\b|\binaceptable\b"
+    r"|\bqueja\b|\breclamacion\b|\bpesimo servicio\b|\bmal servicio\b|\bsupposed to (?:arrive|be|come)\b"
+    r"|\bstill hasn't (?:arrived|turned up|come)\b|\bnever (?:arrived|came|showed)\b|\bdidn't show\b"
+    r"|\bno-show\b|\bcharged (?:me )?twice\b|\bovercharged\b|\bnobody has replied\b|\bexpected better\b"
+    r"|\bunacceptable\b|\bcomplain\w*\b|\bwant an explanation\b|\bwaited all\b"
+)
+# Something the business must fix now.
+PROBLEM = re.compile(
+    r"\bno funciona\b|\bno me funciona\b|\bdejo de funcionar\b|\bno puedo (?:entrar|acceder|pagar"
+    r"|facturar|iniciar|ingresar|abrir|descargar|conectar|usar|ver|enviar)\b|\bno me deja\b"
+    r"|\bse cierra\b|\bse cae\b|\bse bloque\w*\b|\bbloquead[oa]\b|\berror\b|\bfalla\b|\bfallando\b"
+    r"|\baveria\b|\broto\b|\brota\b|\bno carga\b|\bno enciende\b|\bno arranca\b|\bno responde\b"
+    r"|\bstopped working\b|\bnot working\b|\bdoesn'?t work\b|\bisn'?t working\b|\bwon'?t (?:load|start"
+    r"|open|turn on|connect|go past|let me)\b|\bcan'?t (?:log ?in|access|take|pay|sign|connect|open"
+    r"|login|use|print|send)\b|\bcrash\w*\b|\bbroken\b|\bis down\b|\bbug\b|\bglitch\b|\bissue with\b"
+    r"|\bproblem with\b|\bproblema con\b|\bhelp me fix\b|\bfix (?:this|it)\b|\blocked out\b"
+)
+QUOTE = re.compile(
+    r"\bprecios?\b|\bcuanto (?:cuesta|cuestan|costaria|costarian|vale|valen|sale|saldria|cobran"
+    r"|cobrais|me cobrarias)\b|\bcotizacion\w*\b|\bcotizar\b|\bpresupuesto\b|\bpropuesta\b|\btarifa\w*\b"
+    r"|\bhow much\b|\bquote\b|\bquotation\b|\bpricing\b|\bprices?\b|\bproposal\b|\bestimate\b"
+    r"|\brates\b|\bcost\b|\bcosts\b"
+)
+PROPOSAL = re.compile(r"\bpropuesta\b|\bproposal\b")
+QUESTION = re.compile(
+    r"\?|\b(?:a que hora|que horario|horario|cuando abren|abren|cierran|tienen|hacen|aceptan|donde"
+    r"|do you|are you|is there|can i|what time|when do|where is|how do|opening hours)\b"
+)
+# Thanks or praise as the point of the conversation, not a polite "gracias".
+PRAISE = re.compile(
+    r"\bdar(?:os|les|te)? las gracias\b|\bagradec\w*\b|\bpreciosa\b|\bprecioso\b|\bgenial trabajo\b"
+    r"|\bbuen trabajo\b|\bexcelente\b|\bincreible\b|\bme encanta\w*\b|\bnos encanta\w*\b|\bencantad[oa]s?\b"
+    r"|\bmaravillos[oa]\b|\bfelicidades\b|\bfelicitar\w*\b|\bfeliz navidad\b|\bfelices fiestas\b"
+    r"|\bun placer\b|\bthank you for\b|\bthanks for all\b|\bthanks for your\b|\bwanted to thank\b"
+    r"|\bwanted to say thanks\b|\bgreat working\b|\bamazing\b|\bwonderful\b|\bfantastic\b"
+    r"|\bexcellent\b|\blove (?:it|the)\b|\bhappy (?:thanksgiving|holidays|new year)\b|\bmerry\b"
+    r"|\bgreat job\b|\bwell done\b|\bsuper happy\b|[😍🥰❤]"
+)
+
+
+def sentiment_of(inbound: str, intent: Intent) -> Sentiment:
+    """One sentiment for the conversation from the contact's (folded, joined) messages."""
+    if URGENT.search(inbound):
+        return "urgent"
+    if FRUSTRATED.search(inbound) and intent in ("complaint", "support", "other", "info", "quote"):
+        return "negative"
+    if PRAISE.search(inbound) and intent == "other":
+        return "positive"
+    return "neutral"
+
+
+def intent_of(
+    inbound: str, *, scheduled: bool, rescheduled: bool, cancelled: bool, requested: bool
+) -> Intent:
+    """The contact's main intent; calendar moves come first, then problems, prices, questions."""
+    if cancelled and not scheduled:
+        return "cancel"
+    if rescheduled:
+        return "reschedule"
+    if scheduled or requested:
+        return "schedule"
+    grievance, problem = len(GRIEVANCE.findall(inbound)), len(PROBLEM.findall(inbound))
+    if grievance and grievance > problem:
+        return "complaint"
+    if problem:
+        return "support"
+    if FRUSTRATED.search(inbound):
+        # Frustration with nothing to fix and nothing asked for is a grievance.
+        return "complaint"
+    if QUOTE.search(inbound):
+        return "quote"
+    if QUESTION.search(inbound):
+        return "info"
+    return "other"

@@ -1,0 +1,119 @@
+"""People, organizations, emails, phones, amounts and dates named in a conversation. Pure.
+
+Names are found by their shape (capitalised words) and their place ("con Javier Morales,
+de Construcciones Ibéricas", "Sarah Chen from Northwind Logistics", "su abogada, Ana
+Ruiz", "Harlow & Finch"); greetings, weekdays and the contact's own name are left out.
+Emails and phone numbers use their own patterns (``phonenumbers`` for phones).
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from services.analyzer.models import Conversation, EntityFound
+from services.analyzer.rules.text import fold
+
+_UPPER = "A-ZÁÉÍÓÚÑÜ"
+_LOWER = "a-záéíóúñüç'"
+_NAME_WORD = rf"[{_UPPER}][{_LOWER}]+"
+_CONNECT = r"(?:\s(?:de|del|de la|van|von|da|dos|das|of|&)\s|\s)"
+_SEQUENCE = re.compile(
+    rf"(?<![\w@])({_NAME_WORD}(?:{_CONNECT}(?:{_NAME_WORD}|[{_UPPER}]{{2,}}\.?))+|[{_UPPER}][\w]*\s?&\s?[{_UPPER}][\w]*)"
+    rf"(\s(?:Ltd|Inc|LLC|Corp|GmbH|S\.?A\.?|S\.?L\.?|S\.?A\.?S\.?|Co|PLC|SAS)\b\.?)?"
+)
+_ORG_SUFFIX = re.compile(r"\b(?:Ltd|Inc|LLC|Corp|GmbH|S\.?A|S\.?L|SAS|Co|PLC|Group|Grupo)\b|&")
+_ORG_HEAD = {
+    "clinica", "construcciones", "hospital", "banco", "grupo", "universidad", "colegio", "hotel",
+    "restaurante", "inmobiliaria", "farmacia", "consultora", "asesoria", "despacho", "bufete",
+    "fundacion", "instituto", "laboratorios", "industrias", "transportes", "seguros",
+    "logistics", "solutions", "systems", "consulting", "partners", "labs", "bank", "university",
+    "clinic", "studio", "estudio", "agencia", "agency", "ltd", "inc", "corp", "technologies",
+    "tech", "software", "holdings", "capital", "media", "foods", "motors", "group",
+}  # fmt: skip
+_ORG_CUE = re.compile(r"(?:\bfrom|\bat|\bde la|\bdel|\bde|\ben|\bpara)\s+$", re.IGNORECASE)
+_STOP = {
+    "hola", "buenos", "buenas", "buen", "dia", "dias", "tardes", "noches", "gracias", "good",
+    "morning", "hi", "hello", "hey", "dear", "happy", "thanksgiving", "merry", "christmas",
+    "feliz", "navidad", "please", "thanks", "thank", "our", "the", "this", "we", "i", "it",
+    "el", "la", "los", "las", "un", "una", "mi", "su", "nuestro", "nuestra", "vale", "ok",
+    "perfecto", "genial", "listo", "urgent", "urgente", "sorry", "lo", "si", "yes", "no",
+    "oigan", "oye", "disculpa", "estimado", "estimada", "saludos", "regards", "booked", "done",
+    "agendado", "apuntado", "hecho", "cita", "reunion", "meeting", "demo", "call", "llamada",
+}  # fmt: skip
+_CALENDAR_WORDS = {
+    "lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo", "monday",
+    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "enero", "febrero",
+    "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
+    "diciembre", "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december", "pm", "am",
+}  # fmt: skip
+_TITLES = re.compile(r"^(?:Dr|Dra|Sr|Sra|Srta|Mr|Mrs|Ms|Doctor|Doctora|Don|Doña)\.?\s+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_AMOUNT = re.compile(
+    r"(?:[$€£]\s?\d[\d.,]*(?:\s?(?:k|mil|millones|m))?|\d[\d.,]*\s?(?:€|euros?|dolares|dólares|usd|eur"
+    r"|pesos|mxn|cop|libras|pounds|dollars|k\b)(?:\s(?:a|al|per|por)\s(?:month|mes|year|ano|año))?)",
+    re.IGNORECASE,
+)
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[\s&]+", fold(name)) if w]
+
+
+def _is_organization(name: str, before: str) -> bool:
+    words = _words(name)
+    if _ORG_SUFFIX.search(name) or (words and (words[0] in _ORG_HEAD or words[-1] in _ORG_HEAD)):
+        return True
+    return bool(_ORG_CUE.search(before))
+
+
+def _names(text: str, excluded: set[str]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for m in _SEQUENCE.finditer(text):
+        name = (m.group(1) + (m.group(2) or "")).strip().rstrip(".")
+        name = _TITLES.sub("", name)
+        words = _words(name)
+        while words and (words[0] in _STOP or words[0] in _CALENDAR_WORDS):
+            name = name.split(maxsplit=1)[1] if " " in name else ""
+            words = words[1:]
+        if len(words) < 2 and not _ORG_SUFFIX.search(name):
+            continue
+        if any(w in _STOP or w in _CALENDAR_WORDS for w in words):
+            continue
+        if fold(name) in excluded or set(words) <= excluded:
+            continue
+        kind = "organization" if _is_organization(name, text[: m.start()]) else "person"
+        found.append((kind, name))
+    return found
+
+
+def find_entities(conversation: Conversation) -> tuple[EntityFound, ...]:
+    contact = conversation.contact.name or ""
+    excluded = {fold(contact)} | set(_words(contact))
+    seen: dict[tuple[str, str], list[str]] = {}
+
+    def add(kind: str, text: str, message_id: str) -> None:
+        sources = seen.setdefault((kind, text), [])
+        if message_id not in sources:
+            sources.append(message_id)
+
+    for message in conversation.messages:
+        text = message.text
+        for kind, name in _names(text, excluded):
+            add(kind, name, message.id)
+        for email in _EMAIL.findall(text):
+            add("email", email, message.id)
+        for amount in _AMOUNT.findall(text):
+            add("amount", amount.strip(), message.id)
+        if message.direction == "inbound":
+            for match in phonenumbers.PhoneNumberMatcher(text, "US"):
+                number = phonenumbers.format_number(
+                    match.number, phonenumbers.PhoneNumberFormat.E164
+                )
+                add("phone", number, message.id)
+    return tuple(
+        EntityFound(type=kind, text=text, source_message_ids=tuple(ids))
+        for (kind, text), ids in seen.items()
+    )

@@ -1,0 +1,356 @@
+"""Calendar events agreed across several messages (slot filling). Pure.
+
+The contact's messages are read in order. A message that asks for a meeting, call or demo
+opens a draft; later messages fill its day, time, end and topic ("Quiero agendar una
+reunión" … "El viernes a las 10" … "Revisión del proyecto"). A message that moves an
+event ("¿podemos pasarla al viernes?", "push it to Tuesday") changes its day and reopens
+its time, keeping the old time unless a new one is given; "cancelar" / "cancel" cancels
+it. The business's messages are context only: they ask ("¿sobre qué tema?") and propose
+("¿a las 10 te va bien?"), the contact decides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.analyzer.models import (
+    AgreedEvent,
+    Conversation,
+    ConversationMessage,
+    EventKind,
+    Missing,
+)
+from services.analyzer.rules import titles
+from services.analyzer.rules.dates import (
+    Clock,
+    find_day,
+    find_duration,
+    find_range,
+    find_time,
+    mentions_next_week_without_day,
+)
+from services.analyzer.rules.text import fold
+
+# What the contact asks for, and the kind of event it is.
+_CALL = re.compile(
+    r"\b(?:llamada|llamda|llamadita|call|phone call|llamarme|llamarnos|call me|ring me)\b"
+)
+_DEMO = re.compile(r"\b(?:demo|demos|demostracion|demonstration|walkthrough)\b")
+_MEETING = re.compile(
+    r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
+    r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together)\b"
+)
+# Nouns that also mean a question or a visit in passing: events only when asked for.
+_REQUESTED_ONLY = re.compile(
+    r"\b(?:agendar|pedir|reservar|programar|solicitar|quiero|quisiera|necesito|me gustaria)\s+"
+    r"(?:\w+\s+){0,2}(consulta|turno|hora)\b"
+)
+_SCHEDULE_VERB = re.compile(
+    r"\b(?:agendar|agendarme|agendame|agenda|programar|reservar|apartar|book|schedule|set up"
+    r"|arrange|organise|organize|pencil in|put .{0,20} in the calendar)\b"
+)
+# Asking for another event while one is already arranged.
+_NEW_REQUEST = re.compile(
+    r"\b(?:agendar|programar|reservar|pedir|book|schedule|set up|arrange|otra|otro|another)\b"
+)
+_CANCEL = re.compile(
+    r"\b(?:cancelar|cancelarla|cancelarlo|cancelamos|cancela|cancelen|cancelo|anular|anularla"
+    r"|cancel|cancelled|canceled|call off|calling off)\b"
+)
+_RESCHEDULE = re.compile(
+    r"\b(?:mover|moverla|moverlo|movamos|movemos|mueve|muevan|muevo|movamosla|pasarla|pasarlo"
+    r"|pasamos|pasemos|cambiar|cambiarla|cambiarlo|cambiamos|reprogramar|reprogramarla"
+    r"|reprogramemos|aplazar|aplazarla|posponer|posponerla|pospongamos|retrasar|retrasarla"
+    r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change)\b"
+)
+# After a move verb, where the new day begins: "al viernes", "to Tuesday", "para el 2".
+_DESTINATION = re.compile(
+    r"\b(?:al|a|para el|para|to|until|till|for|hasta el|mejor|better|instead|rather|mejor el|en vez)\s+(?=\S)"
+)
+_ANY_TIME = re.compile(
+    r"\bcan'?t promise a time\b|\bany ?time\b|\bwhenever\b|\ball day\b|\bcualquier hora\b"
+    r"|\btodo el dia\b|\bcuando (?:pueda|sea)\b|\bsin hora\b"
+)
+_ACCEPT = re.compile(
+    r"^\W*(?:si|sip|vale|ok|okay|okey|perfecto|genial|dale|va|listo|de acuerdo|claro|bien"
+    r"|me sirve|me va bien|yes|yep|yeah|sure|great|perfect|sounds good|works|fine|that works"
+    r"|deal)\b"
+)
+_VIDEO = re.compile(
+    r"\b(videollamada|video llamada|zoom|google meet|meet|teams|video call|videocall)\b"
+)
+_SERVICE = re.compile(r"\b(asesoria|consulta|consultation|visita)\b")
+
+
+@dataclass
+class _Draft:
+    key: str
+    kind: EventKind
+    service: str | None = None
+    day: date | None = None
+    clock: Clock | None = None
+    end_clock: Clock | None = None
+    duration: timedelta | None = None
+    title: str | None = None
+    location: str | None = None
+    cancelled: bool = False
+    rescheduled: bool = False
+    any_time: bool = False
+    # The number of the contact's message that last gave this event a day or a time.
+    slot_given_at: int = 0
+    sources: list[str] = field(default_factory=list)
+
+    def cite(self, message_id: str) -> None:
+        if message_id not in self.sources:
+            self.sources.append(message_id)
+
+
+@dataclass(frozen=True)
+class EventsFound:
+    # Every event asked for or agreed, in its latest state (cancelled ones included).
+    events: tuple[AgreedEvent, ...] = ()
+    # For an event still being arranged: what it lacks (day, time, topic).
+    missing: tuple[Missing, ...] = ()
+    # The contact moved or cancelled an event in this conversation.
+    rescheduled: bool = False
+    cancelled: bool = False
+    # The contact asked for an event (even one that never got a day).
+    requested: bool = False
+
+
+def _kind_of(folded: str) -> EventKind | None:
+    if _DEMO.search(folded):
+        return "demo"
+    if _CALL.search(folded):
+        return "call"
+    if _MEETING.search(folded) or _REQUESTED_ONLY.search(folded) or _SCHEDULE_VERB.search(folded):
+        return "meeting"
+    return None
+
+
+def _service_of(folded: str) -> str | None:
+    if m := _SERVICE.search(folded):
+        return m.group(1)
+    return "demo" if _DEMO.search(folded) else None
+
+
+class _Reader:
+    """Reads one conversation's inbound messages in order, keeping the drafts."""
+
+    def __init__(self, conversation: Conversation, language: str) -> None:
+        self.language = language
+        self.zone = ZoneInfo(conversation.timezone)
+        self.drafts: list[_Draft] = []
+        self.current: _Draft | None = None
+        # The business's latest message, and whether the contact has answered it yet.
+        self.last_outbound: str | None = None
+        self.answered = True
+        self.inbound_count = 0
+
+    # The slots one message gives.
+    def _fill(self, draft: _Draft, folded: str, at: datetime, message: ConversationMessage) -> bool:
+        changed = False
+        day = find_day(folded, at)
+        if day is not None and day != draft.day:
+            draft.day, changed = day, True
+        span = find_range(folded)
+        if span is not None:
+            draft.clock, draft.end_clock, draft.duration = span[0], span[1], None
+            changed = True
+        elif (clock := find_time(folded)) is not None and clock != draft.clock:
+            # A new start keeps a stated length but not a stated end.
+            if draft.end_clock and draft.clock:
+                draft.duration = _length(draft.clock, draft.end_clock)
+            draft.clock, draft.end_clock, changed = clock, None, True
+        if (length := find_duration(folded)) is not None and span is None:
+            draft.duration, draft.end_clock, changed = length, None, True
+        if _ANY_TIME.search(folded):
+            draft.any_time = True
+        if _VIDEO.search(folded) and draft.location is None:
+            draft.location = "Videollamada" if self.language == "es" else "Video call"
+        if changed:
+            draft.slot_given_at = self.inbound_count
+            draft.cite(message.id)
+        return changed
+
+    def _accept_proposal(self, draft: _Draft, folded: str, at: datetime) -> None:
+        """ "Sí" to the business's "¿el jueves a las 10?" takes what it proposed."""
+        if self.last_outbound is None or not _ACCEPT.search(folded):
+            return
+        proposal = fold(self.last_outbound)
+        if re.search(r"\bo\b|\bor\b", proposal):
+            return  # a choice was offered; a bare "sí" does not say which
+        if draft.day is None:
+            draft.day = find_day(proposal, at)
+        if draft.clock is None and draft.day is not None:
+            draft.clock = find_time(proposal)
+
+    def _title(self, draft: _Draft, text: str, folded: str) -> None:
+        if draft.title is not None:
+            return
+        asked = self.last_outbound is not None and not self.answered
+        if asked and titles.TOPIC_QUESTION.search(fold(self.last_outbound or "")):
+            draft.title = titles.from_answer(text, self.language, draft.service)
+            if draft.title:
+                return
+        draft.title = titles.from_cues(text, self.language, draft.service)
+
+    def _open(self, kind: EventKind, message: ConversationMessage, folded: str) -> _Draft:
+        draft = _Draft(key=message.id, kind=kind, service=_service_of(folded))
+        self.drafts.append(draft)
+        self.current = draft
+        return draft
+
+    def read(self, message: ConversationMessage) -> None:
+        if message.direction == "outbound":
+            self.last_outbound, self.answered = message.text, False
+            return
+        self.inbound_count += 1
+        text = message.text
+        folded = fold(text)
+        at = message.at.astimezone(self.zone)
+        kind = _kind_of(folded)
+        current = self.current if self.current and not self.current.cancelled else None
+
+        if _CANCEL.search(folded) and (kind or current):
+            draft = current if current and (kind is None or kind == current.kind) else None
+            if draft is None and kind:
+                draft = self._open(kind, message, folded)
+                self._fill(draft, folded, at, message)
+                self._title(draft, text, folded)
+            if draft is not None:
+                draft.cancelled = True
+                draft.cite(message.id)
+        elif _RESCHEDULE.search(folded) and (kind or current):
+            self._move(kind, current, message, folded, at)
+        else:
+            opens_new = kind is not None and (
+                current is None or (current.day is not None and bool(_NEW_REQUEST.search(folded)))
+            )
+            if opens_new and kind is not None:
+                current = self._open(kind, message, folded)
+                current.cite(message.id)
+            if current is not None:
+                if kind == "call" and current.kind == "meeting" and not current.day:
+                    current.kind = "call"
+                self._fill(current, folded, at, message)
+                if not (find_day(folded, at) or find_time(folded)):
+                    self._accept_proposal(current, folded, at)
+                self._title(current, text, folded)
+        self.answered = True
+
+    def _move(
+        self,
+        kind: EventKind | None,
+        current: _Draft | None,
+        message: ConversationMessage,
+        folded: str,
+        at: datetime,
+    ) -> None:
+        cue = _RESCHEDULE.search(folded)
+        assert cue is not None
+        destination = None
+        for m in _DESTINATION.finditer(folded, cue.end()):
+            rest = folded[m.end() :]
+            if find_day(rest, at) or find_time(rest):
+                destination = m
+                break
+        split = destination.start() if destination else len(folded)
+        old, new = folded[:split], folded[split:]
+        draft = current
+        if draft is None and kind is not None:
+            draft = self._open(kind, message, folded)
+        if draft is None:
+            return
+        if draft.day is None:
+            # The message names the event as it stood ("la cita que tengo mañana a las 10").
+            self._fill(draft, old, at, message)
+        self._title(draft, message.text, folded)
+        new_day, new_time = find_day(new, at), find_time(new)
+        if new_day is not None and new_day != draft.day:
+            draft.day, draft.rescheduled = new_day, True
+        if new_time is not None and new_time != draft.clock:
+            draft.clock, draft.rescheduled = new_time, True
+        if (length := find_duration(new)) is not None:
+            draft.duration = length
+        # Asked to move, the event counts as moved even before the new slot is agreed; the
+        # old time stands ("same time") unless a later message gives another.
+        draft.rescheduled = True
+        draft.cite(message.id)
+
+    def found(self, conversation: Conversation) -> EventsFound:
+        events = tuple(self._agreed(d, conversation) for d in self.drafts if d.day is not None)
+        missing: list[Missing] = []
+        last = self.current
+        if last is not None and not last.cancelled:
+            # Time and topic are asked for once, in answer to the message that gave the day
+            # or time; after one more message without them the event stands as it is.
+            just_given = last.slot_given_at == self.inbound_count
+            if last.day is None:
+                missing.append("day")
+                if last.clock is None:
+                    missing.append("time")
+            elif last.clock is None and not last.any_time and just_given:
+                missing.append("time")
+            if last.title is None and (last.day is None or just_given):
+                missing.append("topic")
+        return EventsFound(
+            events=events,
+            missing=tuple(missing),
+            rescheduled=any(d.rescheduled and not d.cancelled for d in self.drafts),
+            cancelled=any(d.cancelled for d in self.drafts),
+            requested=bool(self.drafts),
+        )
+
+    def _agreed(self, draft: _Draft, conversation: Conversation) -> AgreedEvent:
+        assert draft.day is not None
+        start: datetime | date = draft.day
+        end: datetime | None = None
+        if draft.clock is not None:
+            start = datetime.combine(
+                draft.day, time(draft.clock.hour, draft.clock.minute), self.zone
+            )
+            if draft.end_clock is not None:
+                end = datetime.combine(
+                    draft.day, time(draft.end_clock.hour, draft.end_clock.minute), self.zone
+                )
+            elif draft.duration is not None:
+                end = start + draft.duration
+        contact = conversation.contact.name or conversation.contact.phone
+        return AgreedEvent(
+            key=draft.key,
+            title=draft.title or titles.default_title(draft.kind, self.language, draft.service),
+            start=start,
+            end=end,
+            timezone=conversation.timezone,
+            location=draft.location,
+            attendees=(contact,) if contact else (),
+            kind=draft.kind,
+            status="cancelled" if draft.cancelled else "standing",
+            rescheduled=draft.rescheduled,
+            source_message_ids=tuple(draft.sources),
+        )
+
+
+def _length(start: Clock, end: Clock) -> timedelta:
+    return timedelta(hours=end.hour - start.hour, minutes=end.minute - start.minute)
+
+
+def find_events(conversation: Conversation, language: str) -> EventsFound:
+    """Every calendar event the conversation asked for, in its latest state."""
+    reader = _Reader(conversation, language)
+    for message in conversation.messages:
+        reader.read(message)
+    return reader.found(conversation)
+
+
+def mentions_unspecific_week(conversation: Conversation) -> bool:
+    """The contact said "next week" without a day (the reply asks which day)."""
+    return any(
+        mentions_next_week_without_day(fold(m.text))
+        for m in conversation.messages
+        if m.direction == "inbound"
+    )

@@ -1,0 +1,207 @@
+"""The title of a calendar event, cut from what the contact wrote. Pure.
+
+A title comes from, in order: the contact's answer to the business's "what is it about?",
+a topic phrase in a message about the event ("para revisar lo de la web", "to go over
+the lease renewal", "la cita de asesoría legal", "tomorrow's analytics dashboard demo"),
+or the kind of event ("Reunión", "Call"). Positions found in the folded text cut the
+original, so accents and capitals survive.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.analyzer.rules.dates import MONTHS, WEEKDAYS
+from services.analyzer.rules.text import fold
+
+_WEEKDAY = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+
+# The business asked what the event is about: the next inbound message is the topic.
+TOPIC_QUESTION = re.compile(
+    r"\btema\b|\bsobre que\b|\bde que\b|\bpara que\b|\basunto\b|\bmotivo\b|\bque producto\b"
+    r"|\bque servicio\b|\babout\s*\?|\bwhat would you like to (?:discuss|schedule|cover|talk about)"
+    r"|\bwhat (?:is|'s) it (?:about|for)\b|\btopic\b|\bwhat for\b|\bregarding what\b"
+    r"|\bwhat (?:product|service)\b|\bwhat do you (?:want|need|would like) to (?:discuss|cover)\b"
+)
+
+# Where a topic phrase stops: punctuation, a person, a date or time, a reason.
+_TOPIC_END = re.compile(
+    r"\s*[.,;:!?¿¡()\n\"]"
+    r"|\s(?:con|with|antes de|antes del|before|after|despues de|que|which|that|because|porque"
+    r"|por favor|please|porfa|if|si se|si es|si puede|so|asap|urgente|urgent|cuando|when)\b"
+    rf"|\s(?:(?:el|este|esta|on|on the|the|for|para|para el|el proximo|el dia|this|next|a)\s+)?"
+    rf"(?:{_WEEKDAY}|{_MONTH}|manana|tomorrow|today|hoy|tonight|pasado manana|\d)\b"
+    r"|\s(?:(?:for|para|on|the)\s+)?(?:next|this|proximo|proxima|que viene|sometime|algun dia)\b"
+    r"|\s(?:a las|a la|at|sobre las|tipo|around)\s+(?:\d|una|dos|tres|cuatro|cinco|seis|siete"
+    r"|ocho|nueve|diez|once|doce|noon|mediodia)"
+)
+_LEADING = re.compile(
+    r"^(?:(?:pues|bueno|seria|es|era|it's|its|it is|it would be|sobre|about|regarding|re|para"
+    r"|for|de|del|de la|de los|de las|lo de|lo del|el tema de|el tema del|el tema|the|a|an"
+    r"|our|my|your|un|una|el|la|los|las|mi|mis|nuestro|nuestra|vuestro|vuestra|su|sus)\s+)+"
+)
+# Spanish verbs that open a topic, and the noun a title uses instead ("revisar X" → "Revisión de X").
+_VERB_NOUNS = {
+    "revisar": "Revisión de", "cerrar": "Cierre de", "preparar": "Preparación de",
+    "firmar": "Firma de", "planificar": "Planificación de", "presentar": "Presentación de",
+    "renovar": "Renovación de", "definir": "Definición de", "ver": "", "hablar de": "",
+    "hablar sobre": "", "tratar": "", "discutir": "", "concretar": "", "comentar": "",
+    "organizar": "Organización de",
+}  # fmt: skip
+_ES_VERB = "|".join(sorted(_VERB_NOUNS, key=len, reverse=True))
+
+# "para revisar lo de la página web", "es para cerrar el contrato", "sobre el plan de marketing"
+_ES_TOPIC = re.compile(
+    rf"\b(?:para|sobre|por lo de|acerca de)\s+(?:({_ES_VERB})\s+)?"
+    r"(?:el tema de(?:l| la)?\s+|el tema\s+|lo de(?:l| la| los| las)?\s+)?(?=\S)"
+)
+# "la cita de asesoría legal", "una demo del software", "una asesoría para abrir mi tienda"
+_ES_NOUN_TOPIC = re.compile(
+    r"\b(cita|reunion|llamada|demo|demostracion|asesoria|consulta|visita|sesion)\s+(de la|de los|de las|del|de|sobre|para)\s+"
+    rf"(?:({_ES_VERB})\s+)?(?:lo de(?:l| la)?\s+)?(?=\S)"
+)
+# "to go over the lease renewal", "to discuss the proposal"
+_EN_TOPIC = re.compile(
+    r"\bto (discuss|go over|go through|review|talk about|talk through|cover|plan|prepare|walk through)"
+    r"\s+(?:the |our |my |your |a |an |some )?(?=\S)"
+    r"|\b(?:about|regarding|re:|concerning)\s+(?:the |our |my |your |a |an )?(?=\S)"
+)
+# Any other purpose: "to sign the lease", "to finalise our budget".
+_EN_PURPOSE = re.compile(
+    r"\bto (?!be\b|book\b|schedule\b|set\b|arrange\b|have\b|get\b|meet\b|see\b)[a-z]+"
+    r"(?: (?:about|over|through|on|up on))?\s+(?:the|our|my|your|a|an|some)\s+(?=\S)"
+)
+_EN_DEMO_OF = re.compile(r"\b(?:demo|demonstration) of\s+(?:the |your |our |a |an )?(?=\S)")
+# "tomorrow's 1pm analytics dashboard demo", "our quarterly review meeting"
+_EN_COMPOUND = re.compile(
+    r"\b(?:the|our|my|your|\w+'s)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)\s+)?"
+    r"((?:(?!the\b|our\b|a\b|an\b)[a-z][\w-]*\s+){1,4})"
+    r"(demo|meeting|call|review|session|kickoff|consultation|appointment|workshop)\b"
+)
+
+GENERIC = {
+    "reunion", "cita", "llamada", "demo", "meeting", "call", "appointment", "eso", "esto",
+    "it", "this", "that", "nada", "ok", "si", "yes", "no", "vale", "sure", "algo", "something",
+    "una reunion", "a meeting", "a call", "una cita", "una llamada", "consulta", "asesoria",
+    "no se", "da igual", "nada en especial", "lo que sea", "general", "i don't know",
+    "dunno", "nothing", "nothing specific", "anything", "whatever", "not sure", "no lo se",
+}  # fmt: skip
+SERVICE_NOUNS = {
+    "asesoria": "Asesoría", "consulta": "Consulta", "demo": "Demo", "demostracion": "Demo",
+    "visita": "Visita",
+}  # fmt: skip
+EN_SERVICE_NOUNS = {"consultation": "consultation", "demo": "demo"}
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _phrase_at(original: str, start: int) -> str | None:
+    """The topic phrase that starts at ``start``, cut where the topic ends."""
+    folded = fold(original)
+    rest = folded[start:]
+    end = _TOPIC_END.search(" " + rest)
+    stop = start + (end.start() - 1 if end else len(rest))
+    phrase = original[start : max(stop, start)].strip()
+    lead = _LEADING.match(fold(phrase))
+    if lead:
+        phrase = phrase[lead.end() :]
+    words = phrase.split()
+    if not words or len(words) > 9:
+        words = words[:9]
+    phrase = " ".join(words).strip(" -–—'\"")
+    if not phrase or fold(phrase) in GENERIC or not re.search(r"[^\W\d_]{3}", phrase):
+        return None
+    return phrase
+
+
+def _es_with_verb(verb: str | None, phrase: str) -> str:
+    noun = _VERB_NOUNS.get(verb or "", "")
+    if not noun:
+        return phrase
+    joined = f"{noun} {phrase}"
+    return re.sub(r"\bde el\b", "del", joined)
+
+
+def from_answer(text: str, language: str, service: str | None) -> str | None:
+    """A title from the contact's answer to "what is it about?" (the whole message)."""
+    folded = fold(text).strip()
+    verb = None
+    opener = re.match(rf"^(?:es |seria |pues )?(?:para |sobre )?({_ES_VERB})\s+", folded)
+    offset = 0
+    if language == "es" and opener:
+        verb, offset = opener.group(1), opener.end()
+    connector = re.match(r"^(?:de la|de los|de las|del|de|para|sobre)\b", folded[offset:])
+    phrase = _phrase_at(text, offset)
+    if phrase is None:
+        return None
+    return _compose(
+        _es_with_verb(verb, phrase), language, service, connector and connector.group(0)
+    )
+
+
+def _compose(phrase: str, language: str, service: str | None, connector: str | None) -> str:
+    if service and fold(service) not in fold(phrase):
+        if language == "en":
+            return _capitalise(f"{phrase} {EN_SERVICE_NOUNS.get(service, service)}")
+        label = SERVICE_NOUNS.get(service, _capitalise(service))
+        return f"{label} {connector or 'de'} {phrase}"
+    return _capitalise(phrase)
+
+
+def from_cues(text: str, language: str, service: str | None) -> str | None:
+    """A title from a topic phrase inside a message about the event; None when there is none."""
+    folded = fold(text)
+    if language == "en":
+        for m in _EN_DEMO_OF.finditer(folded):
+            phrase = _phrase_at(text, m.end())
+            if phrase:
+                # "a demo of your CRM for my sales team": who it is for is not the topic.
+                phrase = re.split(r"\s+for\s+", phrase, maxsplit=1, flags=re.IGNORECASE)[0]
+                return _capitalise(f"{phrase} demo")
+        for m in _EN_TOPIC.finditer(folded):
+            phrase = _phrase_at(text, m.end())
+            if phrase:
+                verb = m.group(1)
+                if verb == "discuss":
+                    return _capitalise(f"{phrase} discussion")
+                if verb == "review" and "review" not in fold(phrase):
+                    return _capitalise(f"{phrase} review")
+                return _compose(phrase, language, service, None)
+        for m in _EN_PURPOSE.finditer(folded):
+            phrase = _phrase_at(text, m.end())
+            if phrase:
+                return _compose(phrase, language, service, None)
+        for m in _EN_COMPOUND.finditer(folded):
+            words = text[m.start(1) : m.end(2)]
+            if fold(m.group(1)).strip() not in GENERIC:
+                return _capitalise(words.strip())
+        return None
+    for m in _ES_NOUN_TOPIC.finditer(folded):
+        phrase = _phrase_at(text, m.end())
+        if not phrase:
+            continue
+        noun, connector = m.group(1), m.group(2)
+        phrase = _es_with_verb(m.group(3), phrase)
+        if noun in SERVICE_NOUNS:
+            return f"{SERVICE_NOUNS[noun]} {connector} {phrase}"
+        return _capitalise(phrase)
+    for m in _ES_TOPIC.finditer(folded):
+        phrase = _phrase_at(text, m.end())
+        if phrase:
+            return _compose(_es_with_verb(m.group(1), phrase), language, service, None)
+    return None
+
+
+def default_title(kind: str, language: str, service: str | None) -> str:
+    if service:
+        if language == "en":
+            return _capitalise(EN_SERVICE_NOUNS.get(service, service))
+        return SERVICE_NOUNS.get(service, _capitalise(service))
+    names = {
+        "es": {"call": "Llamada", "demo": "Demo", "meeting": "Reunión"},
+        "en": {"call": "Call", "demo": "Demo", "meeting": "Meeting"},
+    }
+    return names.get(language, names["es"])[kind]

@@ -1,0 +1,216 @@
+"""Fixtures for the analyzer service: the running service, a bus listener, an OpenAI stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from nats.aio.msg import Msg
+
+from hilo.bus import EventBus
+from hilo.service import Runtime, Service
+from hilo.settings import HiloSettings
+from hilo.testing import eventually
+from schemas import Event, MessageReceived, registry, utc_now
+from services.analyzer.app import build
+from services.analyzer.settings import AnalyzerSettings
+
+OUTPUT_TYPES = (
+    "intent.detected",
+    "calendar_event.scheduled",
+    "calendar_event.rescheduled",
+    "calendar_event.cancelled",
+    "task.created",
+    "task.updated",
+    "reply.ready",
+)
+
+# Colombia has one time zone: the analyzer takes America/Bogota from the number.
+CUSTOMER = "+573001112233"
+BUSINESS = "+573009998877"
+
+
+@dataclass
+class Published:
+    """Every publish of the types we watch (core NATS sees even deduplicated ones)."""
+
+    events: list[Event] = field(default_factory=list)
+
+    def of(self, kind: str, conversation: str | None = None) -> list[Any]:
+        return [
+            e
+            for e in self.events
+            if e.type == kind and (conversation is None or e.conversation == conversation)
+        ]
+
+    def distinct(self, kind: str, conversation: str | None = None) -> list[Any]:
+        """One per event id: a republished (deduplicated) event counts once."""
+        return list({e.event_id: e for e in self.of(kind, conversation)}.values())
+
+    async def wait_for(
+        self, kind: str, conversation: str | None = None, count: int = 1, timeout: float = 10
+    ) -> list[Any]:
+        async def enough() -> list[Any] | None:
+            found = self.distinct(kind, conversation)
+            return found if len(found) >= count else None
+
+        return await eventually(enough, timeout=timeout)
+
+
+@pytest_asyncio.fixture
+async def published(bus: EventBus) -> AsyncIterator[Published]:
+    seen = Published()
+
+    async def keep(msg: Msg) -> None:
+        seen.events.append(registry.decode_json(msg.data))
+
+    subs = [await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep) for t in OUTPUT_TYPES]
+    yield seen
+    for sub in subs:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+
+AnalyzerFactory = Callable[..., contextlib.AbstractAsyncContextManager[tuple[Service, Runtime]]]
+
+
+@pytest_asyncio.fixture
+async def analyzer(settings: HiloSettings) -> AnalyzerFactory:
+    """Start the analyzer in-process; keyword arguments override its settings."""
+
+    @contextlib.asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[tuple[Service, Runtime]]:
+        values: dict[str, Any] = {
+            "hilo_analyzer": "rules",
+            "analyzer_burst_seconds": 0.0,
+            "analyzer_voice_note_wait_seconds": 5.0,
+            # The conversations are dated in November 2026, whatever today is.
+            "analyzer_reply_max_age_hours": 0,
+        }
+        values.update(overrides)
+        service = build(AnalyzerSettings(**values))
+        async with service.running(settings) as runtime:
+            yield service, runtime
+
+    return start
+
+
+async def drained(bus: EventBus, durable: str = "analyzer") -> None:
+    """Wait until the analyzer's consumer has handled (acked) everything in the stream."""
+
+    async def done() -> bool:
+        info = await bus.js.consumer_info(bus.naming.events_stream, bus.naming.durable(durable))
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+    await eventually(done, timeout=15)
+
+
+async def settled(runtime: Runtime, bus: EventBus) -> None:
+    """Consumer drained and every queued burst processed."""
+    await drained(bus)
+
+    async def nothing_open() -> bool:
+        value = await runtime.db.fetchval(
+            "SELECT count(*) FROM analyzer_inbox WHERE processed_at IS NULL"
+        )
+        return bool(value == 0)
+
+    await eventually(nothing_open, timeout=15)
+    await asyncio.sleep(0.1)  # let the last publishes reach the listener
+
+
+def text_message(
+    text: str, at: datetime | None = None, conversation: str = CUSTOMER, **fields: Any
+) -> MessageReceived:
+    """A message written now (or at ``at``), so replies fall between messages in time."""
+    return MessageReceived(
+        conversation=conversation,
+        occurred_at=at or utc_now(),
+        provider="twilio",
+        provider_message_id=f"SM{uuid.uuid4().hex}",
+        business_number=BUSINESS,
+        contact_name="Lucía Gómez",
+        text=text,
+        **fields,
+    )
+
+
+# --- an OpenAI-compatible stand-in -----------------------------------------------------------
+
+
+@dataclass
+class OpenAIStandIn:
+    """POST /v1/chat/completions as OpenAI answers it; `mode` decides the answer."""
+
+    mode: str = "ok"
+    answer: dict[str, Any] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/v1/chat/completions")
+        async def completions(request: Request) -> JSONResponse:
+            body = await request.json()
+            self.requests.append(body)
+            if self.mode == "error500":
+                return JSONResponse(
+                    {"error": {"message": "The server had an error", "type": "server_error"}},
+                    status_code=500,
+                )
+            if self.mode == "slow":
+                await asyncio.sleep(5)
+            message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+            if self.mode == "refusal":
+                message["refusal"] = "I'm sorry, I can't help with that."
+            elif self.mode == "malformed":
+                message["content"] = '{"language": "es", "summary": '
+            elif self.mode == "invalid":
+                message["content"] = json.dumps({**self.answer, "intent": "dance"})
+            else:
+                message["content"] = json.dumps(self.answer)
+            return JSONResponse(
+                {
+                    "id": f"chatcmpl-{len(self.requests)}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "gpt-4o-mini"),
+                    "choices": [
+                        {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+                    ],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                }
+            )
+
+        return app
+
+
+@pytest_asyncio.fixture
+async def openai_standin() -> AsyncIterator[OpenAIStandIn]:
+    standin = OpenAIStandIn()
+    config = uvicorn.Config(
+        standin.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    standin.url = f"http://127.0.0.1:{port}/v1"
+    yield standin
+    server.should_exit = True
+    await task
