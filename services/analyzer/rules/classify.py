@@ -37,6 +37,8 @@ GRIEVANCE = re.compile(
     r"|\bstill hasn't (?:arrived|turned up|come)\b|\bnever (?:arrived|came|showed)\b|\bdidn't show\b"
     r"|\bno-show\b|\bcharged (?:me )?twice\b|\bovercharged\b|\bnobody has replied\b|\bexpected better\b"
     r"|\bunacceptable\b|\bcomplain\w*\b|\bwant an explanation\b|\bwaited all\b"
+    r"|\bdevuelvan el dinero\b|\bdevolucion del dinero\b|\breembolso\b|\bllego (?:roto|rota|danad[oa]|mal)\b"
+    r"|\brefund\b|\bmoney back\b|\barrived (?:broken|damaged)\b|\bwrong (?:item|order)\b"
 )
 # Something the business must fix now.
 PROBLEM = re.compile(
@@ -76,7 +78,9 @@ def sentiment_of(inbound: str, intent: Intent) -> Sentiment:
     """One sentiment for the conversation from the contact's (folded, joined) messages."""
     if URGENT.search(inbound):
         return "urgent"
-    if FRUSTRATED.search(inbound) and intent in ("complaint", "support", "other", "info", "quote"):
+    if intent == "complaint" or (
+        FRUSTRATED.search(inbound) and intent in ("support", "other", "info", "quote")
+    ):
         return "negative"
     if PRAISE.search(inbound) and intent == "other":
         return "positive"

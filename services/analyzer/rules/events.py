@@ -36,7 +36,8 @@ from services.analyzer.rules.text import fold
 
 # What the contact asks for, and the kind of event it is.
 _CALL = re.compile(
-    r"\b(?:llamada|llamda|llamadita|call|phone call|llamarme|llamarnos|call me|ring me)\b"
+    r"\b(?:llamada|llamda|llamadita|call|phone call|llamarme|llamarnos|llamame|llamenme|call me"
+    r"|ring me|(?:me|nos) (?:puedes |puede |podeis |podrias |podrian |pueden )?llamar)\b"
 )
 _DEMO = re.compile(r"\b(?:demo|demos|demostracion|demonstration|walkthrough)\b")
 _MEETING = re.compile(
@@ -288,7 +289,8 @@ class _Reader:
         if last is not None and not last.cancelled:
             # Time and topic are asked for once, in answer to the message that gave the day
             # or time; after one more message without them the event stands as it is.
-            just_given = last.slot_given_at == self.inbound_count
+            # An event being moved already exists: nothing to ask about it but its new slot.
+            just_given = last.slot_given_at == self.inbound_count and not last.rescheduled
             if last.day is None:
                 missing.append("day")
                 if last.clock is None:

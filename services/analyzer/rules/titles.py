@@ -69,7 +69,8 @@ _EN_TOPIC = re.compile(
 )
 # Any other purpose: "to sign the lease", "to finalise our budget".
 _EN_PURPOSE = re.compile(
-    r"\bto (?!be\b|book\b|schedule\b|set\b|arrange\b|have\b|get\b|meet\b|see\b)[a-z]+"
+    r"\bto (?!be\b|book\b|schedule\b|set\b|arrange\b|have\b|get\b|meet\b|see\b|reschedule\b"
+    r"|move\b|push\b|postpone\b|cancel\b|change\b|call\b|ask\b|confirm\b|let\b|make\b)[a-z]+"
     r"(?: (?:about|over|through|on|up on))?\s+(?:the|our|my|your|a|an|some)\s+(?=\S)"
 )
 _EN_DEMO_OF = re.compile(r"\b(?:demo|demonstration) of\s+(?:the |your |our |a |an )?(?=\S)")
@@ -80,9 +81,14 @@ _EN_COMPOUND = re.compile(
     r"(demo|meeting|call|review|session|kickoff|consultation|appointment|workshop)\b"
 )
 
+# Words a cut phrase must not end on ("appointment from" → "appointment").
+_TRAILING = {
+    "from", "for", "on", "at", "to", "with", "by", "of", "the", "and", "de", "del", "para",
+    "con", "el", "la", "a", "y", "en", "por", "al", "mi", "my", "our",
+}  # fmt: skip
 GENERIC = {
     "reunion", "cita", "llamada", "demo", "meeting", "call", "appointment", "eso", "esto",
-    "it", "this", "that", "nada", "ok", "si", "yes", "no", "vale", "sure", "algo", "something",
+    "it", "this", "that", "nada", "session", "sesion", "ok", "si", "yes", "no", "vale", "sure", "algo", "something",
     "una reunion", "a meeting", "a call", "una cita", "una llamada", "consulta", "asesoria",
     "no se", "da igual", "nada en especial", "lo que sea", "general", "i don't know",
     "dunno", "nothing", "nothing specific", "anything", "whatever", "not sure", "no lo se",
@@ -111,6 +117,8 @@ def _phrase_at(original: str, start: int) -> str | None:
     words = phrase.split()
     if not words or len(words) > 9:
         words = words[:9]
+    while words and fold(words[-1]) in _TRAILING:
+        words = words[:-1]
     phrase = " ".join(words).strip(" -–—'\"")
     if not phrase or fold(phrase) in GENERIC or not re.search(r"[^\W\d_]{3}", phrase):
         return None
