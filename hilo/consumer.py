@@ -118,16 +118,14 @@ class Consumer:
 
         async def work(key: str) -> None:
             queue = queues[key]
-            # When an event is handed back with a delay, those behind it wait at least as long.
-            handed_back_delay = 0.0
             try:
                 while queue:
                     msg = queue[0]
                     if self._stopping.is_set():
                         # Handed back in order; another replica or the restart takes them.
-                        await _quietly(msg.nak(delay=handed_back_delay or None))
+                        await _quietly(msg.nak())
                     else:
-                        handed_back_delay = await self._handle_with_retries(msg)
+                        await self._handle_with_retries(msg)
                     queue.popleft()
                     held.pop(id(msg), None)
                     room.set()
@@ -174,18 +172,22 @@ class Consumer:
         attempt = attempt or msg.metadata.num_delivered or 1
         return self.spec.backoff[min(attempt - 1, len(self.spec.backoff) - 1)]
 
-    async def _handle_with_retries(self, msg: Msg) -> float:
-        """Handle until done; when stopping first, hand it back and return the delay used."""
+    async def _handle_with_retries(self, msg: Msg) -> None:
+        """Handle until done, or until stopping: then hand it back at once.
+
+        Without a delay: JetStream redelivers handed-back events before any new one, in
+        order, while a delayed ``nak`` would let the conversation's next (never fetched)
+        event reach the next consumer first.
+        """
         attempt = msg.metadata.num_delivered or 1
         while not await self._handle_one(msg, attempt):
             delay = self._delay_for(msg, attempt)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
             if self._stopping.is_set():
-                await _quietly(msg.nak(delay=delay))
-                return delay
+                await _quietly(msg.nak())
+                return
             attempt += 1
-        return 0.0
 
     async def _handle_one(self, msg: Msg, attempt: int) -> bool:
         """Handle one message; True when it is done with (acked or dead-lettered)."""
