@@ -15,6 +15,7 @@ URGENT = re.compile(
     r"\burgente\b|\burgentes\b|\burgencia\b|\burgent\b|\burgently\b|\basap\b|\blo antes posible\b"
     r"|\bcuanto antes\b|\bde inmediato\b|\binmediatamente\b|\bright away\b|\bimmediately\b"
     r"|\bemergencia\b|\bemergency\b|\bhoy mismo\b|\bpara hoy\b|\bby today\b|\bend of (?:the )?day\b"
+    r"|\b(?:pueden|puede|podeis|podrian|podria|can|could)\b[^.!?]{0,40}\b(?:hoy|today)\b(?! teniamos| we had)"
     r"|\b(?:necesito|necesitamos|la necesito|lo necesito|tengo que|need|needs|must)\b[^.!?]{0,40}\b(?:hoy|today)\b"
     r"|\b(?:hoy|today)\b[^.!?]{0,20}\b(?:sin falta|without fail|si o si)\b"
 )
@@ -43,7 +44,16 @@ GRIEVANCE = re.compile(
 # Something the business must fix now.
 PROBLEM = re.compile(
     r"\bno funciona\b|\bno me funciona\b|\bdejo de funcionar\b|\bno puedo (?:entrar|acceder|pagar"
-    r"|facturar|iniciar|ingresar|abrir|descargar|conectar|usar|ver|enviar)\b|\bno me deja\b"
+    r"|facturar|iniciar|ingresar|abrir|descargar|conectar|usar|ver|enviar|imprimir|cargar|subir"
+    r"|registrarme|loguearme|recuperar|activar|instalar|actualizar|acceder)\b|\bno me deja\b"
+    r"|\bno me llega\w*\b|\bno recibo\b|\bno me aparece\b|\bno aparece\b|\bno se (?:puede|carga|abre)\b"
+    r"|\bolvide (?:mi|la) contrasena\b|\brestablecer (?:mi|la) contrasena\b|\bforgot my password\b"
+    r"|\breset my password\b|\bnot (?:receiving|loading|showing|syncing)\b|\bisn'?t (?:loading|showing)\b"
+    r"|\bdoesn'?t (?:load|open|show|sync|connect|turn on)\b|\bkeeps? (?:crashing|freezing|failing)\b"
+    r"|\bno (?:enfria|calienta|prende|sirve|anda|jala|imprime|conecta|sincroniza)\b"
+    r"|\b(?:venir|mandar|enviar|mandarme|enviarme)\s+(?:a |un |una |el |al )?(?:revisar|arreglar|reparar|tecnico)"
+    r"|\bsend (?:someone|a technician|a tech)\b|\bcome (?:and |to )?(?:fix|look at|check|repair)\b"
+    r"|\bleak\w*\b|\bgotera\b|\bfuga\b"
     r"|\bse cierra\b|\bse cae\b|\bse bloque\w*\b|\bbloquead[oa]\b|\berror\b|\bfalla\b|\bfallando\b"
     r"|\baveria\b|\broto\b|\brota\b|\bno carga\b|\bno enciende\b|\bno arranca\b|\bno responde\b"
     r"|\bstopped working\b|\bnot working\b|\bdoesn'?t work\b|\bisn'?t working\b|\bwon'?t (?:load|start"
@@ -70,7 +80,9 @@ PRAISE = re.compile(
     r"|\bun placer\b|\bthank you for\b|\bthanks for all\b|\bthanks for your\b|\bwanted to thank\b"
     r"|\bwanted to say thanks\b|\bgreat working\b|\bamazing\b|\bwonderful\b|\bfantastic\b"
     r"|\bexcellent\b|\blove (?:it|the)\b|\bhappy (?:thanksgiving|holidays|new year)\b|\bmerry\b"
-    r"|\bgreat job\b|\bwell done\b|\bsuper happy\b|[😍🥰❤]"
+    r"|\bgreat job\b|\bwell done\b|\bsuper happy\b|\bmuy amables?\b|\btodo perfecto\b|\bmuy content[oa]s?\b"
+    r"|\bthanks? (?:you )?so much for\b|\bthank you for\b|\bthe best\b|\bgreat service\b|\bbuen servicio\b"
+    r"|\bexcelente servicio\b|\bmuchisimas gracias por\b|\bmil gracias por\b|[😍🥰❤]"
 )
 
 

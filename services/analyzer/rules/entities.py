@@ -25,7 +25,7 @@ _SEQUENCE = re.compile(
 )
 _ORG_SUFFIX = re.compile(r"\b(?:Ltd|Inc|LLC|Corp|GmbH|S\.?A|S\.?L|SAS|Co|PLC|Group|Grupo)\b|&")
 _ORG_HEAD = {
-    "clinica", "construcciones", "hospital", "banco", "grupo", "universidad", "colegio", "hotel",
+    "clinica", "construcciones", "constructora", "hospital", "banco", "grupo", "universidad", "colegio", "hotel",
     "restaurante", "inmobiliaria", "farmacia", "consultora", "asesoria", "despacho", "bufete",
     "fundacion", "instituto", "laboratorios", "industrias", "transportes", "seguros",
     "logistics", "solutions", "systems", "consulting", "partners", "labs", "bank", "university",
@@ -69,23 +69,70 @@ def _is_organization(name: str, before: str) -> bool:
     return bool(_ORG_CUE.search(before))
 
 
+_AFFILIATION = re.compile(r"\s(?:de la|del|de|of|from)\s")
+
+
+def _split_affiliation(name: str) -> list[tuple[str, str]]:
+    """ "Paula Rojas de Constructora Andina": a full name, then where the person is from."""
+    m = _AFFILIATION.search(name)
+    if m and len(name[: m.start()].split()) >= 2 and len(name[m.end() :].split()) >= 1:
+        return [(name[: m.start()], "person"), (name[m.end() :], "organization")]
+    return [(name, "")]
+
+
 def _names(text: str, excluded: set[str]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for m in _SEQUENCE.finditer(text):
-        name = (m.group(1) + (m.group(2) or "")).strip().rstrip(".")
-        name = _TITLES.sub("", name)
-        words = _words(name)
-        while words and (words[0] in _STOP or words[0] in _CALENDAR_WORDS):
-            name = name.split(maxsplit=1)[1] if " " in name else ""
-            words = words[1:]
-        if len(words) < 2 and not _ORG_SUFFIX.search(name):
-            continue
-        if any(w in _STOP or w in _CALENDAR_WORDS for w in words):
-            continue
-        if fold(name) in excluded or set(words) <= excluded:
-            continue
-        kind = "organization" if _is_organization(name, text[: m.start()]) else "person"
-        found.append((kind, name))
+        whole = (m.group(1) + (m.group(2) or "")).strip().rstrip(".")
+        for part, forced in _split_affiliation(whole):
+            found.extend(_checked(part, forced, text[: m.start()], excluded))
+    return found
+
+
+def _checked(name: str, forced: str, before: str, excluded: set[str]) -> list[tuple[str, str]]:
+    """The name, typed, unless it is a greeting, a date or the contact."""
+    name = _TITLES.sub("", name)
+    words = _words(name)
+    while words and (words[0] in _STOP or words[0] in _CALENDAR_WORDS):
+        name = name.split(maxsplit=1)[1] if " " in name else ""
+        words = words[1:]
+    if len(words) < 2 and not _ORG_SUFFIX.search(name):
+        return []
+    if any(w in _STOP or w in _CALENDAR_WORDS for w in words):
+        return []
+    if fold(name) in excluded or set(words) <= excluded:
+        return []
+    kind = forced or ("organization" if _is_organization(name, before) else "person")
+    return [(kind, name)]
+
+
+# A single capitalised word is a name only where its place says so.
+_TITLED = re.compile(
+    rf"\b(?:Sr|Sra|Srta|Dr|Dra|Mr|Mrs|Ms|Lic|Ing)\.?\s+({_NAME_WORD}(?:\s{_NAME_WORD})?)"
+    rf"|\b(?:señor|señora|señorita|doctor|doctora|licenciad[oa]|ingenier[oa])\s+({_NAME_WORD}(?:\s{_NAME_WORD})?)"
+)
+_NAMED_ORG = re.compile(
+    rf"\b(?:la empresa|empresa|la compañía|compañía|company|trabajo en|trabajamos en|work at|work for"
+    rf"|works at|works for|de parte de|on behalf of)\s+({_NAME_WORD}|[{_UPPER}]{{2,}})\b"
+)
+_WITH_PERSON = re.compile(rf"\b(?:con|with|and|y)\s+({_NAME_WORD})\b(?!\s[{_UPPER}])")
+
+
+def _single_names(text: str, excluded: set[str]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for m in _TITLED.finditer(text):
+        name = m.group(1) or m.group(2)
+        if fold(name) not in excluded:
+            found.append(("person", name))
+    for m in _NAMED_ORG.finditer(text):
+        name = m.group(1)
+        if fold(name) not in _STOP and fold(name) not in _CALENDAR_WORDS:
+            found.append(("organization", name))
+    for m in _WITH_PERSON.finditer(text):
+        name = m.group(1)
+        folded = fold(name)
+        if folded not in _STOP and folded not in _CALENDAR_WORDS and folded not in excluded:
+            found.append(("person", name))
     return found
 
 
@@ -101,7 +148,7 @@ def find_entities(conversation: Conversation) -> tuple[EntityFound, ...]:
 
     for message in conversation.messages:
         text = message.text
-        for kind, name in _names(text, excluded):
+        for kind, name in [*_names(text, excluded), *_single_names(text, excluded)]:
             add(kind, name, message.id)
         for email in _EMAIL.findall(text):
             add("email", email, message.id)

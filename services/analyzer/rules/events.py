@@ -42,7 +42,10 @@ _CALL = re.compile(
 _DEMO = re.compile(r"\b(?:demo|demos|demostracion|demonstration|walkthrough)\b")
 _MEETING = re.compile(
     r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
-    r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together)\b"
+    r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together"
+    r"|interview|workshop|capacitacion|taller|clase)\b"
+    # "Thursday's 3pm review": something already on a day's calendar.
+    r"|\b(?:tomorrow|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)'s\b"
 )
 # Nouns that also mean a question or a visit in passing: events only when asked for.
 _REQUESTED_ONLY = re.compile(
@@ -65,7 +68,8 @@ _RESCHEDULE = re.compile(
     r"\b(?:mover|moverla|moverlo|movamos|movemos|mueve|muevan|muevo|movamosla|pasarla|pasarlo"
     r"|pasamos|pasemos|cambiar|cambiarla|cambiarlo|cambiamos|reprogramar|reprogramarla"
     r"|reprogramemos|aplazar|aplazarla|posponer|posponerla|pospongamos|retrasar|retrasarla"
-    r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change)\b"
+    r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change"
+    r"|bring forward|bring it forward|move up|pasar(?= al\b| para\b| a las\b))\b"
 )
 # After a move verb, where the new day begins: "al viernes", "to Tuesday", "para el 2".
 _DESTINATION = re.compile(
@@ -84,6 +88,9 @@ _VIDEO = re.compile(
     r"\b(videollamada|video llamada|zoom|google meet|meet|teams|video call|videocall)\b"
 )
 _SERVICE = re.compile(r"\b(asesoria|consulta|consultation|visita)\b")
+_NOUN = re.compile(
+    r"\b(cita|appointment|entrevista|interview|visita tecnica|taller|workshop|clase)\b"
+)
 
 
 @dataclass
@@ -91,6 +98,8 @@ class _Draft:
     key: str
     kind: EventKind
     service: str | None = None
+    # The noun the contact used ("cita", "appointment"): the title when no topic is given.
+    noun: str | None = None
     day: date | None = None
     clock: Clock | None = None
     end_clock: Clock | None = None
@@ -200,7 +209,13 @@ class _Reader:
         draft.title = titles.from_cues(text, self.language, draft.service)
 
     def _open(self, kind: EventKind, message: ConversationMessage, folded: str) -> _Draft:
-        draft = _Draft(key=message.id, kind=kind, service=_service_of(folded))
+        noun = _NOUN.search(folded)
+        draft = _Draft(
+            key=message.id,
+            kind=kind,
+            service=_service_of(folded),
+            noun=noun.group(1) if noun else None,
+        )
         self.drafts.append(draft)
         self.current = draft
         return draft
@@ -324,7 +339,8 @@ class _Reader:
         contact = conversation.contact.name or conversation.contact.phone
         return AgreedEvent(
             key=draft.key,
-            title=draft.title or titles.default_title(draft.kind, self.language, draft.service),
+            title=draft.title
+            or titles.default_title(draft.kind, self.language, draft.service, draft.noun),
             start=start,
             end=end,
             timezone=conversation.timezone,

@@ -74,6 +74,11 @@ _EN_PURPOSE = re.compile(
     r"(?: (?:about|over|through|on|up on))?\s+(?:the|our|my|your|a|an|some)\s+(?=\S)"
 )
 _EN_DEMO_OF = re.compile(r"\b(?:demo|demonstration) of\s+(?:the |your |our |a |an )?(?=\S)")
+# "a review of the brand guidelines" → "Brand guidelines review"
+_EN_NOUN_OF = re.compile(
+    r"\b(review|discussion|presentation|overview|audit|planning session|training) (?:of|on|about)"
+    r"\s+(?:the |your |our |my |a |an )?(?=\S)"
+)
 # "tomorrow's 1pm analytics dashboard demo", "our quarterly review meeting"
 _EN_COMPOUND = re.compile(
     r"\b(?:the|our|my|your|\w+'s)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)\s+)?"
@@ -169,6 +174,10 @@ def from_cues(text: str, language: str, service: str | None) -> str | None:
                 # "a demo of your CRM for my sales team": who it is for is not the topic.
                 phrase = re.split(r"\s+for\s+", phrase, maxsplit=1, flags=re.IGNORECASE)[0]
                 return _capitalise(f"{phrase} demo")
+        for m in _EN_NOUN_OF.finditer(folded):
+            phrase = _phrase_at(text, m.end())
+            if phrase:
+                return _capitalise(f"{phrase} {m.group(1)}")
         for m in _EN_TOPIC.finditer(folded):
             phrase = _phrase_at(text, m.end())
             if phrase:
@@ -203,7 +212,9 @@ def from_cues(text: str, language: str, service: str | None) -> str | None:
     return None
 
 
-def default_title(kind: str, language: str, service: str | None) -> str:
+def default_title(kind: str, language: str, service: str | None, noun: str | None = None) -> str:
+    if noun and not service:
+        return _capitalise(noun.replace("tecnica", "técnica"))
     if service:
         if language == "en":
             return _capitalise(EN_SERVICE_NOUNS.get(service, service))
