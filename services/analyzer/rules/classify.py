@@ -19,6 +19,9 @@ URGENT = re.compile(
     r"|\b(?:necesito|necesitamos|la necesito|lo necesito|tengo que|need|needs|must)\b[^.!?]{0,40}\b(?:hoy|today)\b"
     r"|\b(?:hoy|today)\b[^.!?]{0,20}\b(?:sin falta|without fail|si o si)\b"
 )
+NOT_URGENT = re.compile(
+    r"\b(?:not|no es|no era|nada|nothing|isn'?t|no)\s+(?:muy |very |super |that |tan )?urgent\w*"
+)
 FRUSTRATED = re.compile(
     r"\binaceptable\b|\bharta\b|\bharto\b|\bhartos\b|\bmolest[oa]s?\b|\benfadad[oa]\b|\bindignad[oa]\b"
     r"|\bverguenza\b|\bpesimo\b|\bpesima\b|\bfatal\b|\bhorrible\b|\bdecepcion\w*\b|\bdecepcionad[oa]\b"
@@ -82,13 +85,15 @@ PRAISE = re.compile(
     r"|\bexcellent\b|\blove (?:it|the)\b|\bhappy (?:thanksgiving|holidays|new year)\b|\bmerry\b"
     r"|\bgreat job\b|\bwell done\b|\bsuper happy\b|\bmuy amables?\b|\btodo perfecto\b|\bmuy content[oa]s?\b"
     r"|\bthanks? (?:you )?so much for\b|\bthank you for\b|\bthe best\b|\bgreat service\b|\bbuen servicio\b"
-    r"|\bexcelente servicio\b|\bmuchisimas gracias por\b|\bmil gracias por\b|[😍🥰❤]"
+    r"|\bexcelente servicio\b|\bmuchisimas gracias por\b|\bmil gracias por\b|\bencanto\b"
+    r"|\bles encanto\b|\bbuenisim[oa]s?\b|\briquisim[oa]s?\b|\bdelicios[oa]s?\b|\bquedo (?:genial|perfecto)\b"
+    r"|\bsolo (?:queria|para) (?:decir|agradecer)\w*\b|\bjust wanted to say\b|\bloved (?:it|the)\b|[😍🥰❤]"
 )
 
 
 def sentiment_of(inbound: str, intent: Intent) -> Sentiment:
     """One sentiment for the conversation from the contact's (folded, joined) messages."""
-    if URGENT.search(inbound):
+    if URGENT.search(NOT_URGENT.sub(" ", inbound)):
         return "urgent"
     if intent == "complaint" or (
         FRUSTRATED.search(inbound) and intent in ("support", "other", "info", "quote")

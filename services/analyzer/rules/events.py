@@ -43,14 +43,15 @@ _DEMO = re.compile(r"\b(?:demo|demos|demostracion|demonstration|walkthrough)\b")
 _MEETING = re.compile(
     r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
     r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together"
-    r"|interview|workshop|capacitacion|taller|clase)\b"
+    r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection"
+    r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para))\b"
     # "Thursday's 3pm review": something already on a day's calendar.
     r"|\b(?:tomorrow|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)'s\b"
 )
 # Nouns that also mean a question or a visit in passing: events only when asked for.
 _REQUESTED_ONLY = re.compile(
-    r"\b(?:agendar|pedir|reservar|programar|solicitar|quiero|quisiera|necesito|me gustaria)\s+"
-    r"(?:\w+\s+){0,2}(consulta|turno|hora)\b"
+    r"\b(?:agendar|pedir|reservar|programar|solicitar|quiero|quisiera|necesito|me gustaria|dar|darme"
+    r"|deis|den|des|deme|dame|sacar|coger)\s+(?:\w+\s+){0,2}(consulta|turno|hora)\b"
 )
 _SCHEDULE_VERB = re.compile(
     r"\b(?:agendar|agendarme|agendame|agenda|programar|reservar|apartar|book|schedule|set up"

@@ -22,7 +22,8 @@ from services.analyzer.rules.text import fold
 NO_RUSH = re.compile(
     r"\bno rush\b|\bno hurry\b|\bwhenever you can\b|\bno urgency\b|\bsin prisa\b|\bno hay prisa\b"
     r"|\bsin apuro\b|\bcon calma\b|\bcuando puedas\b|\bcuando podais\b|\bcuando puedan\b"
-    r"|\bno corre prisa\b|\bin your own time\b"
+    r"|\bno corre prisa\b|\bin your own time\b|\bnot urgent\b|\bno es urgente\b|\bno urge\b"
+    r"|\bwhenever (?:someone|anyone|you|somebody) can\b|\bwhen(?:ever)? you get a chance\b"
 )
 # The business undertakes to do something; the day it names is the task's due date.
 _PROMISE = re.compile(

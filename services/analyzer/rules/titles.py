@@ -28,18 +28,22 @@ TOPIC_QUESTION = re.compile(
 # Where a topic phrase stops: punctuation, a person, a date or time, a reason.
 _TOPIC_END = re.compile(
     r"\s*[.,;:!?¿¡()\n\"]"
-    r"|\s(?:con|with|antes de|antes del|before|after|despues de|que|which|that|because|porque"
+    r"|\s(?:antes de|antes del|before|after|despues de|que|which|that|because|porque"
     r"|por favor|please|porfa|if|si se|si es|si puede|so|asap|urgente|urgent|cuando|when)\b"
     rf"|\s(?:(?:el|este|esta|on|on the|the|for|para|para el|el proximo|el dia|this|next|a)\s+)?"
     rf"(?:{_WEEKDAY}|{_MONTH}|manana|tomorrow|today|hoy|tonight|pasado manana|\d)\b"
     r"|\s(?:(?:for|para|on|the)\s+)?(?:next|this|proximo|proxima|que viene|sometime|algun dia)\b"
-    r"|\s(?:a las|a la|at|sobre las|tipo|around)\s+(?:\d|una|dos|tres|cuatro|cinco|seis|siete"
+    r"|\s(?:a las|a la|at|sobre las|tipo|around|to|till|until|hasta las|hasta)\s+(?:\d|una|dos|tres|cuatro|cinco|seis|siete"
     r"|ocho|nueve|diez|once|doce|noon|mediodia)"
 )
 _LEADING = re.compile(
     r"^(?:(?:pues|bueno|seria|es|era|it's|its|it is|it would be|sobre|about|regarding|re|para"
     r"|for|de|del|de la|de los|de las|lo de|lo del|el tema de|el tema del|el tema|the|a|an"
     r"|our|my|your|un|una|el|la|los|las|mi|mis|nuestro|nuestra|vuestro|vuestra|su|sus)\s+)+"
+)
+_MEET_FIRST = re.compile(
+    r"^(?:quedar|vernos|reunirnos|juntarnos|hablar|charlar|meet|talk|chat)"
+    r"(?: un dia| algun dia| pronto| un rato)?(?: y| para| to| and)?(?: ver| hablar de| hablar sobre)?\s+"
 )
 # Spanish verbs that open a topic, and the noun a title uses instead ("revisar X" → "Revisión de X").
 _VERB_NOUNS = {
@@ -76,7 +80,8 @@ _EN_PURPOSE = re.compile(
 _EN_DEMO_OF = re.compile(r"\b(?:demo|demonstration) of\s+(?:the |your |our |a |an )?(?=\S)")
 # "a review of the brand guidelines" → "Brand guidelines review"
 _EN_NOUN_OF = re.compile(
-    r"\b(review|discussion|presentation|overview|audit|planning session|training) (?:of|on|about)"
+    r"\b(review|discussion|presentation|overview|audit|planning session|training|tour|viewing"
+    r"|visit|inspection) (?:of|on|about)"
     r"\s+(?:the |your |our |my |a |an )?(?=\S)"
 )
 # "tomorrow's 1pm analytics dashboard demo", "our quarterly review meeting"
@@ -116,8 +121,9 @@ def _phrase_at(original: str, start: int) -> str | None:
     end = _TOPIC_END.search(" " + rest)
     stop = start + (end.start() - 1 if end else len(rest))
     phrase = original[start : max(stop, start)].strip()
-    lead = _LEADING.match(fold(phrase))
-    if lead:
+    # Leading articles and connectors go, and so does the meeting itself ("quedar un día y
+    # ver el local" → "local"), in any order.
+    while lead := (_LEADING.match(fold(phrase)) or _MEET_FIRST.match(fold(phrase))):
         phrase = phrase[lead.end() :]
     words = phrase.split()
     if not words or len(words) > 9:
