@@ -25,7 +25,8 @@ _SEQUENCE = re.compile(
 )
 _ORG_SUFFIX = re.compile(r"\b(?:Ltd|Inc|LLC|Corp|GmbH|S\.?A|S\.?L|SAS|Co|PLC|Group|Grupo)\b|&")
 _ORG_HEAD = {
-    "clinica", "construcciones", "constructora", "hospital", "banco", "grupo", "universidad", "colegio", "hotel",
+    "clinica", "construcciones", "constructora", "hospital", "empresa", "empresas",
+    "distribuidora", "comercial", "talleres", "servicios", "abogados", "asociados", "banco", "grupo", "universidad", "colegio", "hotel",
     "restaurante", "inmobiliaria", "farmacia", "consultora", "asesoria", "despacho", "bufete",
     "fundacion", "instituto", "laboratorios", "industrias", "transportes", "seguros",
     "logistics", "solutions", "systems", "consulting", "partners", "labs", "bank", "university",
@@ -75,8 +76,13 @@ _AFFILIATION = re.compile(r"\s(?:de la|del|de|of|from)\s")
 def _split_affiliation(name: str) -> list[tuple[str, str]]:
     """ "Paula Rojas de Constructora Andina": a full name, then where the person is from."""
     m = _AFFILIATION.search(name)
-    if m and len(name[: m.start()].split()) >= 2 and len(name[m.end() :].split()) >= 1:
-        return [(name[: m.start()], "person"), (name[m.end() :], "organization")]
+    if m is None:
+        return [(name, "")]
+    left, right = name[: m.start()], name[m.end() :]
+    right_words = _words(right)
+    org_like = bool(_ORG_SUFFIX.search(right)) or bool(right_words and right_words[0] in _ORG_HEAD)
+    if len(left.split()) >= 2 or org_like:
+        return [(left, "person"), (right, "organization")]
     return [(name, "")]
 
 

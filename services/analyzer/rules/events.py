@@ -43,7 +43,7 @@ _DEMO = re.compile(r"\b(?:demo|demos|demostracion|demonstration|walkthrough)\b")
 _MEETING = re.compile(
     r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
     r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together"
-    r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection"
+    r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection|formacion|training"
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para))\b"
     # "Thursday's 3pm review": something already on a day's calendar.
     r"|\b(?:tomorrow|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)'s\b"
@@ -55,7 +55,7 @@ _REQUESTED_ONLY = re.compile(
 )
 _SCHEDULE_VERB = re.compile(
     r"\b(?:agendar|agendarme|agendame|agenda|programar|reservar|apartar|book|schedule|set up"
-    r"|arrange|organise|organize|pencil in|put .{0,20} in the calendar)\b"
+    r"|arrange|organise|organize|pencil in|put .{0,20} in the calendar|organizar (?:una|un))\b"
 )
 # Asking for another event while one is already arranged.
 _NEW_REQUEST = re.compile(
@@ -85,6 +85,25 @@ _ACCEPT = re.compile(
     r"|me sirve|me va bien|yes|yep|yeah|sure|great|perfect|sounds good|works|fine|that works"
     r"|deal)\b"
 )
+# The contact asks for something (not just mentions an appointment in a question).
+_ASK = re.compile(
+    r"\b(?:quiero|quiera|queria|quisiera|necesito|necesitamos|me gustaria|nos gustaria|podemos|podriamos"
+    r"|puedo|pueden|puede|podeis|podrian|agendar|agendame|pedir|reservar|programar|solicitar|organizar"
+    r"|queremos|tengo|tenemos|teniamos|i'?d like|i would like|we'?d like|i want|we want|i need|we need"
+    r"|can we|could we|can i|could i|can you|could you|please|book|schedule|set up|arrange|let'?s"
+    r"|our|my)\b"
+)
+# "¿Pueden venir el lunes a las 10?": a visit, when a time is given.
+_VISIT = re.compile(
+    r"\b(?:pueden|puede|podeis|podrian|podria|can you|could you|can someone|could someone)\s+"
+    r"(?:\w+\s+){0,2}(?:venir|pasar(?:se)? por|come|stop by|come over|drop by|pop by)\b"
+)
+# Cancelling one and asking for another in the same breath is a move.
+_REBOOK = re.compile(
+    r"\b(?:rebook|re-book|reagendar|reagendarla|reagendarlo|otra cita|otro dia|book another"
+    r"|another (?:time|day|slot|date)|instead|en su lugar|para otro dia)\b"
+)
+_ALTERNATIVES = re.compile(r"\b(?:o|or)\b")
 _VIDEO = re.compile(
     r"\b(videollamada|video llamada|zoom|google meet|meet|teams|video call|videocall)\b"
 )
@@ -110,6 +129,10 @@ class _Draft:
     cancelled: bool = False
     rescheduled: bool = False
     any_time: bool = False
+    # The contact asked for it (rather than mentioning one in a question).
+    asked: bool = False
+    # The contact offered alternatives ("el jueves o el viernes"): the business's pick stands.
+    tentative: bool = False
     # The number of the contact's message that last gave this event a day or a time.
     slot_given_at: int = 0
     sources: list[str] = field(default_factory=list)
@@ -158,6 +181,7 @@ class _Reader:
         self.current: _Draft | None = None
         # The business's latest message, and whether the contact has answered it yet.
         self.last_outbound: str | None = None
+        self.last_outbound_at: datetime | None = None
         self.answered = True
         self.inbound_count = 0
 
@@ -183,6 +207,7 @@ class _Reader:
         if _VIDEO.search(folded) and draft.location is None:
             draft.location = "Videollamada" if self.language == "es" else "Video call"
         if changed:
+            draft.tentative = bool(_ALTERNATIVES.search(folded))
             draft.slot_given_at = self.inbound_count
             draft.cite(message.id)
         return changed
@@ -192,12 +217,15 @@ class _Reader:
         if self.last_outbound is None or not _ACCEPT.search(folded):
             return
         proposal = fold(self.last_outbound)
-        if re.search(r"\bo\b|\bor\b", proposal):
+        if _ALTERNATIVES.search(proposal):
             return  # a choice was offered; a bare "sí" does not say which
-        if draft.day is None:
-            draft.day = find_day(proposal, at)
-        if draft.clock is None and draft.day is not None:
-            draft.clock = find_time(proposal)
+        proposed_at = (self.last_outbound_at or at).astimezone(self.zone)
+        day, clock = find_day(proposal, proposed_at), find_time(proposal)
+        if draft.day is None or (draft.tentative and day is not None):
+            draft.day = day
+        if draft.day is not None and clock is not None and (draft.clock is None or draft.tentative):
+            draft.clock = clock
+        draft.tentative = False
 
     def _title(self, draft: _Draft, text: str, folded: str) -> None:
         if draft.title is not None:
@@ -216,6 +244,7 @@ class _Reader:
             kind=kind,
             service=_service_of(folded),
             noun=noun.group(1) if noun else None,
+            asked=bool(_ASK.search(folded)),
         )
         self.drafts.append(draft)
         self.current = draft
@@ -224,15 +253,19 @@ class _Reader:
     def read(self, message: ConversationMessage) -> None:
         if message.direction == "outbound":
             self.last_outbound, self.answered = message.text, False
+            self.last_outbound_at = message.at
             return
         self.inbound_count += 1
         text = message.text
         folded = fold(text)
         at = message.at.astimezone(self.zone)
         kind = _kind_of(folded)
+        if kind is None and _VISIT.search(folded) and find_time(folded):
+            kind = "meeting"
         current = self.current if self.current and not self.current.cancelled else None
+        moving = _RESCHEDULE.search(folded) or (_CANCEL.search(folded) and _REBOOK.search(folded))
 
-        if _CANCEL.search(folded) and (kind or current):
+        if _CANCEL.search(folded) and not moving and (kind or current):
             draft = current if current and (kind is None or kind == current.kind) else None
             if draft is None and kind:
                 draft = self._open(kind, message, folded)
@@ -241,7 +274,7 @@ class _Reader:
             if draft is not None:
                 draft.cancelled = True
                 draft.cite(message.id)
-        elif _RESCHEDULE.search(folded) and (kind or current):
+        elif moving and (kind or current):
             self._move(kind, current, message, folded, at)
         else:
             opens_new = kind is not None and (
@@ -267,7 +300,7 @@ class _Reader:
         folded: str,
         at: datetime,
     ) -> None:
-        cue = _RESCHEDULE.search(folded)
+        cue = _RESCHEDULE.search(folded) or _CANCEL.search(folded) or _REBOOK.search(folded)
         assert cue is not None
         destination = None
         for m in _DESTINATION.finditer(folded, cue.end()):
@@ -320,7 +353,7 @@ class _Reader:
             missing=tuple(missing),
             rescheduled=any(d.rescheduled and not d.cancelled for d in self.drafts),
             cancelled=any(d.cancelled for d in self.drafts),
-            requested=bool(self.drafts),
+            requested=any(d.asked or d.day is not None for d in self.drafts),
         )
 
     def _agreed(self, draft: _Draft, conversation: Conversation) -> AgreedEvent:

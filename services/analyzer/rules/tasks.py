@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.analysis import Intent, Sentiment, TaskType
 from services.analyzer.models import AgreedEvent, Conversation, FollowUpTask
-from services.analyzer.rules.classify import PROPOSAL
+from services.analyzer.rules.classify import PROBLEM, PROPOSAL, QUOTE
 from services.analyzer.rules.dates import find_day
 from services.analyzer.rules.text import fold
 
@@ -24,6 +24,17 @@ NO_RUSH = re.compile(
     r"|\bsin apuro\b|\bcon calma\b|\bcuando puedas\b|\bcuando podais\b|\bcuando puedan\b"
     r"|\bno corre prisa\b|\bin your own time\b|\bnot urgent\b|\bno es urgente\b|\bno urge\b"
     r"|\bwhenever (?:someone|anyone|you|somebody) can\b|\bwhen(?:ever)? you get a chance\b"
+)
+# The contact asks the business to hold or keep something for them.
+FAVOR = re.compile(
+    r"\b(?:me|nos) (?:lo|la|los|las) (?:apartan|aparta|apartas|apartais|guardan|guarda|guardas"
+    r"|guardais|reservan|reservas|reservais|separan|separa|separas)\b"
+    r"|\b(?:hold|set aside|put aside|keep|save) (?:it|one|them|that|this) for me\b"
+)
+EMAIL_REQUEST = re.compile(
+    r"\b(?:envia|enviar|enviame|enviarme|envien|manda|mandar|mandame|mandarme|manden|send|email)\w*\b"
+    r"[^.?!]{0,40}\b(?:por correo|al correo|por email|por mail|by email|by e-mail|to my email)\b"
+    r"|\bemail me\b"
 )
 # The business undertakes to do something; the day it names is the task's due date.
 _PROMISE = re.compile(
@@ -39,11 +50,13 @@ _TITLES = {
         "call": "Llamada: {}", "demo": "Demo: {}", "meeting": "Reunión: {}",
         "quote": "Enviar cotización", "proposal": "Enviar propuesta",
         "support": "Resolver la incidencia", "follow_up": "Responder a la queja",
+        "general": "Atender lo pedido", "email": "Enviar el correo pedido",
     },
     "en": {
         "call": "Call: {}", "demo": "Demo: {}", "meeting": "Meeting: {}",
         "quote": "Send the quote", "proposal": "Send the proposal",
         "support": "Fix the reported problem", "follow_up": "Answer the complaint",
+        "general": "Do what was asked", "email": "Send the email asked for",
     },
 }  # fmt: skip
 
@@ -102,24 +115,14 @@ def find_tasks(
             )
         )
     sources = tuple(m.id for m in inbound)
-    work: TaskType | None = None
-    priority = routine
-    if intent == "quote":
-        work = "proposal" if PROPOSAL.search(inbound_text) else "quote"
-        priority = 2 if urgent else routine
-    elif intent == "support":
-        work = "support"
-        priority = 2 if urgent else (3 if sentiment == "negative" else routine)
-    elif intent == "complaint":
-        work = "follow_up"
-        priority = 2 if urgent else 3
-    if work is not None and not tasks:
-        due = _promised_day(conversation, zone)
-        if due is None and urgent:
-            due = _today(conversation, zone)
+    key_source = sources[0] if sources else "conversation"
+    promised = _promised_day(conversation, zone)
+    today = _today(conversation, zone)
+
+    def add(work: TaskType, priority: int, due: date | None) -> None:
         tasks.append(
             FollowUpTask(
-                key=f"{work}:{sources[0] if sources else 'conversation'}",
+                key=f"{work}:{key_source}",
                 title=names[work],
                 type=work,
                 priority=priority,
@@ -127,4 +130,27 @@ def find_tasks(
                 source_message_ids=sources,
             )
         )
+
+    urgent_due = promised or (today if urgent else None)
+    scheduled = bool(tasks)
+    # A price asked for while arranging a visit is work of its own.
+    if intent == "quote" or (scheduled and QUOTE.search(PROPOSAL.sub(" ", inbound_text))):
+        work: TaskType = "proposal" if PROPOSAL.search(inbound_text) else "quote"
+        add(work, 2 if urgent else routine, urgent_due)
+    if intent == "support" or (scheduled and PROBLEM.search(inbound_text)):
+        add("support", 2 if urgent else (3 if sentiment == "negative" else routine), urgent_due)
+    if intent == "complaint":
+        add("follow_up", 2 if urgent else 3, urgent_due)
+    if FAVOR.search(inbound_text):
+        asked_day = next(
+            (
+                day
+                for m in inbound
+                if (day := find_day(fold(m.text), m.at.astimezone(zone))) is not None
+            ),
+            None,
+        )
+        add("general", 2 if urgent else routine, promised or asked_day)
+    if EMAIL_REQUEST.search(inbound_text):
+        add("email", 2 if urgent else routine, urgent_due)
     return tuple(tasks)

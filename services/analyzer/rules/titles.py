@@ -57,12 +57,13 @@ _ES_VERB = "|".join(sorted(_VERB_NOUNS, key=len, reverse=True))
 
 # "para revisar lo de la página web", "es para cerrar el contrato", "sobre el plan de marketing"
 _ES_TOPIC = re.compile(
-    rf"\b(?:para|sobre|por lo de|acerca de)\s+(?:({_ES_VERB})\s+)?"
+    rf"\b(?:para|sobre|por lo de|acerca de|a(?=\s+[a-z]+(?:ar|er|ir)\b(?! las| la)))\s+(?:({_ES_VERB})\s+)?"
     r"(?:el tema de(?:l| la)?\s+|el tema\s+|lo de(?:l| la| los| las)?\s+)?(?=\S)"
 )
 # "la cita de asesoría legal", "una demo del software", "una asesoría para abrir mi tienda"
 _ES_NOUN_TOPIC = re.compile(
-    r"\b(cita|reunion|llamada|demo|demostracion|asesoria|consulta|visita|sesion)\s+(de la|de los|de las|del|de|sobre|para)\s+"
+    r"\b(cita|reunion|llamada|demo|demostracion|asesoria|consulta|visita|sesion|formacion|curso|taller"
+    r"|capacitacion)\s+(de la|de los|de las|del|de|sobre|para)\s+"
     rf"(?:({_ES_VERB})\s+)?(?:lo de(?:l| la)?\s+)?(?=\S)"
 )
 # "to go over the lease renewal", "to discuss the proposal"
@@ -105,6 +106,7 @@ GENERIC = {
 }  # fmt: skip
 SERVICE_NOUNS = {
     "asesoria": "Asesoría", "consulta": "Consulta", "demo": "Demo", "demostracion": "Demo",
+    "formacion": "Formación", "curso": "Curso", "taller": "Taller", "capacitacion": "Capacitación",
     "visita": "Visita",
 }  # fmt: skip
 EN_SERVICE_NOUNS = {"consultation": "consultation", "demo": "demo"}
