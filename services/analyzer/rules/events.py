@@ -44,6 +44,7 @@ _MEETING = re.compile(
     r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
     r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together"
     r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection|formacion|training"
+    r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para))\b"
     # "Thursday's 3pm review": something already on a day's calendar.
     r"|\b(?:tomorrow|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)'s\b"
@@ -91,7 +92,7 @@ _ASK = re.compile(
     r"|puedo|pueden|puede|podeis|podrian|agendar|agendame|pedir|reservar|programar|solicitar|organizar"
     r"|queremos|tengo|tenemos|teniamos|i'?d like|i would like|we'?d like|i want|we want|i need|we need"
     r"|can we|could we|can i|could i|can you|could you|please|book|schedule|set up|arrange|let'?s"
-    r"|our|my)\b"
+    r"|our|my|do you have|have you got|tienen|teneis|tienes|hay)\b"
 )
 # "¿Pueden venir el lunes a las 10?": a visit, when a time is given.
 _VISIT = re.compile(
@@ -227,6 +228,16 @@ class _Reader:
             draft.clock = clock
         draft.tentative = False
 
+    def _pick_offered_time(self, draft: _Draft, at: datetime) -> None:
+        """ "El martes por la mañana" after "lunes a las 7 o martes a las 9": the offered 9."""
+        if self.last_outbound is None or self.answered or draft.day is None:
+            return
+        offered_at = (self.last_outbound_at or at).astimezone(self.zone)
+        for option in re.split(r",|;|\bo\b|\bor\b", fold(self.last_outbound)):
+            if find_day(option, offered_at) == draft.day and (clock := find_time(option)):
+                draft.clock = clock
+                return
+
     def _title(self, draft: _Draft, text: str, folded: str) -> None:
         if draft.title is not None:
             return
@@ -289,6 +300,8 @@ class _Reader:
                 self._fill(current, folded, at, message)
                 if not (find_day(folded, at) or find_time(folded)):
                     self._accept_proposal(current, folded, at)
+                elif current.clock is None:
+                    self._pick_offered_time(current, at)
                 self._title(current, text, folded)
         self.answered = True
 

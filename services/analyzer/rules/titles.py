@@ -71,6 +71,8 @@ _EN_TOPIC = re.compile(
     r"\bto (discuss|go over|go through|review|talk about|talk through|cover|plan|prepare|walk through)"
     r"\s+(?:the |our |my |your |a |an |some )?(?=\S)"
     r"|\b(?:about|regarding|re:|concerning)\s+(?:the |our |my |your |a |an )?(?=\S)"
+    r"|\b(?:appointment|availability|slot|booking|opening|time)s?\s+(?:[a-z]+\s+){0,3}?for"
+    r"\s+(?:a |an |the |my |our |some )?(?!\d)(?=\S)"
 )
 # Any other purpose: "to sign the lease", "to finalise our budget".
 _EN_PURPOSE = re.compile(
