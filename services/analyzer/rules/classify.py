@@ -15,7 +15,7 @@ URGENT = re.compile(
     r"\burgente\b|\burgentes\b|\burgencia\b|\burgent\b|\burgently\b|\basap\b|\blo antes posible\b"
     r"|\bcuanto antes\b|\bde inmediato\b|\binmediatamente\b|\bright away\b|\bimmediately\b"
     r"|\bemergencia\b|\bemergency\b|\bhoy mismo\b|\bpara hoy\b|\bby today\b|\bend of (?:the )?day\b"
-    r"|\b(?:pueden|puede|podeis|podrian|podria|can|could)\b[^.!?]{0,40}\b(?:hoy|today)\b(?! teniamos| we had)"
+    r"|\b(?:pued\w+|pod\w+|can|could)\b[^.!?]{0,40}\b(?:hoy|today)\b(?! teniamos| we had)"
     r"|\b(?:necesito|necesitamos|la necesito|lo necesito|tengo que|need|needs|must)\b[^.!?]{0,40}\b(?:hoy|today)\b"
     r"|\b(?:hoy|today)\b[^.!?]{0,20}\b(?:sin falta|without fail|si o si)\b"
 )
@@ -56,6 +56,8 @@ PROBLEM = re.compile(
     r"|\bno (?:enfria|calienta|prende|sirve|anda|jala|imprime|conecta|sincroniza)\b"
     r"|\b(?:venir|mandar|enviar|mandarme|enviarme)\s+(?:a |un |una |el |al )?(?:revisar|arreglar|reparar|tecnico)"
     r"|\bsend (?:someone|a technician|a tech)\b|\bcome (?:and |to )?(?:fix|look at|check|repair)\b"
+    r"|\bno dura\b|\bse (?:descarga|apaga|calienta|traba|congela|reinicia|desconecta)\w*\b|\bdefectuos[oa]\b"
+    r"|\bgarantia\b|\bwarranty\b|\bkeeps? (?:turning off|restarting|disconnecting)\b|\bdrains?\b"
     r"|\bleak\w*\b|\bgotera\b|\bfuga\b|\b(?:been|went|is|are|has been) down\b|\bse (?:cayo|fue) (?:el|la)\b"
     r"|\bsin (?:internet|luz|agua|servicio|senal|conexion)\b|\bno hay (?:internet|luz|agua|senal|conexion)\b"
     r"|\bwithout (?:internet|power|water|service)\b|\bno (?:internet|power|signal|connection)\b"

@@ -104,6 +104,12 @@ _REBOOK = re.compile(
     r"\b(?:rebook|re-book|reagendar|reagendarla|reagendarlo|otra cita|otro dia|book another"
     r"|another (?:time|day|slot|date)|instead|en su lugar|para otro dia)\b"
 )
+# The business states the agreement ("Booked for 3pm", "Te agendo el viernes a las 10").
+_CONFIRM = re.compile(
+    r"\b(?:booked|agendad[oa]|agendo|agende|reservad[oa]|reservo|confirmad[oa]|confirmo|apuntad[oa]"
+    r"|apunto|te esperamos|le esperamos|os esperamos|see you|scheduled|set for|all set|queda para"
+    r"|quedamos|queda agendad[oa]|pencilled|penciled|you'?re in|listo|done|hecho)\b"
+)
 _ALTERNATIVES = re.compile(r"\b(?:o|or)\b")
 _VIDEO = re.compile(
     r"\b(videollamada|video llamada|zoom|google meet|meet|teams|video call|videocall)\b"
@@ -228,6 +234,22 @@ class _Reader:
             draft.clock = clock
         draft.tentative = False
 
+    def _confirmed_by_business(self, message: ConversationMessage) -> None:
+        """ "Booked for 3pm on the 21st" fills what the contact left open, never overrides it."""
+        draft = self.current
+        if draft is None or draft.cancelled or draft.clock is not None:
+            return
+        folded = fold(message.text)
+        if not _CONFIRM.search(folded) or _ALTERNATIVES.search(folded):
+            return
+        at = message.at.astimezone(self.zone)
+        day, clock = find_day(folded, at), find_time(folded)
+        if clock is None or (day is not None and draft.day is not None and day != draft.day):
+            return
+        draft.day = draft.day or day
+        if draft.day is not None:
+            draft.clock = clock
+
     def _pick_offered_time(self, draft: _Draft, at: datetime) -> None:
         """ "El martes por la mañana" after "lunes a las 7 o martes a las 9": the offered 9."""
         if self.last_outbound is None or self.answered or draft.day is None:
@@ -265,6 +287,7 @@ class _Reader:
         if message.direction == "outbound":
             self.last_outbound, self.answered = message.text, False
             self.last_outbound_at = message.at
+            self._confirmed_by_business(message)
             return
         self.inbound_count += 1
         text = message.text
