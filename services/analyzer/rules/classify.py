@@ -22,6 +22,14 @@ URGENT = re.compile(
 NOT_URGENT = re.compile(
     r"\b(?:not|no es|no era|nada|nothing|isn'?t|no)\s+(?:muy |very |super |that |tan )?urgent\w*"
 )
+# "Today" makes it urgent, except as the date of an appointment being talked about.
+TODAY = re.compile(r"\b(?:hoy|today)\b")
+EVENT_TODAY = re.compile(
+    r"\bhoy (?:teniamos|tenemos|tengo|tenia|habiamos|hemos|era|es el dia)\b|\btoday'?s\b"
+    r"|\b(?:cita|reunion|llamada|visita|demo|meeting|call|appointment|session|sesion|clase)\s+"
+    r"(?:de |for |of |del dia de )?(?:hoy|today)\b"
+    r"|\b(?:we|i) (?:had|have) (?:a |an |our |the )?\w+ today\b"
+)
 FRUSTRATED = re.compile(
     r"\binaceptable\b|\bharta\b|\bharto\b|\bhartos\b|\bmolest[oa]s?\b|\benfadad[oa]\b|\bindignad[oa]\b"
     r"|\bverguenza\b|\bpesimo\b|\bpesima\b|\bfatal\b|\bhorrible\b|\bdecepcion\w*\b|\bdecepcionad[oa]\b"
@@ -97,7 +105,8 @@ PRAISE = re.compile(
 
 def sentiment_of(inbound: str, intent: Intent) -> Sentiment:
     """One sentiment for the conversation from the contact's (folded, joined) messages."""
-    if URGENT.search(NOT_URGENT.sub(" ", inbound)):
+    calm = NOT_URGENT.sub(" ", inbound)
+    if URGENT.search(calm) or TODAY.search(EVENT_TODAY.sub(" ", calm)):
         return "urgent"
     if intent == "complaint" or (
         FRUSTRATED.search(inbound) and intent in ("support", "other", "info", "quote")

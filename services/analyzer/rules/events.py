@@ -11,6 +11,7 @@ it. The business's messages are context only: they ask ("¿sobre qué tema?") an
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -43,7 +44,7 @@ _DEMO = re.compile(r"\b(?:demo|demos|demostracion|demonstration|walkthrough)\b")
 _MEETING = re.compile(
     r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
     r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together"
-    r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection|formacion|training"
+    r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection|formacion|training|visit"
     r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para))\b"
     # "Thursday's 3pm review": something already on a day's calendar.
@@ -71,7 +72,9 @@ _RESCHEDULE = re.compile(
     r"|pasamos|pasemos|cambiar|cambiarla|cambiarlo|cambiamos|reprogramar|reprogramarla"
     r"|reprogramemos|aplazar|aplazarla|posponer|posponerla|pospongamos|retrasar|retrasarla"
     r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change"
-    r"|bring forward|bring it forward|move up|pasar(?= al\b| para\b| a las\b))\b"
+    r"|bring forward|bring it forward|move up|pasar(?= al\b| para\b| a las\b)"
+    r"|mejor (?:la |lo |las |los )?(?:hacemos|dejamos|ponemos|pasamos|movemos)|en (?:lugar|vez) de"
+    r"|atrasar\w*|retrasar\w*)\b"
 )
 # After a move verb, where the new day begins: "al viernes", "to Tuesday", "para el 2".
 _DESTINATION = re.compile(
@@ -104,6 +107,19 @@ _REBOOK = re.compile(
     r"\b(?:rebook|re-book|reagendar|reagendarla|reagendarlo|otra cita|otro dia|book another"
     r"|another (?:time|day|slot|date)|instead|en su lugar|para otro dia)\b"
 )
+# Right after a move verb, a day or time: the new slot ("… hacemos el lunes 21").
+_SLOT_NEXT = re.compile(
+    r"\s*(?:el |la |las |on |the |at |a las |para el )?(?:lunes|martes|miercoles|jueves|viernes|sabado"
+    r"|domingo|monday|tuesday|wednesday|thursday|friday|saturday|sunday|manana|tomorrow|pasado|\d)"
+)
+# "push it back by an hour", "atrasarla media hora": a move by a length of time.
+_SHIFT = re.compile(
+    r"\b(?:(back|forward|later|earlier)\s+)?by\s+((?:an|one|two|three|half an|\d+)\s+(?:hours?|minutes|mins?))"
+    r"(?:\s+(later|earlier))?"
+    r"|\b((?:una|media|dos|tres|\d+)\s+(?:horas?|minutos))(?:\s+(mas tarde|despues|antes|mas temprano))?"
+)
+_EARLIER = {"forward", "earlier", "antes", "mas temprano"}
+_EARLIER_VERBS = re.compile(r"^(?:adelant|bring|move up)")
 # The business states the agreement ("Booked for 3pm", "Te agendo el viernes a las 10").
 _CONFIRM = re.compile(
     r"\b(?:booked|agendad[oa]|agendo|agende|reservad[oa]|reservo|confirmad[oa]|confirmo|apuntad[oa]"
@@ -189,6 +205,9 @@ class _Reader:
         # The business's latest message, and whether the contact has answered it yet.
         self.last_outbound: str | None = None
         self.last_outbound_at: datetime | None = None
+        # Set while reading the second and later events asked for in one message.
+        self.key_suffix = ""
+        self.force_new = False
         self.answered = True
         self.inbound_count = 0
 
@@ -234,6 +253,17 @@ class _Reader:
             draft.clock = clock
         draft.tentative = False
 
+    @staticmethod
+    def _shift(draft: _Draft, shift: re.Match[str], verb: str) -> None:
+        by = find_duration(shift.group(2) or shift.group(4) or "")
+        if by is None or draft.clock is None:
+            return
+        directions = {shift.group(1), shift.group(3), shift.group(5)}
+        earlier = bool(directions & _EARLIER) or bool(_EARLIER_VERBS.match(verb))
+        moved = datetime.combine(date(2000, 1, 1), time(draft.clock.hour, draft.clock.minute))
+        moved += -by if earlier else by
+        draft.clock = Clock(moved.hour, moved.minute)
+
     def _confirmed_by_business(self, message: ConversationMessage) -> None:
         """ "Booked for 3pm on the 21st" fills what the contact left open, never overrides it."""
         draft = self.current
@@ -273,7 +303,7 @@ class _Reader:
     def _open(self, kind: EventKind, message: ConversationMessage, folded: str) -> _Draft:
         noun = _NOUN.search(folded)
         draft = _Draft(
-            key=message.id,
+            key=message.id + self.key_suffix,
             kind=kind,
             service=_service_of(folded),
             noun=noun.group(1) if noun else None,
@@ -289,6 +319,17 @@ class _Reader:
             self.last_outbound_at = message.at
             self._confirmed_by_business(message)
             return
+        clauses = _event_clauses(message.text, message.at.astimezone(self.zone))
+        if len(clauses) < 2:
+            self._read_inbound(message)
+            return
+        # "a call on Monday at 10 about the budget, and a site visit on Wednesday at 2"
+        for n, clause in enumerate(clauses):
+            self.key_suffix, self.force_new = (f"#{n}" if n else ""), True
+            self._read_inbound(message.model_copy(update={"text": clause}))
+        self.key_suffix, self.force_new = "", False
+
+    def _read_inbound(self, message: ConversationMessage) -> None:
         self.inbound_count += 1
         text = message.text
         folded = fold(text)
@@ -312,7 +353,9 @@ class _Reader:
             self._move(kind, current, message, folded, at)
         else:
             opens_new = kind is not None and (
-                current is None or (current.day is not None and bool(_NEW_REQUEST.search(folded)))
+                current is None
+                or self.force_new
+                or (current.day is not None and bool(_NEW_REQUEST.search(folded)))
             )
             if opens_new and kind is not None:
                 current = self._open(kind, message, folded)
@@ -344,7 +387,12 @@ class _Reader:
             if find_day(rest, at) or find_time(rest):
                 destination = m
                 break
-        split = destination.start() if destination else len(folded)
+        if destination is not None:
+            split = destination.start()
+        elif _SLOT_NEXT.match(folded, cue.end()):
+            split = cue.end()  # "mejor la hacemos el lunes 21": the new slot follows the verb
+        else:
+            split = len(folded)
         old, new = folded[:split], folded[split:]
         draft = current
         if draft is None and kind is not None:
@@ -360,7 +408,10 @@ class _Reader:
             draft.day, draft.rescheduled = new_day, True
         if new_time is not None and new_time != draft.clock:
             draft.clock, draft.rescheduled = new_time, True
-        if (length := find_duration(new)) is not None:
+        shift = _SHIFT.search(folded, cue.end())
+        if shift and new_time is None and draft.clock is not None:
+            self._shift(draft, shift, cue.group(0))
+        elif (length := find_duration(new)) is not None:
             draft.duration = length
         # Asked to move, the event counts as moved even before the new slot is agreed; the
         # old time stands ("same time") unless a later message gives another.
@@ -425,6 +476,27 @@ class _Reader:
 
 def _length(start: Clock, end: Clock) -> timedelta:
     return timedelta(hours=end.hour - start.hour, minutes=end.minute - start.minute)
+
+
+_CLAUSE_BREAK = re.compile(
+    r",?\s+and (?=(?:also )?(?:a|an|another|the)\b)|;\s*|,?\s+y (?=(?:tambien )?(?:una|un|otra|otro|la|el)\b)"
+    r"|,\s+(?=(?:a|an|una|un|otra|otro)\b)"
+)
+
+
+def _event_clauses(text: str, at: datetime) -> list[str]:
+    """The parts of one message that each ask for an event with its own day; [text] if one."""
+    folded = fold(text)
+    cuts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(folded)), len(text)]
+    parts = [(text[a:b], folded[a:b]) for a, b in itertools.pairwise(cuts)]
+    eventful = [
+        original
+        for original, part in parts
+        if _kind_of(part) and (find_day(part, at) or find_time(part))
+    ]
+    if len(eventful) < 2 or len(eventful) != sum(1 for _, p in parts if _kind_of(p)):
+        return [text]
+    return [original for original, _ in parts]
 
 
 def find_events(conversation: Conversation, language: str) -> EventsFound:

@@ -89,9 +89,10 @@ _EN_NOUN_OF = re.compile(
 )
 # "tomorrow's 1pm analytics dashboard demo", "our quarterly review meeting"
 _EN_COMPOUND = re.compile(
-    r"\b(?:the|our|my|your|\w+'s)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)\s+)?"
-    r"((?:(?!the\b|our\b|a\b|an\b)[a-z][\w-]*\s+){1,4})"
-    r"(demo|meeting|call|review|session|kickoff|consultation|appointment|workshop)\b"
+    r"\b(?:the|our|my|your|a|an|\w+'s)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)\s+)?"
+    r"((?:(?!the\b|our\b|a\b|an\b|quick\b|short\b|brief\b|new\b)[a-z][\w-]*\s+){1,4})"
+    r"(demo|meeting|call|review|session|kickoff|consultation|appointment|workshop|visit|inspection"
+    r"|tour)\b"
 )
 
 # Words a cut phrase must not end on ("appointment from" → "appointment").
