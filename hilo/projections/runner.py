@@ -11,6 +11,7 @@ checkpoint lock and then goes on from where the rebuild stopped.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -96,7 +97,8 @@ class ConversationsProjection:
     async def copy_in(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None:
         await conn.copy_records_to_table(
             "proj_conversations",
-            records=[self._row(doc) for doc in state.values()],
+            # A generator: each document is serialised while the server parses the one before.
+            records=(self._row(doc) for doc in state.values()),
             columns=list(self.columns),
         )
 
@@ -173,7 +175,23 @@ async def rebuild(
 
     Pages are read on a second connection while the previous page is folded: positions up to
     the head are committed and gap-free, so the next page's range is known in advance.
+
+    Python's cyclic garbage collector is paused meanwhile: a rebuild allocates an object per
+    event and keeps most of them, so collections would traverse an ever larger state over and
+    over (measured: half of the fold's time) while finding no cycles in it.
     """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return await _rebuild(pool, projection, page, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+async def _rebuild(
+    pool: asyncpg.Pool, projection: Projection, page: int, progress: Progress | None
+) -> int:
     async with pool.acquire() as conn, pool.acquire() as reader, conn.transaction():
         await _lock_checkpoint(conn, projection.name)
         head = int(await conn.fetchval("SELECT position FROM event_store_head"))

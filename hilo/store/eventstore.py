@@ -22,11 +22,12 @@ from schemas import Event, registry
 NOTIFY_CHANNEL = "hilo_events"
 
 # Lock, duplicate and version checks, writes and notification in one round trip: the head is
-# locked for as short a time as possible (hilo/store/sql/003_append_function.sql).
+# locked for as short a time as possible (hilo/store/sql/004_append_function_leaner.sql).
+# Payloads go as text[] (encoded in C; the server parses those it writes into jsonb).
 _APPEND = """
-SELECT positions, conflict_stream, conflict_expected, conflict_actual
+SELECT first_position, written, conflict_stream, conflict_expected, conflict_actual
 FROM hilo_append($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::uuid[],
-                 $7::uuid[], $8::jsonb[], $9::text[], $10::int[], $11::text)
+                 $7::uuid[], $8::text[], $9::text[], $10::int[], $11::text)
 """
 
 _COLUMNS = (
@@ -225,10 +226,18 @@ async def append_in_transaction(
         raise ConcurrencyConflict(
             row["conflict_stream"], row["conflict_expected"], row["conflict_actual"]
         )
-    positions = row["positions"] or []
+    # The written events' ordinals (1-based, ascending); their positions are consecutive.
+    written: list[int] | None = row["written"]
+    if not written:
+        return AppendResult(duplicates=tuple(e.event_id for e in new))
+    first: int = row["first_position"]
+    positions = tuple(range(first, first + len(written)))
+    if len(written) == len(new):
+        return AppendResult(positions=positions)
+    fresh = set(written)
     return AppendResult(
-        positions=tuple(p for p in positions if p is not None),
-        duplicates=tuple(e.event_id for e, p in zip(new, positions, strict=True) if p is None),
+        positions=positions,
+        duplicates=tuple(e.event_id for i, e in enumerate(new, 1) if i not in fresh),
     )
 
 
