@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import nats
-from _common import print_table, rate, servers
+from _common import print_table, rate, servers, side_by_side
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
@@ -134,12 +134,11 @@ async def measure_store(server_uri: str) -> list[tuple[str, float, float | None]
         return await rebuild(pool, ConversationsProjection())
 
     rows: list[tuple[str, float, float | None]] = []
-    ours, theirs = await rate(hilo_single, single_input), await rate(peer_single, single_input)
+    ours, theirs = await side_by_side(hilo_single, peer_single, single_input)
     rows.append(("append, one event a transaction", ours, theirs))
-    ours = await rate(hilo_batched, batched_input)
-    theirs = await rate(peer_batched, batched_input)
+    ours, theirs = await side_by_side(hilo_batched, peer_batched, batched_input)
     rows.append((f"append, {BATCH} events a transaction", ours, theirs))
-    ours, theirs = await rate(hilo_read_all, nothing), await rate(peer_read_all, nothing)
+    ours, theirs = await side_by_side(hilo_read_all, peer_read_all, nothing)
     rows.append(("read all in order (pages of 5000)", ours, theirs))
     rows.append(("rebuild the conversations projection", await rate(hilo_rebuild, nothing), None))
     await pool.close()
@@ -168,8 +167,7 @@ async def measure_bus(nats_url: str) -> list[tuple[str, float, float | None]]:
             await js.publish(subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
         return len(events)
 
-    ours = await rate(hilo_publish, publish_input)
-    theirs = await rate(raw_publish, publish_input)
+    ours, theirs = await side_by_side(hilo_publish, raw_publish, publish_input)
     await raw.drain()
     await bus.close()
     return [("publish and await the JetStream ack", ours, theirs)]
