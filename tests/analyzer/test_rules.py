@@ -116,6 +116,28 @@ def test_ranges_and_durations_give_the_end() -> None:
     assert find_duration("el viernes a las 10") is None
 
 
+@pytest.mark.parametrize(
+    ("text", "day", "clock"),
+    [
+        ("a las 10 de la noche, no perdón, de la mañana", None, Clock(10)),
+        ("a las 10, perdón, a las 11", None, Clock(11)),
+        ("at 3pm, sorry, I mean 4pm", None, Clock(16)),
+        ("el martes, no, mejor el miércoles a las 10", date(2026, 11, 25), Clock(10)),
+        ("el lunes no, el martes a las 5", date(2026, 11, 24), Clock(17)),
+        # Not corrections: nothing after the marker names a day or a time.
+        ("el jueves a las 10, perdón por la demora", date(2026, 11, 19), Clock(10)),
+        ("el jueves a las 10. No sé si traer los papeles", date(2026, 11, 19), Clock(10)),
+        # "mejor por la tarde" withdraws the hour for one not said yet.
+        ("a las 10. no, mejor por la tarde", None, None),
+    ],
+)
+def test_a_self_correction_in_one_message_wins(
+    text: str, day: date | None, clock: Clock | None
+) -> None:
+    assert find_day(fold(text), WEDNESDAY) == day
+    assert find_time(fold(text)) == clock
+
+
 def _conversation(*texts: tuple[str, str], tz: str = "Europe/Madrid") -> Conversation:
     messages = tuple(
         ConversationMessage(

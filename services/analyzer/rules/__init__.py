@@ -35,7 +35,8 @@ def analyze(conversation: Conversation) -> Analysis:
     standing = tuple(e for e in found.events if e.status == "standing")
     intent = intent_of(
         inbound_text,
-        scheduled=bool(standing),
+        # Cancelling one booking and keeping another is a cancellation.
+        scheduled=bool(standing) and not (found.cancelled and found.only_kept),
         rescheduled=found.rescheduled and bool(standing),
         cancelled=found.cancelled,
         requested=found.requested and not found.cancelled,

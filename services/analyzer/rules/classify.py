@@ -39,6 +39,7 @@ FRUSTRATED = re.compile(
     r"|\bexpected better\b|\bnobody (?:has )?(?:replied|answered|called)\b|\bawful\b|\bterrible\b"
     r"|\bworst\b|\bridiculous\b|\bfed up\b|\bsecond time\b|\bthird time\b|\bstill (?:hasn't|haven't|not)\b"
     r"|\bno one (?:has )?(?:replied|answered)\b|\bpoor service\b|[😤😡😠🤬]"
+    r"|\bdriving me (?:crazy|mad|nuts)\b|\bme (?:esta )?volviendo loc[oa]\b|\bfed up\b"
 )
 # A grievance about something that already went wrong (complaint, not a request for help).
 GRIEVANCE = re.compile(
@@ -75,6 +76,10 @@ PROBLEM = re.compile(
     r"|open|turn on|connect|go past|let me)\b|\bcan'?t (?:log ?in|access|take|pay|sign|connect|open"
     r"|login|use|print|send)\b|\bcrash\w*\b|\bbroken\b|\bis down\b|\bbug\b|\bglitch\b|\bissue with\b"
     r"|\bproblem with\b|\bproblema con\b|\bhelp me fix\b|\bfix (?:this|it)\b|\blocked out\b"
+    r"|\b(?:esta|estan|se ha) caid[oa]s?\b|\bcaid[oa] (?:la|el) (?:pagina|web|sistema|servidor)\b"
+    r"|\bno (?:pueden|podemos|puede) (?:entrar|acceder|reservar|pagar|comprar|iniciar|ver|usar)\b"
+    r"|\bkeeps? (?:logging|kicking|signing|throwing) (?:me|us) out\b|\blogs? (?:me|us) out\b"
+    r"|\bme (?:saca|cierra la sesion)\b|\b(?:can'?t|cannot) (?:get|log|sign)\b"
 )
 QUOTE = re.compile(
     r"\bprecios?\b|\bcuanto (?:cuesta|cuestan|costaria|costarian|vale|valen|sale|saldria|cobran"

@@ -52,6 +52,15 @@ _WEEKDAY_RE = re.compile(rf"(?<!last )\b({_WEEKDAY})\b(?!\s+pasado)")
 _NEXT_WEEK = re.compile(
     r"\b(?:la )?semana (?:que viene|proxima)\b|\bproxima semana\b|\bnext week\b"
 )
+# "in 3 days", "dentro de dos semanas": counted from the message's date.
+_IN_DAYS = re.compile(
+    rf"\b(?:in|en|dentro de)\s+(\d{{1,2}}|{_HOURWORD})\s+(dias|days|semanas|weeks)\b"
+    r"|\b(?:in|dentro de)\s+(?:a|una)\s+(week|semana)\b"
+)
+# "el jueves 29", "Thursday the 5th": the number names the day; the weekday only repeats it.
+_WEEKDAY_NUMBER = re.compile(
+    rf"\b(?:{_WEEKDAY}),?\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?![:.h]\d)(?!\s*(?:am|pm|a\.m|p\.m|de la|y media|y cuarto|h\b|[-–]|(?:to|a|until) \d))"
+)
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: de)? ({_MONTH})\b")
 _MONTH_DAY = re.compile(rf"\b({_MONTH})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)")
 _DAY_ONLY = re.compile(
@@ -60,11 +69,27 @@ _DAY_ONLY = re.compile(
 )
 
 _MERIDIEM_AM = re.compile(
-    r"^\s*(?:a\.?m\.?|de la manana|en la manana|por la manana|in the morning|de la madrugada)\b"
+    r"^\s*(?:a(?:\.\s?)?m\.?|de la manana|en la manana|por la manana|in the morning|de la madrugada)\b"
 )
 _MERIDIEM_PM = re.compile(
-    r"^\s*(?:p\.?m\.?|de la tarde|en la tarde|por la tarde|de la noche|en la noche|por la noche|in the afternoon|in the evening|at night|tonight)\b"
+    r"^\s*(?:p(?:\.\s?)?m\.?|de la tarde|en la tarde|por la tarde|de la noche|en la noche|por la noche|in the afternoon|in the evening|at night|tonight)\b"
 )
+_ANY_MERIDIEM = re.compile(
+    r"\s*\b(?:de la|en la|por la) (?:manana|tarde|noche|madrugada)\b"
+    r"|\s*\b(?:in the (?:morning|afternoon|evening)|at night)\b|\s*(?<=\d)\s*[ap](?:\.\s?)?m\.?(?!\w)"
+)
+# A speaker correcting themselves: "…, no, …", "…, perdón, …", "…, mejor dicho …", "…, I mean …".
+# It needs the comma (or dash) before it, so that "no puedo" or "te digo que" never is one.
+_CORRECTION = re.compile(
+    r"(?:(?:,|;|\.{1,3}|\s[-–])\s*(?:"
+    r"no+(?:,?\s*(?:no|perdon|perdona|espera|mejor|digo|sorry|wait))*"
+    r"|perdon(?:,?\s*(?:no|mejor|digo|quise decir|quiero decir))*|mejor dicho|quise decir"
+    r"|quiero decir|digo|(?:sorry,?\s*)?i mean|sorry|no wait|wait,?\s*no|or rather|make that"
+    r")|\sno+(?=,))\b\s*[,:.!]*\s*"
+)
+# Only these parts of the day correct the hour said before them; "no, mejor por la tarde"
+# withdraws that hour for a time not said yet.
+_MERIDIEM_CORRECTION = re.compile(r"^(?:de la (?:manana|tarde|noche)|[ap](?:\.\s?)?m\.?)(?!\w)")
 _NOON = re.compile(r"\bmediodia\b|\bnoon\b|\bmidday\b")
 _MIDNIGHT = re.compile(r"\bmedianoche\b|\bmidnight\b")
 
@@ -73,7 +98,7 @@ _CLOCK = re.compile(r"\b(\d{1,2})(?::|h|\.)(\d{2})\b")
 _HOUR_CUED = re.compile(
     rf"\b(a las|a la|las|la|at|tipo|sobre las|hacia las|eso de las|around|by|for)\s+({_HOURWORD}|\d{{1,2}})\b(?![:.]\d)(?!\s*(?:personas|productos|de (?:diciembre|enero)|dias|horas|minutos|min|people|hours|minutes|days|veces))"
 )
-_HOUR_MERIDIEM = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?)(?!\w)")
+_HOUR_MERIDIEM = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)(?!\w)")
 _HALF_PAST = re.compile(rf"\b(half|quarter) (past|to) ({_HOURWORD}|\d{{1,2}})\b")
 _OFFSET = re.compile(r"^\s*(y media|y cuarto|menos cuarto|y (\d{1,2})(?! de))")
 _BARE_HOUR = re.compile(
@@ -81,8 +106,8 @@ _BARE_HOUR = re.compile(
 )
 
 _RANGE = re.compile(
-    r"\b(?:de|from|entre las|entre)\s+(?:las\s+)?(\d{1,2}(?::\d{2})?)\s*(a\.?m\.?|p\.?m\.?)?\s+(?:a|to|y|until|till)\s+(?:las\s+)?(\d{1,2}(?::\d{2})?)\s*(a\.?m\.?|p\.?m\.?)?(?!\w)"
-    r"|\b(\d{1,2}(?::\d{2})?)\s*(a\.?m\.?|p\.?m\.?)?\s*[-–]\s*(\d{1,2}(?::\d{2})?)\s*(a\.?m\.?|p\.?m\.?)?(?!\w)"
+    r"\b(?:de|from|entre las|entre)\s+(?:las\s+)?(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?\s+(?:a|to|y|until|till)\s+(?:las\s+)?(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?(?!\w)"
+    r"|\b(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?\s*[-–]\s*(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?(?!\w)"
 )
 _DURATION = re.compile(
     r"\b(?:(hora y media|an hour and a half|one and a half hours?)"
@@ -123,7 +148,18 @@ def _day_of_month(today: date, day: int, month: int | None) -> date | None:
 
 
 def find_day(folded: str, at: datetime) -> date | None:
-    """The day a message names, resolved against its local moment ``at``; None if none."""
+    """The day a message names, resolved against its local moment ``at``; None if none.
+
+    A day named after a correction ("el martes, no, mejor el miércoles") wins.
+    """
+    if (corrected := _correction(folded)) is not None and (
+        day := _day_in(corrected, at)
+    ) is not None:
+        return day
+    return _day_in(folded, at)
+
+
+def _day_in(folded: str, at: datetime) -> date | None:
     today = at.date()
     if _DAY_AFTER_TOMORROW.search(folded):
         return today + timedelta(days=2)
@@ -131,10 +167,19 @@ def find_day(folded: str, at: datetime) -> date | None:
         return _day_of_month(today, int(m.group(1)), MONTHS[m.group(2)])
     if m := _MONTH_DAY.search(folded):
         return _day_of_month(today, int(m.group(2)), MONTHS[m.group(1)])
+    if m := _WEEKDAY_NUMBER.search(folded):
+        return _day_of_month(today, int(m.group(1)), None)
     if m := _WEEKDAY_RE.search(folded):
         return _next_weekday(today, WEEKDAYS[m.group(1)])
     if _TOMORROW.search(folded):
         return today + timedelta(days=1)
+    if m := _IN_DAYS.search(folded):
+        if m.group(3):
+            return today + timedelta(weeks=1)
+        count = _hour_value(m.group(1))
+        if count:
+            unit = 7 if m.group(2) in ("semanas", "weeks") else 1
+            return today + timedelta(days=count * unit)
     if m := _DAY_ONLY.search(folded):
         number = int(m.group(1) or m.group(2))
         if 1 <= number <= 31:
@@ -180,7 +225,36 @@ def _with_offset(hour: int, rest: str) -> tuple[int, int, str]:
 
 
 def find_time(folded: str) -> Clock | None:
-    """The time of day a message names; None when it names none."""
+    """The time of day a message names; None when it names none.
+
+    A time named after a correction wins ("a las 10, perdón, a las 11"); a correction that
+    names only the part of the day applies it to the hour before it ("a las 10 de la noche,
+    no, de la mañana" is 10:00).
+    """
+    if (correction := _last_correction(folded)) is not None:
+        corrected = folded[correction.end() :]
+        if (clock := _time_in(corrected)) is not None:
+            return clock
+        if marker := _MERIDIEM_CORRECTION.match(corrected):
+            before = _ANY_MERIDIEM.sub("", folded[: correction.start()])
+            return _time_in(f"{before} {marker.group(0).strip()}")
+        if _MERIDIEM_AM.match(corrected) or _MERIDIEM_PM.match(corrected):
+            return None  # the hour said before is withdrawn, the new one not said yet
+    return _time_in(folded)
+
+
+def _last_correction(folded: str) -> re.Match[str] | None:
+    matches = list(_CORRECTION.finditer(folded))
+    return matches[-1] if matches else None
+
+
+def _correction(folded: str) -> str | None:
+    """What follows the last self-correction in a message, when it makes one."""
+    found = _last_correction(folded)
+    return folded[found.end() :] if found else None
+
+
+def _time_in(folded: str) -> Clock | None:
     if m := _HALF_PAST.search(folded):
         hour = _hour_value(m.group(3))
         if hour is not None:
@@ -234,6 +308,12 @@ def _clock_of(token: str, marker: str | None, fallback_pm: bool | None) -> Clock
 
 def find_range(folded: str) -> tuple[Clock, Clock] | None:
     """A stated time range ("de 10 a 11", "from 1 to 3", "1–3pm"): its start and end."""
+    if (corrected := _correction(folded)) is not None and (span := _range_in(corrected)):
+        return span
+    return _range_in(folded)
+
+
+def _range_in(folded: str) -> tuple[Clock, Clock] | None:
     m = _RANGE.search(folded)
     if not m:
         return None

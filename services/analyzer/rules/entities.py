@@ -17,7 +17,8 @@ from services.analyzer.rules.text import fold
 
 _UPPER = "A-ZÁÉÍÓÚÑÜ"
 _LOWER = "a-záéíóúñüç'"
-_NAME_WORD = rf"[{_UPPER}][{_LOWER}]+"
+# "O'Brien", "FastLane": capitals inside a word; "I'll" is not a name.
+_NAME_WORD = rf"(?!I'|I’)[{_UPPER}][{_LOWER}]+(?:[{_UPPER}][{_LOWER}]+)?"
 _CONNECT = r"(?:\s(?:de|del|de la|van|von|da|dos|das|of|&)\s|\s)"
 _SEQUENCE = re.compile(
     rf"(?<![\w@])({_NAME_WORD}(?:{_CONNECT}(?:{_NAME_WORD}|[{_UPPER}]{{2,}}\.?))+|[{_UPPER}][\w]*\s?&\s?[{_UPPER}][\w]*)"
@@ -32,6 +33,9 @@ _ORG_HEAD = {
     "logistics", "solutions", "systems", "consulting", "partners", "labs", "bank", "university",
     "clinic", "studio", "estudio", "agencia", "agency", "ltd", "inc", "corp", "technologies",
     "tech", "software", "holdings", "capital", "media", "foods", "motors", "group",
+    "couriers", "courier", "realty", "realtors", "properties", "insurance", "shipping",
+    "express", "dental", "auditores", "consultores", "associates", "services", "energy",
+    "logistica", "legal", "marketing", "design", "health", "pharma", "telecom", "airlines",
 }  # fmt: skip
 _ORG_CUE = re.compile(r"(?:\bfrom|\bat|\bde la|\bdel|\bde|\ben|\bpara)\s+$", re.IGNORECASE)
 _STOP = {

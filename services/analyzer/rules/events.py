@@ -45,6 +45,7 @@ _MEETING = re.compile(
     r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
     r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together"
     r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection|formacion|training|visit"
+    r"|sit down with"
     r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para))\b"
     # "Thursday's 3pm review": something already on a day's calendar.
@@ -70,6 +71,7 @@ _CANCEL = re.compile(
 _RESCHEDULE = re.compile(
     r"\b(?:mover|moverla|moverlo|movamos|movemos|mueve|muevan|muevo|movamosla|pasarla|pasarlo"
     r"|pasamos|pasemos|cambiar|cambiarla|cambiarlo|cambiamos|reprogramar|reprogramarla"
+    r"|cambiala|cambialo|cambiemosla|muevela|muevelo|pasala|pasalo|corre(?:la|lo)|recorrerla"
     r"|reprogramemos|aplazar|aplazarla|posponer|posponerla|pospongamos|retrasar|retrasarla"
     r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change"
     r"|bring forward|bring it forward|move up|pasar(?= al\b| para\b| a las\b)"
@@ -124,7 +126,44 @@ _EARLIER_VERBS = re.compile(r"^(?:adelant|bring|move up)")
 _CONFIRM = re.compile(
     r"\b(?:booked|agendad[oa]|agendo|agende|reservad[oa]|reservo|confirmad[oa]|confirmo|apuntad[oa]"
     r"|apunto|te esperamos|le esperamos|os esperamos|see you|scheduled|set for|all set|queda para"
-    r"|quedamos|queda agendad[oa]|pencilled|penciled|you'?re in|listo|done|hecho)\b"
+    r"|quedamos|queda agendad[oa]|pencilled|penciled|you'?re in|listo|done|hecho|queda el|queda la"
+    r"|quedo|mantenemos|sigue en pie|moved (?:it )?to|is now|movid[oa]|cambiad[oa]|pasad[oa] al"
+    r"|reservation is|you'?re booked|we'?ll see you|nos vemos|perfecto,? (?:el|la|para))\b"
+)
+# Confirmations that can stand for an event the contact's words did not name.
+_BOOKED = re.compile(
+    r"\b(?:booked|agendad[oa]|agendo|agende|reservad[oa]|reservo|confirmad[oa]|apuntad[oa]|apunto"
+    r"|queda para|queda el|queda la|quedamos|queda agendad[oa]|you'?re booked|scheduled|set for"
+    r"|mantenemos|moved (?:it )?to|is now)\b"
+)
+# What the business will send or deliver is not a meeting ("le enviamos la cotización hoy").
+_DELIVERY = re.compile(
+    r"\b(?:envi\w*|mand\w*|send\w*|sent|deliver\w*|entreg\w*|email\w*|correo|inbox)\b"
+)
+# An ordinal pick among the business's options ("the second one", "la primera opción").
+_ORDINAL = re.compile(
+    r"\b(?:(first|primera?|primer)|(second|segunda?)|(third|tercera?)|(last|ultima?))\b"
+    r"(?:\s+(?:one|option|opcion|slot|time|hora|fecha|propuesta))?"
+)
+# A scheduling word negated is not a request: "los pacientes no pueden reservar citas".
+_NEGATED_REQUEST = re.compile(
+    r"\b(?:no (?:\w+ )?|can'?t |cannot |unable to |won'?t let (?:me|us|them) )"
+    r"(?:reservar|agendar|pedir|book|schedule|make)\b(?:\s+\w+)?"
+)
+# A deadline for something else ("email me the tables by tomorrow") is not an event's day.
+_DEADLINE = re.compile(
+    r"\b(?:by|before|no later than|antes del?|a mas tardar(?: el)?|para antes de)\s+"
+    r"(?:tomorrow|today|tonight|manana|hoy|end of|fin de|(?:el |the |this |next )?(?:lunes|martes|miercoles"
+    r"|jueves|viernes|monday|tuesday|wednesday|thursday|friday)|the \d{1,2}(?:st|nd|rd|th)?"
+    r"|(?:las |la )?\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)\b"
+)
+_EXISTING = re.compile(
+    r"\b(?:tengo|tenemos|ya tengo|i have|we have|i'?ve got|we'?ve got)\b(?:\s+\w+){0,2}?\s+"
+    r"(?:agendad[oa]s?|reservad[oa]s?|programad[oa]s?|booked|scheduled)\b"
+)
+# The business keeps a booking as it was ("mantenemos la presentación del jueves").
+_KEPT = re.compile(
+    r"\b(?:mantenemos|mantiene|sigue en pie|sigue igual|stays|still on|keep(?:ing)?)\b"
 )
 _ALTERNATIVES = re.compile(r"\b(?:o|or)\b")
 _VIDEO = re.compile(
@@ -156,6 +195,8 @@ class _Draft:
     asked: bool = False
     # The contact offered alternatives ("el jueves o el viernes"): the business's pick stands.
     tentative: bool = False
+    # The contact named it as already booked ("tengo agendada la visita del martes").
+    existing: bool = False
     # The number of the contact's message that last gave this event a day or a time.
     slot_given_at: int = 0
     sources: list[str] = field(default_factory=list)
@@ -176,9 +217,12 @@ class EventsFound:
     cancelled: bool = False
     # The contact asked for an event (even one that never got a day).
     requested: bool = False
+    # Every standing event was booked before this conversation and left as it was.
+    only_kept: bool = False
 
 
 def _kind_of(folded: str) -> EventKind | None:
+    folded = _NEGATED_REQUEST.sub(" ", folded)
     if _DEMO.search(folded):
         return "demo"
     if _CALL.search(folded):
@@ -210,11 +254,18 @@ class _Reader:
         self.force_new = False
         self.answered = True
         self.inbound_count = 0
+        # The contact asked for, moved or cancelled something: a business confirmation of a
+        # slot is then an agreement even if the contact's own words named no event.
+        self.scheduling = False
+        self.cancel_asked = False
+        # A topic the contact named before any event was recognised ("quería pedir la
+        # revisión de la instalación eléctrica"): the title of an event agreed later.
+        self.topic_hint: str | None = None
 
     # The slots one message gives.
     def _fill(self, draft: _Draft, folded: str, at: datetime, message: ConversationMessage) -> bool:
         changed = False
-        day = find_day(folded, at)
+        day = find_day(_DEADLINE.sub(" ", folded), at)
         if day is not None and day != draft.day:
             draft.day, changed = day, True
         span = find_range(folded)
@@ -265,30 +316,110 @@ class _Reader:
         draft.clock = Clock(moved.hour, moved.minute)
 
     def _confirmed_by_business(self, message: ConversationMessage) -> None:
-        """ "Booked for 3pm on the 21st" fills what the contact left open, never overrides it."""
-        draft = self.current
-        if draft is None or draft.cancelled or draft.clock is not None:
-            return
+        """The business states what was agreed ("Booked: Monday 1 February at 8am", "Apuntado:
+        llamada el lunes 4 a las 10:30 y demo el viernes 8 de 12 a 13"): each slot it states
+        settles the event of its kind, opening it if the contact's words did not."""
         folded = fold(message.text)
-        if not _CONFIRM.search(folded) or _ALTERNATIVES.search(folded):
+        if self.inbound_count == 0 or not _CONFIRM.search(folded) or folded.rstrip().endswith("?"):
             return
         at = message.at.astimezone(self.zone)
-        day, clock = find_day(folded, at), find_time(folded)
-        if clock is None or (day is not None and draft.day is not None and day != draft.day):
-            return
-        draft.day = draft.day or day
-        if draft.day is not None:
-            draft.clock = clock
+        stated = []
+        cuts = [
+            0,
+            *(x for m in _CONFIRMATION_BREAK.finditer(folded) for x in m.span()),
+            len(folded),
+        ]
+        for start, stop in zip(cuts[::2], cuts[1::2], strict=True):
+            part, original = folded[start:stop], message.text[start:stop]
+            if _CANCEL.search(part) or _ALTERNATIVES.search(part) or _DELIVERY.search(part):
+                continue
+            part = _DEADLINE.sub(" ", part)
+            span = find_range(part)
+            day, clock = find_day(part, at), (span[0] if span else find_time(part))
+            if day is not None and clock is not None:
+                stated.append((part, original, day, clock, span))
+        for part, original, day, clock, span in stated:
+            kind = _kind_of(part)
+            draft = self._draft_for(kind, day, alone=len(stated) == 1)
+            if draft is None:
+                if not (self.scheduling and _BOOKED.search(part)):
+                    continue
+                draft = self._open(kind or "meeting", message, part)
+                draft.existing = bool(_KEPT.search(part))
+                if kind is None:
+                    draft.noun = None
+            if draft.title is None:
+                draft.title = titles.from_cues(original, self.language, draft.service)
+            if draft.title is None and draft.noun is None:
+                draft.title = self.topic_hint
+            if draft.day is not None and draft.day != day and not draft.cancelled:
+                draft.rescheduled = draft.rescheduled or draft.clock is not None
+            if draft.clock is not None and _twelve_hours_apart(draft.clock, clock):
+                # "7 de la mañana" from the contact beats a confirmation's unmarked "7:00".
+                span, clock = None, draft.clock
+            draft.day, draft.clock = day, clock
+            if span is not None:
+                draft.end_clock, draft.duration = span[1], None
+            elif draft.end_clock is not None and (draft.end_clock.hour, draft.end_clock.minute) <= (
+                clock.hour,
+                clock.minute,
+            ):
+                draft.end_clock = None
+            draft.tentative = False
+            draft.cite(message.id)
+
+    def _draft_for(self, kind: EventKind | None, day: date, *, alone: bool) -> _Draft | None:
+        """The standing event a business confirmation speaks of: same kind, else same day."""
+        standing = [d for d in self.drafts if not d.cancelled]
+        for candidates in (
+            [d for d in standing if kind is not None and d.kind == kind],
+            [d for d in standing if d.day == day],
+        ):
+            if len(candidates) >= 1:
+                return candidates[-1]
+        if alone and self.current is not None and not self.current.cancelled:
+            return self.current
+        return None
 
     def _pick_offered_time(self, draft: _Draft, at: datetime) -> None:
         """ "El martes por la mañana" after "lunes a las 7 o martes a las 9": the offered 9."""
         if self.last_outbound is None or self.answered or draft.day is None:
             return
         offered_at = (self.last_outbound_at or at).astimezone(self.zone)
-        for option in re.split(r",|;|\bo\b|\bor\b", fold(self.last_outbound)):
-            if find_day(option, offered_at) == draft.day and (clock := find_time(option)):
-                draft.clock = clock
+        for option in _OPTION_BREAK.split(fold(self.last_outbound)):
+            if find_day(option, offered_at) == draft.day and self._take_option(draft, option):
                 return
+
+    def _pick_by_ordinal(self, draft: _Draft, folded: str, at: datetime) -> bool:
+        """ "The second one works" after three offered slots: the second of them."""
+        m = _ORDINAL.search(folded)
+        if m is None or self.last_outbound is None or self.answered:
+            return False
+        offered_at = (self.last_outbound_at or at).astimezone(self.zone)
+        options = [
+            o
+            for o in _OPTION_BREAK.split(fold(self.last_outbound))
+            if find_day(o, offered_at) or find_time(o)
+        ]
+        if len(options) < 2:
+            return False
+        index = -1 if m.group(4) else (0 if m.group(1) else 1 if m.group(2) else 2)
+        if index >= len(options):
+            return False
+        option = options[index]
+        if (day := find_day(option, offered_at)) is not None:
+            draft.day = day
+        return self._take_option(draft, option) or day is not None
+
+    @staticmethod
+    def _take_option(draft: _Draft, option: str) -> bool:
+        if span := find_range(option):
+            draft.clock, draft.end_clock, draft.duration = span[0], span[1], None
+            return True
+        if clock := find_time(option):
+            draft.clock = clock
+            return True
+        return False
 
     def _title(self, draft: _Draft, text: str, folded: str) -> None:
         if draft.title is not None:
@@ -308,6 +439,7 @@ class _Reader:
             service=_service_of(folded),
             noun=noun.group(1) if noun else None,
             asked=bool(_ASK.search(folded)),
+            existing=bool(_EXISTING.search(folded)),
         )
         self.drafts.append(draft)
         self.current = draft
@@ -339,9 +471,19 @@ class _Reader:
             kind = "meeting"
         current = self.current if self.current and not self.current.cancelled else None
         moving = _RESCHEDULE.search(folded) or (_CANCEL.search(folded) and _REBOOK.search(folded))
-
-        if _CANCEL.search(folded) and not moving and (kind or current):
-            draft = current if current and (kind is None or kind == current.kind) else None
+        if kind or moving or _ASK.search(folded):
+            self.scheduling = True
+        if self.topic_hint is None:
+            self.topic_hint = titles.from_cues(text, self.language, None)
+        revived = self._revive_cancelled(folded, at) if not moving else None
+        if revived is not None:
+            self.current = revived
+            self._fill(revived, folded, at, message)
+            if revived.clock is None:
+                self._pick_offered_time(revived, at)
+        elif _CANCEL.search(folded) and not moving:
+            self.cancel_asked = True
+            draft = self._cancelled_one(kind, current, folded, at)
             if draft is None and kind:
                 draft = self._open(kind, message, folded)
                 self._fill(draft, folded, at, message)
@@ -349,13 +491,20 @@ class _Reader:
             if draft is not None:
                 draft.cancelled = True
                 draft.cite(message.id)
-        elif moving and (kind or current):
+        elif moving and (kind or current or find_day(folded, at) or find_time(folded)):
             self._move(kind, current, message, folded, at)
         else:
             opens_new = kind is not None and (
                 current is None
                 or self.force_new
                 or (current.day is not None and bool(_NEW_REQUEST.search(folded)))
+                # "Y luego una demo…" after a call that has its day and time: another event.
+                or (
+                    kind != current.kind
+                    and current.day is not None
+                    and current.clock is not None
+                    and bool(find_day(folded, at) or find_time(folded) or _ASK.search(folded))
+                )
             )
             if opens_new and kind is not None:
                 current = self._open(kind, message, folded)
@@ -363,13 +512,44 @@ class _Reader:
             if current is not None:
                 if kind == "call" and current.kind == "meeting" and not current.day:
                     current.kind = "call"
-                self._fill(current, folded, at, message)
-                if not (find_day(folded, at) or find_time(folded)):
+                if self._pick_by_ordinal(current, folded, at):
+                    current.slot_given_at = self.inbound_count
+                    current.cite(message.id)
+                else:
+                    self._fill(current, folded, at, message)
+                if not (find_day(folded, at) or find_time(folded) or _ORDINAL.search(folded)):
                     self._accept_proposal(current, folded, at)
                 elif current.clock is None:
                     self._pick_offered_time(current, at)
                 self._title(current, text, folded)
         self.answered = True
+
+    def _cancelled_one(
+        self, kind: EventKind | None, current: _Draft | None, folded: str, at: datetime
+    ) -> _Draft | None:
+        """The event a cancellation names: by its day when it gives one, else the current."""
+        day = find_day(folded, at)
+        standing = [d for d in self.drafts if not d.cancelled]
+        if day is not None:
+            same_day = [d for d in standing if d.day == day]
+            if same_day:
+                return same_day[-1]
+        if current and (kind is None or kind == current.kind):
+            return current
+        return None
+
+    def _revive_cancelled(self, folded: str, at: datetime) -> _Draft | None:
+        """After "cancel tomorrow's meeting", "¿Could we do Friday instead?" moves it."""
+        last = self.drafts[-1] if self.drafts else None
+        if last is None or not last.cancelled or _CANCEL.search(folded):
+            return None
+        if not (find_day(folded, at) or find_time(folded)):
+            return None
+        offered = fold(self.last_outbound or "") if not self.answered else ""
+        if not (_REBOOK.search(folded) or _ASK.search(folded) or _REBOOK.search(offered)):
+            return None
+        last.cancelled, last.rescheduled = False, True
+        return last
 
     def _move(
         self,
@@ -395,10 +575,10 @@ class _Reader:
             split = len(folded)
         old, new = folded[:split], folded[split:]
         draft = current
-        if draft is None and kind is not None:
-            draft = self._open(kind, message, folded)
         if draft is None:
-            return
+            draft = self._open(kind or "meeting", message, folded)
+            if kind is None:
+                draft.title = self.topic_hint
         if draft.day is None:
             # The message names the event as it stood ("la cita que tengo mañana a las 10").
             self._fill(draft, old, at, message)
@@ -439,7 +619,8 @@ class _Reader:
             events=events,
             missing=tuple(missing),
             rescheduled=any(d.rescheduled and not d.cancelled for d in self.drafts),
-            cancelled=any(d.cancelled for d in self.drafts),
+            cancelled=self.cancel_asked or any(d.cancelled for d in self.drafts),
+            only_kept=all(d.existing and not d.rescheduled for d in self.drafts if not d.cancelled),
             requested=any(d.asked or d.day is not None for d in self.drafts),
         )
 
@@ -474,10 +655,17 @@ class _Reader:
         )
 
 
+def _twelve_hours_apart(a: Clock, b: Clock) -> bool:
+    return a.minute == b.minute and abs(a.hour - b.hour) == 12
+
+
 def _length(start: Clock, end: Clock) -> timedelta:
     return timedelta(hours=end.hour - start.hour, minutes=end.minute - start.minute)
 
 
+_OPTION_BREAK = re.compile(r",|;|\bo\b|\bor\b")
+# Between the slots of one confirmation: "llamada el lunes a las 10:30 y demo el viernes 8…".
+_CONFIRMATION_BREAK = re.compile(r";|,?\s+(?:and|y|e)\s+(?=\D)|\.\s+")
 _CLAUSE_BREAK = re.compile(
     r",?\s+and (?=(?:also )?(?:a|an|another|the)\b)|;\s*|,?\s+y (?=(?:tambien )?(?:una|un|otra|otro|la|el)\b)"
     r"|,\s+(?=(?:a|an|una|un|otra|otro)\b)"

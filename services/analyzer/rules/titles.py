@@ -31,7 +31,7 @@ _TOPIC_END = re.compile(
     r"|\s(?:antes de|antes del|before|after|despues de|que|which|that|because|porque"
     r"|por favor|please|porfa|if|si se|si es|si puede|so|asap|urgente|urgent|cuando|when)\b"
     rf"|\s(?:(?:el|este|esta|on|on the|the|for|para|para el|el proximo|el dia|this|next|a)\s+)?"
-    rf"(?:{_WEEKDAY}|{_MONTH}|manana|tomorrow|today|hoy|tonight|pasado manana|\d)\b"
+    rf"(?:{_WEEKDAY}|(?:{_MONTH})(?=\s+\d)|manana|tomorrow|today|hoy|tonight|pasado manana|\d)\b"
     r"|\s(?:(?:for|para|on|the)\s+)?(?:next|this|proximo|proxima|que viene|sometime|algun dia)\b"
     r"|\s(?:a las|a la|at|sobre las|tipo|around|to|till|until|hasta las|hasta)\s+(?:\d|una|dos|tres|cuatro|cinco|seis|siete"
     r"|ocho|nueve|diez|once|doce|noon|mediodia)"
@@ -95,6 +95,24 @@ _EN_COMPOUND = re.compile(
     r"|tour)\b"
 )
 
+# The object of a booking ("agendar el mantenimiento anual", "book the annual inspection",
+# "Booked: solar panel inspection on Monday", "mantenemos la presentación de acabados").
+_BOOKED_OBJECT = re.compile(
+    r"\b(?:agendar|agendarme|programar|reservar|pedir|solicitar|apartar|book|schedule|arrange"
+    r"|set up|organi[sz]e|booked:|agendad[oa]:|reservad[oa]:|apuntad[oa]:|confirmad[oa]:"
+    r"|mantenemos|hecho:|listo:|done:|done,)"
+    r"\s+(?:the |a |an |our |my |your |el |la |los |las |un |una |tu |su |mi )(?=\S)"
+)
+# "we've got the kitchen survey booked for Monday"
+_EN_BOOKED_NOUN = re.compile(
+    r"\b(?:the|our|my|your)\s+((?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)\s+(?:is\s+)?(?:booked|scheduled)\b"
+)
+_KIND_NOUN = re.compile(
+    r"(?:cita|reunion|llamada|demo|demostracion|meeting|call|appointment|session|sesion|consulta"
+    r"|asesoria|visita|hora|turno|slot|time|videollamada|video call|llamda)\b"
+)
+# A phrase about when, not what ("para la semana que viene").
+_WHEN_WORDS = re.compile(r"(?:semana|week|mes|month|dia|day|tarde|manana|morning|afternoon)\b")
 # Words a cut phrase must not end on ("appointment from" → "appointment").
 _TRAILING = {
     "from", "for", "on", "at", "to", "with", "by", "of", "the", "and", "de", "del", "para",
@@ -138,6 +156,8 @@ def _phrase_at(original: str, start: int) -> str | None:
     phrase = " ".join(words).strip(" -–—'\"")
     if not phrase or fold(phrase) in GENERIC or not re.search(r"[^\W\d_]{3}", phrase):
         return None
+    if _WHEN_WORDS.match(fold(phrase)):
+        return None
     return phrase
 
 
@@ -175,8 +195,28 @@ def _compose(phrase: str, language: str, service: str | None, connector: str | N
     return _capitalise(phrase)
 
 
+def _booked_object(text: str, folded: str) -> str | None:
+    for m in _BOOKED_OBJECT.finditer(folded):
+        if _KIND_NOUN.match(folded, m.end()):
+            continue
+        phrase = _phrase_at(text, m.end())
+        if phrase:
+            return _capitalise(phrase)
+    for m in _EN_BOOKED_NOUN.finditer(folded):
+        if not _KIND_NOUN.match(folded, m.start(1)) and fold(m.group(1)) not in GENERIC:
+            return _capitalise(text[m.start(1) : m.end(1)])
+    return None
+
+
 def from_cues(text: str, language: str, service: str | None) -> str | None:
     """A title from a topic phrase inside a message about the event; None when there is none."""
+    title = _from_topic_cues(text, language, service)
+    if title is None and not service:
+        title = _booked_object(text, fold(text))
+    return title
+
+
+def _from_topic_cues(text: str, language: str, service: str | None) -> str | None:
     folded = fold(text)
     if language == "en":
         for m in _EN_DEMO_OF.finditer(folded):
