@@ -45,7 +45,7 @@ FRUSTRATED = re.compile(
 GRIEVANCE = re.compile(
     r"\bno aparecio\b|\bno vino\b|\bno llego\b|\bno ha llegado\b|\bnunca llego\b|\bsigue sin llegar\b"
     r"|\bme cobraron\b|\bme han cobrado\b|\bcobro doble\b|\bos estuve esperando\b|\bestuve esperando\b"
-    r"|\bnadie (?:me|nos) (?:aviso|contesto|contesta|llamo|respondio|responde|hace caso|dijo)\b|\bme cobra\w*\b|\bnos cobra\w*\b|\bcobr\w+ (?:dos veces|de mas|doble)\b|\bverguenza\b|\bquiero una explicacion\b|\binaceptable\b"
+    r"|\bnadie (?:me|nos) (?:aviso|contesto|contesta|llamo|respondio|responde|hace caso|dijo)\b|\b(?:me|nos) (?:cobraron|cobro|cobrasteis|cobraste)\b|\bcobr\w+ (?:dos veces|de mas|doble)\b|\bverguenza\b|\bquiero una explicacion\b|\binaceptable\b"
     r"|\bqueja\b|\breclamacion\b|\bpesimo servicio\b|\bmal servicio\b|\bsupposed to (?:arrive|be|come)\b"
     r"|\bstill hasn't (?:arrived|turned up|come)\b|\bnever (?:arrived|came|showed)\b|\bdidn't show\b"
     r"|\bno-show\b|\bcharged (?:me )?twice\b|\bovercharged\b|\bnobody has replied\b|\bexpected better\b"
@@ -68,6 +68,7 @@ PROBLEM = re.compile(
     r"|\bno dura\b|\bse (?:descarga|apaga|calienta|traba|congela|reinicia|desconecta)\w*\b|\bdefectuos[oa]\b"
     r"|\bgarantia\b|\bwarranty\b|\bkeeps? (?:turning off|restarting|disconnecting)\b|\bdrains?\b"
     r"|\bleak\w*\b|\bgotera\b|\bfuga\b|\b(?:been|went|is|are|has been) down\b|\bse (?:cayo|fue) (?:el|la)\b"
+    r"|\bno me (?:sincroniza|carga|abre|anda|sirve|conecta|imprime|arranca|enciende)\b"
     r"|\bsin (?:internet|luz|agua|servicio|senal|conexion)\b|\bno hay (?:internet|luz|agua|senal|conexion)\b"
     r"|\bwithout (?:internet|power|water|service)\b|\bno (?:internet|power|signal|connection)\b"
     r"|\bse cierra\b|\bse cae\b|\bse bloque\w*\b|\bbloquead[oa]\b|\berror\b|\bfalla\b|\bfallando\b"
@@ -85,7 +86,8 @@ QUOTE = re.compile(
     r"\bprecios?\b|\bcuanto (?:cuesta|cuestan|costaria|costarian|vale|valen|sale|saldria|cobran"
     r"|cobrais|me cobrarias)\b|\bcotizacion\w*\b|\bcotizar\b|\bpresupuesto\b|\bpropuesta\b|\btarifa\w*\b"
     r"|\bhow much\b|\bquote\b|\bquotation\b|\bpricing\b|\bprices?\b|\bproposal\b|\bestimate\b"
-    r"|\brates\b|\bcost\b|\bcosts\b"
+    r"|\brates\b|\bcost\b|\bcosts\b|\bwhat (?:would|do|does|will) (?:you|it) charge\b|\bcharge for\b"
+    r"|\bcuanto (?:me |nos )?cobra\w*\b"
 )
 PROPOSAL = re.compile(r"\bpropuesta\b|\bproposal\b")
 QUESTION = re.compile(

@@ -98,6 +98,8 @@ _CLOCK = re.compile(r"\b(\d{1,2})(?::|h|\.)(\d{2})\b")
 _HOUR_CUED = re.compile(
     rf"\b(a las|a la|las|la|at|tipo|sobre las|hacia las|eso de las|around|by|for)\s+({_HOURWORD}|\d{{1,2}})\b(?![:.]\d)(?!\s*(?:personas|productos|de (?:diciembre|enero)|dias|horas|minutos|min|people|hours|minutes|days|veces))"
 )
+# "tipo 17h", "a las 9hs": an hour marked with h, as written on a 24-hour clock.
+_HOUR_H = re.compile(r"\b(\d{1,2})\s?(?:h|hs|hrs)\b(?!\d)")
 _HOUR_MERIDIEM = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)(?!\w)")
 _HALF_PAST = re.compile(rf"\b(half|quarter) (past|to) ({_HOURWORD}|\d{{1,2}})\b")
 _OFFSET = re.compile(r"^\s*(y media|y cuarto|menos cuarto|y (\d{1,2})(?! de))")
@@ -275,6 +277,9 @@ def _time_in(folded: str) -> Clock | None:
             if hour <= 12:
                 hour = _apply_meridiem(hour, folded[m.end() :])
             return Clock(hour % 24, minute)
+    if (m := _HOUR_H.search(folded)) and int(m.group(1)) < 24:
+        hour = int(m.group(1))
+        return Clock(_apply_meridiem(hour, folded[m.end() :]) if hour <= 12 else hour, 0)
     if _NOON.search(folded):
         return Clock(12, 0)
     if _MIDNIGHT.search(folded):

@@ -108,7 +108,9 @@ def _checked(name: str, forced: str, before: str, excluded: set[str]) -> list[tu
         words = words[1:]
     if len(words) < 2 and not _ORG_SUFFIX.search(name):
         return []
-    if any(w in _STOP or w in _CALENDAR_WORDS for w in words):
+    # "Restaurante La Ceiba": an organization's name may hold an article.
+    articles = {"la", "el", "los", "las"} if words[0] in _ORG_HEAD else set()
+    if any((w in _STOP and w not in articles) or w in _CALENDAR_WORDS for w in words):
         return []
     if fold(name) in excluded or set(words) <= excluded:
         return []
@@ -125,6 +127,17 @@ _NAMED_ORG = re.compile(
     rf"\b(?:la empresa|empresa|la compañía|compañía|company|trabajo en|trabajamos en|work at|work for"
     rf"|works at|works for|de parte de|on behalf of)\s+({_NAME_WORD}|[{_UPPER}]{{2,}})\b"
 )
+# One first name where its place says it is a person: "mi hija Emma", "la madre de Lucas",
+# "gracias a Quique", "Mike from our team", "Jake will meet you".
+_RELATED_PERSON = re.compile(
+    rf"\b(?:mi|my|our|nuestr[oa]) (?:hij[oa]|son|daughter|esposa?|esposo|marido|mujer|husband|wife"
+    rf"|padre|madre|mama|papa|hermana?|hermano|brother|sister|socio|socia|partner|jefe|jefa|boss)"
+    rf",? ({_NAME_WORD})\b"
+    rf"|\b(?:madre|padre|mama|papa|mother|father|mom|dad|parent) (?:de|of) ({_NAME_WORD})\b"
+    rf"|\b(?:gracias a|dile a|dadle las gracias a|digo ahora mismo a|thanks to|thank) ({_NAME_WORD})\b"
+    rf"|\b({_NAME_WORD}) (?:from (?:our|the) team|de nuestro equipo|will (?:meet|call|be|see|show)"
+    rf"|is (?:logging|on it|looking|coming))\b"
+)
 _WITH_PERSON = re.compile(rf"\b(?:con|with|and|y)\s+({_NAME_WORD})\b(?!\s[{_UPPER}])")
 
 
@@ -138,6 +151,11 @@ def _single_names(text: str, excluded: set[str]) -> list[tuple[str, str]]:
         name = m.group(1)
         if fold(name) not in _STOP and fold(name) not in _CALENDAR_WORDS:
             found.append(("organization", name))
+    for m in _RELATED_PERSON.finditer(text):
+        name = next(g for g in m.groups() if g)
+        folded = fold(name)
+        if folded not in _STOP and folded not in _CALENDAR_WORDS and folded not in excluded:
+            found.append(("person", name))
     for m in _WITH_PERSON.finditer(text):
         name = m.group(1)
         folded = fold(name)

@@ -25,6 +25,7 @@ from services.analyzer.models import (
     Missing,
 )
 from services.analyzer.rules import titles
+from services.analyzer.rules.classify import PROBLEM
 from services.analyzer.rules.dates import (
     Clock,
     find_day,
@@ -38,6 +39,7 @@ from services.analyzer.rules.text import fold
 # What the contact asks for, and the kind of event it is.
 _CALL = re.compile(
     r"\b(?:llamada|llamda|llamadita|call|phone call|llamarme|llamarnos|llamame|llamenme|call me"
+    r"|(?:le|te|lo|la|les) (?:llama|llamo|llamamos|llamara|llamaremos|puede llamar)"
     r"|ring me|(?:me|nos) (?:puedes |puede |podeis |podrias |podrian |pueden )?llamar)\b"
 )
 _DEMO = re.compile(r"\b(?:demo|demos|demostracion|demonstration|walkthrough)\b")
@@ -45,7 +47,7 @@ _MEETING = re.compile(
     r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
     r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together"
     r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection|formacion|training|visit"
-    r"|sit down with"
+    r"|sit down with|tutoria|tutoring"
     r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para))\b"
     # "Thursday's 3pm review": something already on a day's calendar.
@@ -66,6 +68,7 @@ _NEW_REQUEST = re.compile(
 )
 _CANCEL = re.compile(
     r"\b(?:cancelar|cancelarla|cancelarlo|cancelamos|cancela|cancelen|cancelo|anular|anularla"
+    r"|cancelenla|cancelenlo|cancelala|cancelalo|cancelemos|cancelemosla|anulenla|anulala"
     r"|cancel|cancelled|canceled|call off|calling off)\b"
 )
 _RESCHEDULE = re.compile(
@@ -76,7 +79,7 @@ _RESCHEDULE = re.compile(
     r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change"
     r"|bring forward|bring it forward|move up|pasar(?= al\b| para\b| a las\b)"
     r"|mejor (?:la |lo |las |los )?(?:hacemos|dejamos|ponemos|pasamos|movemos)|en (?:lugar|vez) de"
-    r"|atrasar\w*|retrasar\w*)\b"
+    r"|atrasar\w*|retrasar\w*|instead|a la misma hora|same time)\b"
 )
 # After a move verb, where the new day begins: "al viernes", "to Tuesday", "para el 2".
 _DESTINATION = re.compile(
@@ -134,7 +137,14 @@ _CONFIRM = re.compile(
 _BOOKED = re.compile(
     r"\b(?:booked|agendad[oa]|agendo|agende|reservad[oa]|reservo|confirmad[oa]|apuntad[oa]|apunto"
     r"|queda para|queda el|queda la|quedamos|queda agendad[oa]|you'?re booked|scheduled|set for"
-    r"|mantenemos|moved (?:it )?to|is now)\b"
+    r"|mantenemos|moved (?:it )?to|is now|hecho|anotad[oa]|os esperamos|te esperamos|le esperamos"
+    r"|we'?ll see you|see you)\b"
+    # A business that answers a proposed slot with a yes and restates it agrees to it.
+    r"|^\W*(?:claro|perfecto|listo|de acuerdo|sure|great|perfect|done|of course)\b"
+)
+# Opening hours are information, not an appointment ("Sí, el sábado abrimos a las 10").
+_HOURS = re.compile(
+    r"\b(?:abrimos|abre|abren|cerramos|cierra|cierran|horario|open|opens|close|closes|closed)\b"
 )
 # What the business will send or deliver is not a meeting ("le enviamos la cotización hoy").
 _DELIVERY = re.compile(
@@ -150,6 +160,11 @@ _NEGATED_REQUEST = re.compile(
     r"\b(?:no (?:\w+ )?|can'?t |cannot |unable to |won'?t let (?:me|us|them) )"
     r"(?:reservar|agendar|pedir|book|schedule|make)\b(?:\s+\w+)?"
 )
+# Asking whether an appointment is needed at all is a question, not a request.
+_NO_APPOINTMENT_NEEDED = re.compile(
+    r"\b(?:necesito|hace falta|se necesita|hay que (?:pedir|sacar)|ocupo)\s+(?:una\s+)?cita\s+o\b"
+    r"|\bsin cita\b|\bdo (?:i|we) need an appointment\b|\bwithout an appointment\b|\bwalk[- ]?ins?\b"
+)
 # A deadline for something else ("email me the tables by tomorrow") is not an event's day.
 _DEADLINE = re.compile(
     r"\b(?:by|before|no later than|antes del?|a mas tardar(?: el)?|para antes de)\s+"
@@ -158,8 +173,9 @@ _DEADLINE = re.compile(
     r"|(?:las |la )?\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)\b"
 )
 _EXISTING = re.compile(
-    r"\b(?:tengo|tenemos|ya tengo|i have|we have|i'?ve got|we'?ve got)\b(?:\s+\w+){0,2}?\s+"
-    r"(?:agendad[oa]s?|reservad[oa]s?|programad[oa]s?|booked|scheduled)\b"
+    r"\b(?:tengo|tenemos|ya tengo|i have|we have|i'?ve got|we'?ve got|we'?re|i'?m|estoy|estamos)\b"
+    r"(?:\s+\w+){0,2}?\s+(?:agendad[oa]s?|reservad[oa]s?|programad[oa]s?|booked|scheduled)\b"
+    r"|\b(?:teniamos|tenia) (?:cita|tutoria|reunion|clase|turno|hora)\b"
 )
 # The business keeps a booking as it was ("mantenemos la presentación del jueves").
 _KEPT = re.compile(
@@ -222,7 +238,7 @@ class EventsFound:
 
 
 def _kind_of(folded: str) -> EventKind | None:
-    folded = _NEGATED_REQUEST.sub(" ", folded)
+    folded = _NO_APPOINTMENT_NEEDED.sub(" ", _NEGATED_REQUEST.sub(" ", folded))
     if _DEMO.search(folded):
         return "demo"
     if _CALL.search(folded):
@@ -261,6 +277,8 @@ class _Reader:
         # A topic the contact named before any event was recognised ("quería pedir la
         # revisión de la instalación eléctrica"): the title of an event agreed later.
         self.topic_hint: str | None = None
+        # The contact said a booking stays as it was ("la del sábado sigue en pie").
+        self.kept_mentioned = False
 
     # The slots one message gives.
     def _fill(self, draft: _Draft, folded: str, at: datetime, message: ConversationMessage) -> bool:
@@ -320,7 +338,11 @@ class _Reader:
         llamada el lunes 4 a las 10:30 y demo el viernes 8 de 12 a 13"): each slot it states
         settles the event of its kind, opening it if the contact's words did not."""
         folded = fold(message.text)
-        if self.inbound_count == 0 or not _CONFIRM.search(folded) or folded.rstrip().endswith("?"):
+        if (
+            self.inbound_count == 0
+            or not (_CONFIRM.search(folded) or _BOOKED.search(folded))
+            or folded.rstrip().endswith("?")
+        ):
             return
         at = message.at.astimezone(self.zone)
         stated = []
@@ -331,7 +353,12 @@ class _Reader:
         ]
         for start, stop in zip(cuts[::2], cuts[1::2], strict=True):
             part, original = folded[start:stop], message.text[start:stop]
-            if _CANCEL.search(part) or _ALTERNATIVES.search(part) or _DELIVERY.search(part):
+            if (
+                _CANCEL.search(part)
+                or _ALTERNATIVES.search(part)
+                or _DELIVERY.search(part)
+                or _HOURS.search(part)
+            ):
                 continue
             part = _DEADLINE.sub(" ", part)
             span = find_range(part)
@@ -342,10 +369,10 @@ class _Reader:
             kind = _kind_of(part)
             draft = self._draft_for(kind, day, alone=len(stated) == 1)
             if draft is None:
-                if not (self.scheduling and _BOOKED.search(part)):
+                if not (self.scheduling and (_BOOKED.search(part) or _BOOKED.search(folded))):
                     continue
                 draft = self._open(kind or "meeting", message, part)
-                draft.existing = bool(_KEPT.search(part))
+                draft.existing = bool(_KEPT.search(part)) or self.kept_mentioned
                 if kind is None:
                     draft.noun = None
             if draft.title is None:
@@ -467,14 +494,21 @@ class _Reader:
         folded = fold(text)
         at = message.at.astimezone(self.zone)
         kind = _kind_of(folded)
-        if kind is None and _VISIT.search(folded) and find_time(folded):
+        # A visit to fix a reported problem is support work, not an appointment.
+        if (
+            kind is None
+            and _VISIT.search(folded)
+            and (find_time(folded) or (find_day(folded, at) and not PROBLEM.search(folded)))
+        ):
             kind = "meeting"
         current = self.current if self.current and not self.current.cancelled else None
         moving = _RESCHEDULE.search(folded) or (_CANCEL.search(folded) and _REBOOK.search(folded))
-        if kind or moving or _ASK.search(folded):
+        if kind or moving or _ASK.search(folded) or self._gives_slot(folded, at):
             self.scheduling = True
         if self.topic_hint is None:
             self.topic_hint = titles.from_cues(text, self.language, None)
+        if _KEPT.search(folded):
+            self.kept_mentioned = True
         revived = self._revive_cancelled(folded, at) if not moving else None
         if revived is not None:
             self.current = revived
@@ -523,6 +557,11 @@ class _Reader:
                     self._pick_offered_time(current, at)
                 self._title(current, text, folded)
         self.answered = True
+
+    @staticmethod
+    def _gives_slot(folded: str, at: datetime) -> bool:
+        plain = _DEADLINE.sub(" ", folded)
+        return bool(find_day(plain, at) or find_time(plain)) and not _HOURS.search(folded)
 
     def _cancelled_one(
         self, kind: EventKind | None, current: _Draft | None, folded: str, at: datetime

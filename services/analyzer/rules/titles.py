@@ -65,6 +65,9 @@ _ES_NOUN_TOPIC = re.compile(
     r"\b(cita|reunion|llamada|demo|demostracion|asesoria|consulta|visita|sesion|formacion|curso|taller"
     r"|capacitacion)\s+(de la|de los|de las|del|de|sobre|para)\s+"
     rf"(?:({_ES_VERB})\s+)?(?:lo de(?:l| la)?\s+)?(?=\S)"
+    # "tutoría con la profe Marta Vidal": who it is with is what names it.
+    r"|\b(tutoria|clase|entrevista)\s+(con|de|del|de la)\s+"
+    rf"(?:({_ES_VERB})\s+)?(?:lo de(?:l| la)?\s+)?(?=\S)"
 )
 # "to go over the lease renewal", "to discuss the proposal"
 _EN_TOPIC = re.compile(
@@ -80,6 +83,8 @@ _EN_PURPOSE = re.compile(
     r"|move\b|push\b|postpone\b|cancel\b|change\b|call\b|ask\b|confirm\b|let\b|make\b)[a-z]+"
     r"(?: (?:about|over|through|on|up on))?\s+(?:the|our|my|your|a|an|some)\s+(?=\S)"
 )
+# "booked to see the Brooklyn loft" → "Brooklyn loft viewing"
+_EN_VIEWING = re.compile(r"\bto (?:see|view|tour)\s+(?:the |a |an |our |your )(?=\S)")
 _EN_DEMO_OF = re.compile(r"\b(?:demo|demonstration) of\s+(?:the |your |our |a |an )?(?=\S)")
 # "a review of the brand guidelines" → "Brand guidelines review"
 _EN_NOUN_OF = re.compile(
@@ -128,7 +133,7 @@ GENERIC = {
 SERVICE_NOUNS = {
     "asesoria": "Asesoría", "consulta": "Consulta", "demo": "Demo", "demostracion": "Demo",
     "formacion": "Formación", "curso": "Curso", "taller": "Taller", "capacitacion": "Capacitación",
-    "visita": "Visita",
+    "visita": "Visita", "tutoria": "Tutoría", "clase": "Clase", "entrevista": "Entrevista",
 }  # fmt: skip
 EN_SERVICE_NOUNS = {"consultation": "consultation", "demo": "demo"}
 
@@ -225,6 +230,10 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
                 # "a demo of your CRM for my sales team": who it is for is not the topic.
                 phrase = re.split(r"\s+for\s+", phrase, maxsplit=1, flags=re.IGNORECASE)[0]
                 return _capitalise(f"{phrase} demo")
+        for m in _EN_VIEWING.finditer(folded):
+            phrase = _phrase_at(text, m.end())
+            if phrase:
+                return _capitalise(f"{phrase} viewing")
         for m in _EN_NOUN_OF.finditer(folded):
             phrase = _phrase_at(text, m.end())
             if phrase:
@@ -251,8 +260,8 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
         phrase = _phrase_at(text, m.end())
         if not phrase:
             continue
-        noun, connector = m.group(1), m.group(2)
-        phrase = _es_with_verb(m.group(3), phrase)
+        noun, connector = m.group(1) or m.group(4), m.group(2) or m.group(5)
+        phrase = _es_with_verb(m.group(3) or m.group(6), phrase)
         if noun in SERVICE_NOUNS:
             return f"{SERVICE_NOUNS[noun]} {connector} {phrase}"
         return _capitalise(phrase)
