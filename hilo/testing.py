@@ -15,19 +15,21 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
 import pytest_asyncio
+from nats.aio.msg import Msg
 
 from hilo.bus import EventBus
 from hilo.embedded import EmbeddedNats, EmbeddedPostgres, ensure_database, free_port, with_database
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import EventStore, create_pool
 from hilo.store.migrations import migrate_url
+from schemas import Event, registry
 
 TEMPLATE_DATABASE = "hilo_test_template"
 T = TypeVar("T")
@@ -178,3 +180,52 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+@dataclass
+class Published:
+    """Every publish of the watched types, duplicates included (core NATS sees even those
+    JetStream deduplicated); ``distinct`` counts each event id once."""
+
+    events: list[Event] = field(default_factory=list)
+
+    def of(self, kind: str, conversation: str | None = None) -> list[Any]:
+        return [
+            e
+            for e in self.events
+            if e.type == kind and (conversation is None or e.conversation == conversation)
+        ]
+
+    def distinct(self, kind: str, conversation: str | None = None) -> list[Any]:
+        first: dict[Any, Event] = {}
+        for event in self.of(kind, conversation):
+            first.setdefault(event.event_id, event)
+        return list(first.values())
+
+    async def wait_for(
+        self, kind: str, conversation: str | None = None, count: int = 1, timeout: float = 10
+    ) -> list[Any]:
+        async def enough() -> list[Any] | None:
+            found = self.distinct(kind, conversation)
+            return found if len(found) >= count else None
+
+        return await eventually(enough, timeout=timeout)
+
+
+P = TypeVar("P", bound=Published)
+
+
+@contextlib.asynccontextmanager
+async def watching(bus: EventBus, types: tuple[str, ...], published: P) -> AsyncIterator[P]:
+    """Records into ``published`` every event of ``types`` on ``bus`` until the block ends."""
+
+    async def keep(msg: Msg) -> None:
+        published.events.append(registry.decode_json(msg.data))
+
+    subs = [await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep) for t in types]
+    try:
+        yield published
+    finally:
+        for sub in subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()

@@ -16,6 +16,7 @@ import logging
 from dataclasses import replace
 
 from hilo.service import Runtime
+from hilo.workers import KeyedWorkers
 from schemas import ReplyReady, derived_id, utc_now
 from services.analyzer import ledger, pipeline
 from services.analyzer.backends import Backend
@@ -35,59 +36,42 @@ class Responder:
         self.runtime = runtime
         self.backend = backend
         self.settings = settings
-        self._workers: dict[str, asyncio.Task[None]] = {}
-        self._again: set[str] = set()
-        self._wake: dict[str, asyncio.Event] = {}
+        self._workers = KeyedWorkers(self._drain, "analyzer")
 
     def kick(self, conversation: str) -> None:
         """Make sure the conversation's worker runs and looks at its inbox again."""
-        self._again.add(conversation)
-        self._wake.setdefault(conversation, asyncio.Event()).set()
-        worker = self._workers.get(conversation)
-        if worker is None or worker.done():
-            self._workers[conversation] = asyncio.create_task(
-                self._drain(conversation), name=f"analyzer-{conversation[-4:]}"
-            )
+        self._workers.kick(conversation)
 
     async def resume(self) -> None:
         for conversation in await ledger.conversations_waiting(self.runtime.db):
             self.kick(conversation)
 
     async def close(self) -> None:
-        for worker in self._workers.values():
-            worker.cancel()
-        for worker in self._workers.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await worker
-        self._workers.clear()
+        await self._workers.close()
 
     async def _drain(self, conversation: str) -> None:
-        wake = self._wake.setdefault(conversation, asyncio.Event())
-        while conversation in self._again:
-            self._again.discard(conversation)
-            while True:
-                wake.clear()
-                try:
-                    rows = await ledger.open_burst(self.runtime.db, conversation)
-                    if not rows:
-                        break
-                    if rows[0].burst_id is None:
-                        wait = self._quiet_for(rows)
-                        if wait > 0:
-                            with contextlib.suppress(TimeoutError):
-                                await asyncio.wait_for(wake.wait(), wait)
-                            continue
-                        closing = burst_id(rows)
-                        await ledger.close_burst(self.runtime.db, rows, closing)
-                        rows = [replace(r, burst_id=closing) for r in rows]
-                    await self._process(conversation, rows)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("analysing a conversation failed; retrying")
-                    await asyncio.sleep(RETRY_SECONDS)
-        self._workers.pop(conversation, None)
-        self._wake.pop(conversation, None)
+        wake = self._workers.wake(conversation)
+        while True:
+            wake.clear()
+            try:
+                rows = await ledger.open_burst(self.runtime.db, conversation)
+                if not rows:
+                    return
+                if rows[0].burst_id is None:
+                    wait = self._quiet_for(rows)
+                    if wait > 0:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(wake.wait(), wait)
+                        continue
+                    closing = burst_id(rows)
+                    await ledger.close_burst(self.runtime.db, rows, closing)
+                    rows = [replace(r, burst_id=closing) for r in rows]
+                await self._process(conversation, rows)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("analysing a conversation failed; retrying")
+                await asyncio.sleep(RETRY_SECONDS)
 
     def _quiet_for(self, rows: list[InboxRow]) -> float:
         return seconds_to_wait(

@@ -13,10 +13,10 @@ the next start picks up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from hilo.service import Runtime
+from hilo.workers import KeyedWorkers
 from schemas import AgentReplyFailed, ReplyReady, derived_id
 from services.voice_bridge import ledger
 from services.voice_bridge.agent_session import AgentUnavailable, Opening, SessionPool
@@ -33,45 +33,31 @@ class Relay:
         self.runtime = runtime
         self.pool = pool
         self.settings = settings
-        self._workers: dict[str, asyncio.Task[None]] = {}
-        self._again: set[str] = set()
+        self._workers = KeyedWorkers(self._drain, "voice-bridge-relay")
 
     def kick(self, conversation: str) -> None:
         """Make sure the conversation's worker runs and looks at its queue again."""
-        self._again.add(conversation)
-        worker = self._workers.get(conversation)
-        if worker is None or worker.done():
-            self._workers[conversation] = asyncio.create_task(
-                self._drain(conversation), name=f"voice-bridge-relay-{conversation[-4:]}"
-            )
+        self._workers.kick(conversation)
 
     async def resume(self) -> None:
         for conversation in await ledger.conversations_waiting(self.runtime.db):
             self.kick(conversation)
 
     async def close(self) -> None:
-        for worker in self._workers.values():
-            worker.cancel()
-        for worker in self._workers.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await worker
-        self._workers.clear()
+        await self._workers.close()
 
     async def _drain(self, conversation: str) -> None:
-        while conversation in self._again:
-            self._again.discard(conversation)
-            while True:
-                try:
-                    question = await ledger.next_unpublished(self.runtime.db, conversation)
-                    if question is None:
-                        break
-                    await self._answer(question)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("answering a message failed; retrying")
-                    await asyncio.sleep(RETRY_SECONDS)
-        self._workers.pop(conversation, None)
+        while True:
+            try:
+                question = await ledger.next_unpublished(self.runtime.db, conversation)
+                if question is None:
+                    return
+                await self._answer(question)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("answering a message failed; retrying")
+                await asyncio.sleep(RETRY_SECONDS)
 
     async def _answer(self, question: ledger.Question) -> None:
         db = self.runtime.db

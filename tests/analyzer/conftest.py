@@ -16,13 +16,12 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from nats.aio.msg import Msg
 
 from hilo.bus import EventBus
 from hilo.service import Runtime, Service
 from hilo.settings import HiloSettings
-from hilo.testing import eventually
-from schemas import Event, MessageReceived, registry, utc_now
+from hilo.testing import Published, eventually, watching
+from schemas import MessageReceived, utc_now
 from services.analyzer.app import build
 from services.analyzer.settings import AnalyzerSettings
 
@@ -41,45 +40,10 @@ CUSTOMER = "+573001112233"
 BUSINESS = "+573009998877"
 
 
-@dataclass
-class Published:
-    """Every publish of the types we watch (core NATS sees even deduplicated ones)."""
-
-    events: list[Event] = field(default_factory=list)
-
-    def of(self, kind: str, conversation: str | None = None) -> list[Any]:
-        return [
-            e
-            for e in self.events
-            if e.type == kind and (conversation is None or e.conversation == conversation)
-        ]
-
-    def distinct(self, kind: str, conversation: str | None = None) -> list[Any]:
-        """One per event id: a republished (deduplicated) event counts once."""
-        return list({e.event_id: e for e in self.of(kind, conversation)}.values())
-
-    async def wait_for(
-        self, kind: str, conversation: str | None = None, count: int = 1, timeout: float = 10
-    ) -> list[Any]:
-        async def enough() -> list[Any] | None:
-            found = self.distinct(kind, conversation)
-            return found if len(found) >= count else None
-
-        return await eventually(enough, timeout=timeout)
-
-
 @pytest_asyncio.fixture
 async def published(bus: EventBus) -> AsyncIterator[Published]:
-    seen = Published()
-
-    async def keep(msg: Msg) -> None:
-        seen.events.append(registry.decode_json(msg.data))
-
-    subs = [await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep) for t in OUTPUT_TYPES]
-    yield seen
-    for sub in subs:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    async with watching(bus, OUTPUT_TYPES, Published()) as seen:
+        yield seen
 
 
 AnalyzerFactory = Callable[..., contextlib.AbstractAsyncContextManager[tuple[Service, Runtime]]]

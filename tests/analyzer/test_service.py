@@ -12,13 +12,13 @@ import httpx
 import icalendar
 
 from hilo.bus import EventBus
+from hilo.testing import Published
 from schemas import ConversationModeChanged, MessageReceived, utc_now
 from services.analyzer.replies import describe_when
 from tests.analyzer.conftest import (
     BUSINESS,
     CUSTOMER,
     AnalyzerFactory,
-    Published,
     settled,
     text_message,
 )

@@ -12,9 +12,10 @@ from hilo.cli.errors import UserError
 from hilo.cli.reanalyze import reanalyze, run
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import EventStore
+from hilo.testing import Published
 from services.analyzer.backends import RulesBackend
 from services.analyzer.settings import AnalyzerSettings
-from tests.analyzer.conftest import CUSTOMER, AnalyzerFactory, Published, settled, text_message
+from tests.analyzer.conftest import CUSTOMER, AnalyzerFactory, settled, text_message
 from tests.analyzer.test_service import FRIDAY_10, NOW, SEED
 
 OTHER = "+573001110000"

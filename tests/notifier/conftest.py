@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
-from nats.aio.msg import Msg
 
 from hilo.bus import EventBus
 from hilo.service import Runtime
 from hilo.settings import HiloSettings
-from hilo.testing import eventually
-from schemas import Event, MessageReceived, ReplyReady, registry
+from hilo.testing import Published, eventually, watching
+from schemas import MessageReceived, ReplyReady
 from services.notifier.app import build
 from services.notifier.settings import NotifierSettings
 from tests.notifier.standins import (
@@ -40,45 +38,10 @@ OUTPUT_TYPES = (
 CONTACT = "+573001112233"
 
 
-@dataclass
-class Published:
-    """Every publish on the bus of the types we watch (core NATS sees even deduplicated ones)."""
-
-    events: list[Event] = field(default_factory=list)
-
-    def of(self, kind: str, conversation: str | None = None) -> list[Any]:
-        return [
-            e
-            for e in self.events
-            if e.type == kind and (conversation is None or e.conversation == conversation)
-        ]
-
-    def distinct(self, kind: str) -> list[Any]:
-        seen: dict[Any, Event] = {}
-        for event in self.of(kind):
-            seen.setdefault(event.event_id, event)
-        return list(seen.values())
-
-    async def wait_for(self, kind: str, count: int = 1, timeout: float = 10) -> list[Any]:
-        async def enough() -> list[Any] | None:
-            found = self.distinct(kind)
-            return found if len(found) >= count else None
-
-        return await eventually(enough, timeout=timeout)
-
-
 @pytest_asyncio.fixture
 async def published(bus: EventBus) -> AsyncIterator[Published]:
-    seen = Published()
-
-    async def keep(msg: Msg) -> None:
-        seen.events.append(registry.decode_json(msg.data))
-
-    subs = [await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep) for t in OUTPUT_TYPES]
-    yield seen
-    for sub in subs:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    async with watching(bus, OUTPUT_TYPES, Published()) as seen:
+        yield seen
 
 
 @pytest_asyncio.fixture

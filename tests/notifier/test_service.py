@@ -11,13 +11,12 @@ import pytest
 
 import hilo.service
 from hilo.bus import EventBus
-from hilo.testing import eventually
+from hilo.testing import Published, eventually
 from schemas import TemplateRef
 from services.notifier.policy import outbox_message_id
 from tests.notifier.conftest import (
     CONTACT,
     NotifierFactory,
-    Published,
     drained,
     inbound,
     reply,

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from nats.aio.msg import Msg
 
+from hilo import testing
 from hilo.bus import EventBus
 from hilo.service import Runtime
 from hilo.settings import HiloSettings
-from hilo.testing import eventually
-from schemas import Event, registry
 from services.transcriber.app import build
 from services.transcriber.backends import Backend, LocalWhisper
 from services.transcriber.decoding import encode
@@ -72,14 +69,8 @@ def transcriber_settings(standin: ProviderStandIn, **overrides: Any) -> Transcri
     return TranscriberSettings(_env_file=None, **values)
 
 
-@dataclass
-class Published:
-    """Everything published on the watched subjects (core NATS also sees deduplicated ones)."""
-
-    events: list[Event] = field(default_factory=list)
-
-    def of(self, kind: str) -> list[Any]:
-        return [e for e in self.events if e.type == kind]
+class Published(testing.Published):
+    """Also finds the outcome published for one voice note."""
 
     def for_message(self, message_event_id: object) -> list[Any]:
         return [e for e in self.events if getattr(e, "message_event_id", None) == message_event_id]
@@ -88,22 +79,14 @@ class Published:
         async def found() -> list[Any] | None:
             return self.for_message(message_event_id) or None
 
-        [first, *_] = await eventually(found, timeout=timeout)
+        [first, *_] = await testing.eventually(found, timeout=timeout)
         return first
 
 
 @pytest_asyncio.fixture
 async def published(bus: EventBus) -> AsyncIterator[Published]:
-    seen = Published()
-
-    async def keep(msg: Msg) -> None:
-        seen.events.append(registry.decode_json(msg.data))
-
-    subs = [await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep) for t in OUTPUT_TYPES]
-    yield seen
-    for sub in subs:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    async with testing.watching(bus, OUTPUT_TYPES, Published()) as seen:
+        yield seen
 
 
 TranscriberFactory = Callable[..., contextlib.AbstractAsyncContextManager[Runtime]]

@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest_asyncio
-from nats.aio.msg import Msg
 
+from hilo import testing
 from hilo.bus import EventBus
 from hilo.service import Runtime
 from hilo.settings import HiloSettings
-from hilo.testing import eventually
-from schemas import Event, registry
 from services.voice_bridge.app import build
 from services.voice_bridge.settings import VoiceBridgeSettings
 from tests.voice_bridge.standin import ElevenLabsStandIn
@@ -23,41 +20,23 @@ from tests.voice_bridge.standin import ElevenLabsStandIn
 OUTPUT_TYPES = ("reply.ready", "conversation.mode_changed", "agent.reply_failed", "call.ended")
 
 
-@dataclass
-class Published:
-    """Every publish on the bus of the types we watch (core NATS sees even deduplicated ones)."""
-
-    events: list[Event] = field(default_factory=list)
-
-    def of(self, kind: str, conversation: str | None = None) -> list[Any]:
-        return [
-            e
-            for e in self.events
-            if e.type == kind and (conversation is None or e.conversation == conversation)
-        ]
+class Published(testing.Published):
+    """Counts every publish, duplicates included: a replayed relay must publish nothing new."""
 
     async def wait_for(
-        self, kind: str, conversation: str | None = None, count: int = 1
+        self, kind: str, conversation: str | None = None, count: int = 1, timeout: float = 10
     ) -> list[Any]:
         async def enough() -> list[Any] | None:
             found = self.of(kind, conversation)
             return found if len(found) >= count else None
 
-        return await eventually(enough, timeout=10)
+        return await testing.eventually(enough, timeout=timeout)
 
 
 @pytest_asyncio.fixture
 async def published(bus: EventBus) -> AsyncIterator[Published]:
-    seen = Published()
-
-    async def keep(msg: Msg) -> None:
-        seen.events.append(registry.decode_json(msg.data))
-
-    subs = [await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep) for t in OUTPUT_TYPES]
-    yield seen
-    for sub in subs:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+    async with testing.watching(bus, OUTPUT_TYPES, Published()) as seen:
+        yield seen
 
 
 @pytest_asyncio.fixture
@@ -98,5 +77,5 @@ async def drained(bus: EventBus, durable: str = "voice-bridge") -> None:
         info = await bus.js.consumer_info(bus.naming.events_stream, bus.naming.durable(durable))
         return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
-    await eventually(done, timeout=15)
+    await testing.eventually(done, timeout=15)
     await asyncio.sleep(0.1)  # let publishes made by the last handler reach the listener
