@@ -7,10 +7,16 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import asyncpg
+
+from hilo.embedded import ensure_database, with_database
+from hilo.settings import HiloSettings
+from hilo.store.migrations import migrate_url
 from hilo.testing import Infrastructure, infrastructure
 
 T = TypeVar("T")
@@ -23,6 +29,35 @@ def servers() -> Iterator[Infrastructure]:
     os.chmod(base, 0o777)  # pgserver runs PostgreSQL as its own user when we are root
     with infrastructure(base) as infra:
         yield infra
+
+
+@contextlib.asynccontextmanager
+async def service_settings(
+    infra: Infrastructure, label: str
+) -> AsyncIterator[Callable[[str], HiloSettings]]:
+    """A migrated database of its own for one benchmark, dropped afterwards; yields a maker of
+    settings that point a service at it, each with its own NATS namespace (``prefix``)."""
+    name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    database_url = await ensure_database(infra.server_uri, name)
+    await migrate_url(database_url)
+
+    def settings_for(prefix: str) -> HiloSettings:
+        return HiloSettings(
+            nats_url=infra.nats_url,
+            database_url=database_url,
+            namespace=f"{prefix}{uuid.uuid4().hex[:8]}",
+            http_port=0,
+            data_dir=Path(tempfile.mkdtemp(prefix=f"hilo-bench-{label}-")),
+        )
+
+    try:
+        yield settings_for
+    finally:
+        conn = await asyncpg.connect(with_database(infra.server_uri, "postgres"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 async def rate(

@@ -12,22 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-from _common import percentile, print_table, servers
+from _common import percentile, print_table, servers, service_settings
 from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hilo.bus import EventBus
-from hilo.embedded import ensure_database, with_database
 from hilo.settings import HiloSettings
-from hilo.store.migrations import migrate_url
 from schemas import MessageReceived, ReplyReady, registry
 from services.analyzer.app import build
 from services.analyzer.backends import RulesBackend
@@ -121,25 +117,10 @@ def rules_alone() -> list[float]:
 
 async def main() -> None:
     with servers() as infra:
-        name = f"bench_analyzer_{uuid.uuid4().hex[:8]}"
-        database_url = await ensure_database(infra.server_uri, name)
-        await migrate_url(database_url)
-        settings = HiloSettings(
-            nats_url=infra.nats_url,
-            database_url=database_url,
-            namespace=f"ban{uuid.uuid4().hex[:8]}",
-            http_port=0,
-            data_dir=Path(tempfile.mkdtemp(prefix="hilo-bench-an-")),
-        )
-        try:
+        async with service_settings(infra, "analyzer") as settings_for:
+            settings = settings_for("ban")
             light, light_rate = await pipeline_latencies(settings, LIGHT_CONVERSATIONS)
             latencies, rate = await pipeline_latencies(settings, CONVERSATIONS)
-        finally:
-            conn = await asyncpg.connect(with_database(infra.server_uri, "postgres"))
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
     alone = rules_alone()
     alone_p50, alone_p99 = percentile(alone, 0.5) * 1e3, percentile(alone, 0.99) * 1e3
     rows: list[tuple[str, float, float | None]] = []

@@ -16,22 +16,18 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import asyncpg
-from _common import percentile, print_table, servers
+from _common import percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from urllib.parse import urlencode
 
 from hilo.bus import EventBus
-from hilo.embedded import ensure_database, with_database
 from hilo.settings import HiloSettings
-from hilo.store.migrations import migrate_url
 from services.ingest.app import build
 from services.ingest.settings import IngestSettings
 from services.ingest.signatures import twilio_signature
@@ -186,28 +182,9 @@ def _summary(rates: list[float], latencies: list[float]) -> dict[str, float]:
 
 async def main() -> None:
     with servers() as infra:
-        name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
-        database_url = await ensure_database(infra.server_uri, name)
-        await migrate_url(database_url)
-
-        def settings_for(prefix: str) -> HiloSettings:
-            return HiloSettings(
-                nats_url=infra.nats_url,
-                database_url=database_url,
-                namespace=f"{prefix}{uuid.uuid4().hex[:8]}",
-                http_port=0,
-                data_dir=Path(tempfile.mkdtemp(prefix="hilo-bench-ingest-")),
-            )
-
-        try:
+        async with service_settings(infra, "ingest") as settings_for:
             ours = await through_ingest(settings_for("bin"))
             peer = await raw_publishes(settings_for("bpe"))
-        finally:
-            conn = await asyncpg.connect(with_database(infra.server_uri, "postgres"))
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
     print_table(
         f"Ingest: signed Twilio webhooks to JetStream ack, {CONCURRENCY} concurrent, "
         f"{ROUNDS} rounds of {PER_ROUND}",

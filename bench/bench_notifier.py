@@ -15,22 +15,18 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
-from _common import percentile, print_table, servers
+from _common import percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hilo.bus import EventBus
-from hilo.embedded import ensure_database, with_database
 from hilo.settings import HiloSettings
-from hilo.store.migrations import migrate_url
 from schemas import MessageReceived, ReplyReady
 from services.notifier.app import build
 from services.notifier.channels import Outgoing, TwilioChannel
@@ -194,29 +190,14 @@ async def sdk_runs(standins: ProviderStandIns) -> float:
 
 async def main() -> None:
     with servers() as infra:
-        name = f"bench_notifier_{uuid.uuid4().hex[:8]}"
-        database_url = await ensure_database(infra.server_uri, name)
-        await migrate_url(database_url)
-        settings = HiloSettings(
-            nats_url=infra.nats_url,
-            database_url=database_url,
-            namespace=f"bnt{uuid.uuid4().hex[:8]}",
-            http_port=0,
-            data_dir=Path(tempfile.mkdtemp(prefix="hilo-bench-nt-")),
-        )
-        try:
+        async with service_settings(infra, "notifier") as settings_for:
+            settings = settings_for("bnt")
             async with provider_standins() as standins:
                 ours = await notifier_runs(settings, standins)
             async with provider_standins() as standins:
                 peer = await direct_runs(standins)
             async with provider_standins() as standins:
                 sdk_rate = await sdk_runs(standins)
-        finally:
-            conn = await asyncpg.connect(with_database(infra.server_uri, "postgres"))
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
     print_table(
         f"Notifier: {CONVERSATIONS} conversations x {REPLIES} replies, Twilio stand-in, pacing off",
         [

@@ -15,22 +15,18 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import asyncpg
-from _common import percentile, print_table, servers
+from _common import percentile, print_table, servers, service_settings
 from nats.aio.msg import Msg
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hilo.bus import EventBus
-from hilo.embedded import ensure_database, with_database
 from hilo.settings import HiloSettings
-from hilo.store.migrations import migrate_url
 from schemas import CallEnded, MessageReceived, ReplyReady, registry
 from services.voice_bridge.app import build
 from services.voice_bridge.settings import VoiceBridgeSettings
@@ -175,27 +171,12 @@ async def direct_rounds(standin: ElevenLabsStandIn) -> dict[str, float]:
 
 async def main() -> None:
     with servers() as infra:
-        name = f"bench_voice_bridge_{uuid.uuid4().hex[:8]}"
-        database_url = await ensure_database(infra.server_uri, name)
-        await migrate_url(database_url)
-        settings = HiloSettings(
-            nats_url=infra.nats_url,
-            database_url=database_url,
-            namespace=f"bvb{uuid.uuid4().hex[:8]}",
-            http_port=0,
-            data_dir=Path(tempfile.mkdtemp(prefix="hilo-bench-vb-")),
-        )
-        try:
+        async with service_settings(infra, "voice_bridge") as settings_for:
+            settings = settings_for("bvb")
             async with ElevenLabsStandIn() as standin:
                 ours = await bridge_rounds(settings, standin)
             async with ElevenLabsStandIn() as standin:
                 peer = await direct_rounds(standin)
-        finally:
-            conn = await asyncpg.connect(with_database(infra.server_uri, "postgres"))
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
     print_table(
         f"Voice bridge: {SESSIONS} concurrent agent sessions, {ROUNDS} rounds of one message each",
         [

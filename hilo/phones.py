@@ -22,8 +22,8 @@ def to_e164(raw: str, default_region: str | None = None) -> str:
         text = "+" + text.lstrip("0")
     digits = "".join(c for c in text if c.isdigit())
     if text.startswith("+") and len(digits) == 13 and digits.startswith("521"):
-        # WhatsApp still names Mexican mobiles with the old "1" after the country code
-        # (wa_id 521XXXXXXXXXX); the number, and what a phone call shows, is +52XXXXXXXXXX.
+        # WhatsApp still names Mexican mobiles with the old "1" after the country code (a
+        # wa_id of 52, 1, then ten digits); the number a phone call shows is +52 and the ten.
         text = "+52" + digits[3:]
     try:
         parsed = phonenumbers.parse(text, default_region)

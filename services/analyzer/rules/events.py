@@ -125,15 +125,8 @@ _SHIFT = re.compile(
 )
 _EARLIER = {"forward", "earlier", "antes", "mas temprano"}
 _EARLIER_VERBS = re.compile(r"^(?:adelant|bring|move up)")
-# The business states the agreement ("Booked for 3pm", "Te agendo el viernes a las 10").
-_CONFIRM = re.compile(
-    r"\b(?:booked|agendad[oa]|agendo|agende|reservad[oa]|reservo|confirmad[oa]|confirmo|apuntad[oa]"
-    r"|apunto|te esperamos|le esperamos|os esperamos|see you|scheduled|set for|all set|queda para"
-    r"|quedamos|queda agendad[oa]|pencilled|penciled|you'?re in|listo|done|hecho|queda el|queda la"
-    r"|quedo|mantenemos|sigue en pie|moved (?:it )?to|is now|movid[oa]|cambiad[oa]|pasad[oa] al"
-    r"|reservation is|you'?re booked|we'?ll see you|nos vemos|perfecto,? (?:el|la|para))\b"
-)
-# Confirmations that can stand for an event the contact's words did not name.
+# The business states the agreement ("Booked for 3pm", "Te agendo el viernes a las 10"),
+# strongly enough to stand for an event the contact's words did not name.
 _BOOKED = re.compile(
     r"\b(?:booked|agendad[oa]|agendo|agende|reservad[oa]|reservo|confirmad[oa]|apuntad[oa]|apunto"
     r"|queda para|queda el|queda la|quedamos|queda agendad[oa]|you'?re booked|scheduled|set for"
@@ -141,6 +134,13 @@ _BOOKED = re.compile(
     r"|we'?ll see you|see you)\b"
     # A business that answers a proposed slot with a yes and restates it agrees to it.
     r"|^\W*(?:claro|perfecto|listo|de acuerdo|sure|great|perfect|done|of course)\b"
+)
+# Every statement of an agreement: the strong ones above and those that only settle an event
+# the contact already asked for ("listo", "all set", "nos vemos").
+_CONFIRM = re.compile(
+    _BOOKED.pattern
+    + r"|\b(?:confirmo|all set|pencilled|penciled|you'?re in|listo|done|quedo|sigue en pie"
+    r"|movid[oa]|cambiad[oa]|pasad[oa] al|reservation is|nos vemos|perfecto,? (?:el|la|para))\b"
 )
 # Opening hours are information, not an appointment ("Sí, el sábado abrimos a las 10").
 _HOURS = re.compile(
@@ -338,11 +338,7 @@ class _Reader:
         llamada el lunes 4 a las 10:30 y demo el viernes 8 de 12 a 13"): each slot it states
         settles the event of its kind, opening it if the contact's words did not."""
         folded = fold(message.text)
-        if (
-            self.inbound_count == 0
-            or not (_CONFIRM.search(folded) or _BOOKED.search(folded))
-            or folded.rstrip().endswith("?")
-        ):
+        if self.inbound_count == 0 or not _CONFIRM.search(folded) or folded.rstrip().endswith("?"):
             return
         at = message.at.astimezone(self.zone)
         stated = []
