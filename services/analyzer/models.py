@@ -90,6 +90,11 @@ class AgreedEvent(BaseModel):
     source_message_ids: tuple[str, ...] = ()
 
 
+def event_task_key(event_key: str) -> str:
+    """The key of the task an agreed event gives (one task per standing event)."""
+    return f"event:{event_key}"
+
+
 class FollowUpTask(BaseModel):
     """Work the business must do after the conversation."""
 

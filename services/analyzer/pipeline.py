@@ -25,7 +25,7 @@ from services.analyzer.diff import (
     calendar_changes,
     task_changes,
 )
-from services.analyzer.models import AgreedEvent, Analysis, Conversation
+from services.analyzer.models import Analysis, Conversation, event_task_key
 
 Publish = Callable[[Event], Awaitable[object]]
 
@@ -60,19 +60,19 @@ def intent_event(
     )
 
 
-def ready_events(analysis: Analysis, published_keys: set[str]) -> tuple[AgreedEvent, ...]:
-    """The events to put in the calendar now.
+def held_event(analysis: Analysis, published_keys: set[str]) -> str | None:
+    """The key of the event to keep out of the calendar for now, if any.
 
     An event still being arranged (its time or topic asked for in this very reply) is held
     back one message, so the contact gets one event with its time and title rather than a
-    bare "Reunión" renamed a minute later. The backend stops asking after one answer, so
-    nothing is held for longer than that.
+    bare "Reunión" renamed a minute later; its task waits with it. The backend stops asking
+    after one answer, so nothing is held for longer than that.
     """
     if not {"time", "topic"} & set(analysis.missing):
-        return analysis.events
+        return None
     standing = analysis.standing_events
     arranging = standing[-1].key if standing else None
-    return tuple(e for e in analysis.events if e.key != arranging or e.key in published_keys)
+    return arranging if arranging not in published_keys else None
 
 
 async def publish_changes(
@@ -85,7 +85,8 @@ async def publish_changes(
 ) -> Outcome:
     """Diff against what was published before, publish the differences, remember them."""
     stored = await ledger.stored_events(db, conversation.id)
-    agreed = ready_events(analysis, {e.key for e in stored.values()})
+    held = held_event(analysis, {e.key for e in stored.values()})
+    agreed = tuple(e for e in analysis.events if e.key != held)
     calendar = calendar_changes(conversation.id, stored, agreed, business_number)
     for change in calendar:
         event = change.to_event(cause)
@@ -93,8 +94,9 @@ async def publish_changes(
             await publish(event)
         await ledger.save_event(db, change.after)
     cancelled_keys = [e.key for e in analysis.events if e.status == "cancelled"]
+    ready_tasks = [t for t in analysis.tasks if held is None or t.key != event_task_key(held)]
     tasks = task_changes(
-        conversation.id, await ledger.stored_tasks(db, conversation.id), analysis.tasks,
+        conversation.id, await ledger.stored_tasks(db, conversation.id), ready_tasks,
         cancelled_keys,
     )  # fmt: skip
     for task in tasks:

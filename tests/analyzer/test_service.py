@@ -86,6 +86,9 @@ async def test_the_seed_conversation_schedules_friday_at_ten_exactly_once(
     assert scheduled.conversation == CUSTOMER and scheduled.timezone == "America/Bogota"
     [task] = published.distinct("task.created")
     assert task.due == FRIDAY_10.date() and task.task_type == "meeting"
+    # The event's task waits with the held event: created once, with the event's title.
+    assert "revisión del proyecto" in task.title.lower()
+    assert published.distinct("task.updated") == []
     assert len(published.distinct("calendar_event.scheduled")) == 1
     assert len(published.distinct("calendar_event.rescheduled")) == 0
 
@@ -98,6 +101,7 @@ async def test_the_seed_conversation_schedules_friday_at_ten_exactly_once(
     assert len({r.reply_id for r in replies}) == 4
     # The second message asks for what is missing; the last confirms the date.
     assert replies[1].text.rstrip().endswith("?")
+    assert replies[2].text.rstrip().endswith("?")  # still asking the topic; nothing "noted" yet
     assert describe_when(FRIDAY_10, "es") in replies[-1].text
 
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")

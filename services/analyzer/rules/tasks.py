@@ -14,7 +14,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from schemas.analysis import Intent, Sentiment, TaskType
-from services.analyzer.models import AgreedEvent, Conversation, FollowUpTask
+from services.analyzer.models import AgreedEvent, Conversation, FollowUpTask, event_task_key
 from services.analyzer.rules.classify import PROBLEM, PROPOSAL, QUOTE
 from services.analyzer.rules.dates import find_day
 from services.analyzer.rules.text import fold
@@ -106,7 +106,7 @@ def find_tasks(
         kind = _EVENT_TASKS.get(event.kind, "meeting")
         tasks.append(
             FollowUpTask(
-                key=f"event:{event.key}",
+                key=event_task_key(event.key),
                 title=names[kind].format(event.title),
                 type=kind,
                 priority=2 if urgent else routine,
