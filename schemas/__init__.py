@@ -11,8 +11,23 @@ from schemas.analysis import (
 )
 from schemas.audio import AudioTranscribed, AudioTranscriptionFailed, TranscriptSegment
 from schemas.calls import CallAudioRecorded, CallEnded, CallFailed, CallTurn
-from schemas.conversations import AgentReplyFailed, ConversationModeChanged
+from schemas.conversations import (
+    AgentReplyFailed,
+    ConversationHandbackRequested,
+    ConversationModeChanged,
+    ConversationTakeoverRequested,
+    MessageRouted,
+    Mode,
+)
 from schemas.envelope import Event, conversation_token, derived_id, utc_now
+from schemas.flows import (
+    FlowSessionAbandoned,
+    FlowSessionCompleted,
+    FlowSessionFailed,
+    FlowSessionReset,
+    FlowSessionStarted,
+    FlowStartRequested,
+)
 from schemas.messages import (
     ContactOptedIn,
     ContactOptedOut,
@@ -51,7 +66,16 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TaskCreated,
     TaskUpdated,
     ConversationModeChanged,
+    MessageRouted,
+    ConversationTakeoverRequested,
+    ConversationHandbackRequested,
     AgentReplyFailed,
+    FlowStartRequested,
+    FlowSessionStarted,
+    FlowSessionCompleted,
+    FlowSessionAbandoned,
+    FlowSessionReset,
+    FlowSessionFailed,
 )
 
 registry = EventRegistry()
@@ -71,11 +95,19 @@ __all__ = [
     "CallTurn",
     "ContactOptedIn",
     "ContactOptedOut",
+    "ConversationHandbackRequested",
     "ConversationModeChanged",
+    "ConversationTakeoverRequested",
     "Event",
     "EventDecodeError",
     "EventRegistry",
     "Finding",
+    "FlowSessionAbandoned",
+    "FlowSessionCompleted",
+    "FlowSessionFailed",
+    "FlowSessionReset",
+    "FlowSessionStarted",
+    "FlowStartRequested",
     "IntentDetected",
     "Location",
     "MediaRef",
@@ -83,8 +115,10 @@ __all__ = [
     "MessageFailed",
     "MessageMarkedRead",
     "MessageReceived",
+    "MessageRouted",
     "MessageSent",
     "MessageStatusReported",
+    "Mode",
     "ReplyReady",
     "TaskCreated",
     "TaskUpdated",

@@ -70,7 +70,11 @@ class EventRegistry:
                 f"{event_type} version {version} is newer than this code understands ({target})"
             )
         while version < target:
-            step = self._upcasters.get((str(event_type), version))
+            # As in eventsourcing: a static method ``upcast_v1_v2`` beside the class, or
+            # one registered with :meth:`upcaster`.
+            step = self._upcasters.get((str(event_type), version)) or getattr(
+                event_class, f"upcast_v{version}_v{version + 1}", None
+            )
             if step is None:
                 raise EventDecodeError(f"no upcaster for {event_type} from version {version}")
             data = step(dict(data))

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 
+from hilo import registry
 from hilo.cli.errors import UserError
-from hilo.cli.stack import SERVICES
 from hilo.service import Service
 from hilo.settings import HiloSettings
 
 
 def load_service(name: str) -> Service:
-    if name not in SERVICES:
-        raise UserError(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
-    module = importlib.import_module(f"services.{name}.app")
-    service = getattr(module, "service", None)
-    if not isinstance(service, Service):
-        raise UserError(f"services/{name}/app.py has no `service`")
-    return service
+    try:
+        return registry.load(name)
+    except registry.UnknownService as exc:
+        raise UserError(str(exc)) from exc
 
 
 def serve(name: str, settings: HiloSettings) -> None:

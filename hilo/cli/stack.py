@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from hilo import registry
 from hilo.cli.errors import UserError
 from hilo.embedded import (
     DATABASE_NAME,
@@ -26,18 +27,6 @@ from hilo.embedded import (
 )
 from hilo.settings import HiloSettings
 from hilo.store.migrations import migrate_url
-
-# Each service's HTTP port is HILO_HTTP_PORT plus its offset; ingest, facing the
-# providers, has the base port itself.
-SERVICES: dict[str, int] = {
-    "ingest": 0,
-    "recorder": 1,
-    "projector": 2,
-    "transcriber": 3,
-    "analyzer": 4,
-    "voice_bridge": 5,
-    "notifier": 6,
-}
 
 
 @dataclass
@@ -75,10 +64,11 @@ class Child:
 
 
 def up(settings: HiloSettings, only: list[str] | None = None) -> None:
-    names = only or list(SERVICES)
-    unknown = [n for n in names if n not in SERVICES]
+    known = registry.names()
+    names = only or known
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise UserError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+        raise UserError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(known)}")
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     stopping = False
@@ -111,7 +101,10 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
             "TRANSCRIBER_LOCAL_MEDIA_URL", f"http://127.0.0.1:{settings.http_port}/media/"
         )
         for name in names:
-            child_env = {**env, "HILO_HTTP_PORT": str(settings.http_port + SERVICES[name])}
+            # Each service's HTTP port is HILO_HTTP_PORT plus its offset (ingest, facing the
+            # providers, has the base port itself), or a variable of its own.
+            port = registry.info(name).port(settings.http_port, env)
+            child_env = {**env, "HILO_HTTP_PORT": str(port)}
             child = Child(name, child_env)
             child.start()
             children.append(child)

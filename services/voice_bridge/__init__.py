@@ -1,0 +1,10 @@
+"""The voice_bridge service: `app.py` wires it, `SERVICE` puts it in the registry."""
+
+from hilo.registry import ServiceInfo
+
+SERVICE = ServiceInfo(
+    name="voice_bridge",
+    port_offset=5,
+    summary="continues a finished call on WhatsApp with the same ElevenLabs agent",
+    extra="voice_bridge",
+)

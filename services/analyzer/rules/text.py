@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
+from hilo.text import fold
 
-def _fold_char(char: str) -> str:
-    base = unicodedata.normalize("NFKD", char.lower())
-    kept = [c for c in base if not unicodedata.combining(c)]
-    return kept[0] if kept else " "
-
-
-def fold(text: str) -> str:
-    """Lower case without accents ("Reunión" → "reunion", "mañana" → "manana").
-
-    One character in, one character out, so a position found in the folded text is the
-    same position in the original (titles and names are cut from the original).
-    """
-    return "".join(_fold_char(c) for c in text)
+__all__ = ["fold", "has_any", "words_pattern"]
 
 
 def has_any(folded: str, phrases: Iterable[str]) -> bool:
