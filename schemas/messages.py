@@ -106,7 +106,8 @@ class MessageStatusReported(Event):
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
-Author = Literal["analyzer", "voice_agent", "human", "system"]
+# Who wrote a reply: the analyzer, the voice agent, a question flow, a person, or Hilo itself.
+Author = Literal["analyzer", "voice_agent", "flow", "human", "system"]
 
 
 class TemplateRef(BaseModel):
