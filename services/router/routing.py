@@ -214,6 +214,8 @@ def on_call_ended(holder: Holder, call: CallEnded, policy: Policy) -> Decision:
     holder, events = expired.holder, list(expired.events)
     if not call.completed or holder.mode not in AUTOMATIC:
         return Decision(holder, tuple(events))
+    if holder.call_id == call.call_id:
+        return Decision(holder, tuple(events))  # the same call reported again (another id)
     flow_id = _call_flow(call, policy)
     if flow_id is not None:
         holder, changed = _change(

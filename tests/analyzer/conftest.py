@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from hilo.bus import EventBus
 from hilo.service import Runtime, Service
 from hilo.settings import HiloSettings
-from hilo.testing import Published, eventually, watching
+from hilo.testing import Published, eventually, marker_round_trip, watching
 from schemas import MessageReceived, utc_now
 from services.analyzer.app import build
 from services.analyzer.settings import AnalyzerSettings
@@ -102,21 +102,6 @@ async def settled(runtime: Runtime, bus: EventBus) -> None:
 
     await eventually(nothing_open, timeout=15)
     await marker_round_trip(bus)
-
-
-async def marker_round_trip(bus: EventBus) -> None:
-    marker = f"{bus.naming.namespace}.zz-marker.{uuid.uuid4().hex}"
-    heard = asyncio.Event()
-
-    async def hear(_msg: object) -> None:
-        heard.set()
-
-    sub = await bus.nc.subscribe(marker, cb=hear)
-    try:
-        await bus.nc.publish(marker, b"")
-        await asyncio.wait_for(heard.wait(), 10)
-    finally:
-        await sub.unsubscribe()
 
 
 def text_message(
