@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 RELAYED = Counter("hilo_outbox_published_total", "Outbox rows published", ["owner"])
 DEAD = Counter("hilo_outbox_dead_total", "Outbox rows given up on", ["owner"])
 
+# Conversations flushed side by side after one transaction (each takes a pool connection).
+FLUSH_PARALLELISM = 8
+
 # Delays between attempts of a row NATS refused; the last one repeats.
 BACKOFF_SECONDS: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 15.0, 60.0)
 
@@ -74,6 +77,12 @@ class Transaction:
     async def publish(self, event: Event) -> None:
         await self.outbox.add(self.conn, event)
         self.conversations.add(event.conversation)
+
+    async def publish_all(self, events: Sequence[Event]) -> None:
+        """Many events in one statement (a webhook batch), kept in the given order."""
+        if events:
+            await self.outbox.add_many(self.conn, events)
+            self.conversations.update(e.conversation for e in events)
 
 
 @dataclass(frozen=True)
@@ -112,8 +121,44 @@ class Outbox:
         async with self.db.acquire() as conn, conn.transaction():
             tx = Transaction(conn, self, consumer, event_id)
             yield tx
-        for conversation in sorted(tx.conversations):
-            await self.flush(conversation)
+        await self.flush_all(tx.conversations)
+
+    async def flush_all(self, conversations: set[str], *, now: bool = False) -> None:
+        """Flush several conversations side by side (a batch of webhooks for many contacts)."""
+        if len(conversations) <= 1:
+            for conversation in conversations:
+                await self.flush(conversation, now=now)
+            return
+        gate = asyncio.Semaphore(FLUSH_PARALLELISM)
+
+        async def one(conversation: str) -> None:
+            async with gate:
+                await self.flush(conversation, now=now)
+
+        await asyncio.gather(*(one(c) for c in sorted(conversations)))
+
+    async def add_many(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+        await conn.execute(
+            "INSERT INTO hilo_outbox (owner, event_id, conversation, event_type, payload)"
+            " SELECT $1, e, c, t, p FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[])"
+            " WITH ORDINALITY AS x(e, c, t, p, n) ORDER BY n"
+            " ON CONFLICT (owner, event_id) DO NOTHING",
+            self.owner,
+            [e.event_id for e in events],
+            [e.conversation for e in events],
+            [e.type for e in events],
+            [e.model_dump_json() for e in events],
+        )
+
+    async def unpublished(self, event_ids: Sequence[Any]) -> set[Any]:
+        """Which of these events are still waiting in the outbox."""
+        rows = await self.db.fetch(
+            "SELECT event_id FROM hilo_outbox WHERE owner = $1 AND event_id = ANY($2::uuid[])"
+            " AND published_at IS NULL",
+            self.owner,
+            list(event_ids),
+        )
+        return {r["event_id"] for r in rows}
 
     async def add(self, conn: asyncpg.Connection, event: Event) -> None:
         """An outbox row in the caller's transaction; the same event twice is one row."""
@@ -127,19 +172,21 @@ class Outbox:
             event.model_dump_json(),
         )
 
-    async def flush(self, conversation: str) -> int:
+    async def flush(self, conversation: str, *, now: bool = False) -> int:
         """Publish the conversation's pending rows in order; how many went out.
 
-        Never raises for a bus problem: what is not published stays for the relay.
+        Rows wait out their back-off unless ``now`` (someone is waiting for them: a provider
+        retrying a webhook). Never raises for a bus problem: what is not published stays
+        for the relay.
         """
         try:
-            return await self._flush(conversation)
+            return await self._flush(conversation, now)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("%s outbox: flushing failed, the relay retries: %r", self.owner, exc)
             self._wake.set()
             return 0
 
-    async def _flush(self, conversation: str) -> int:
+    async def _flush(self, conversation: str, now: bool) -> int:
         published: list[int] = []
         async with self.db.acquire() as conn, conn.transaction():
             locked = await conn.fetchval(
@@ -157,9 +204,11 @@ class Outbox:
                     "SELECT id, event_id, event_type, conversation, payload, attempts"
                     " FROM hilo_outbox WHERE owner = $1 AND conversation = $2"
                     " AND published_at IS NULL AND dead_at IS NULL"
-                    " AND (next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY id",
+                    " AND ($3 OR next_attempt_at IS NULL OR next_attempt_at <= now())"
+                    " ORDER BY id",
                     self.owner,
                     conversation,
+                    now,
                 )
             ]
             for row in rows:
