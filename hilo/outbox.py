@@ -59,7 +59,12 @@ class Transaction:
     outbox: Outbox
     consumer: str | None = None
     event_id: Any = None
-    conversations: set[str] = field(default_factory=set)
+    # What this transaction added, in order: published right after the commit.
+    added: list[_Pending] = field(default_factory=list)
+
+    @property
+    def conversations(self) -> set[str]:
+        return {p.conversation for p in self.added}
 
     async def track(self, event_id: Any = None, consumer: str | None = None) -> bool:
         """Record that the consumer handled this event; False if it had already."""
@@ -75,14 +80,26 @@ class Transaction:
         return bool(status == "INSERT 0 1")
 
     async def publish(self, event: Event) -> None:
-        await self.outbox.add(self.conn, event)
-        self.conversations.add(event.conversation)
+        await self.publish_all([event])
 
     async def publish_all(self, events: Sequence[Event]) -> None:
-        """Many events in one statement (a webhook batch), kept in the given order."""
+        """Outbox rows for these events (one statement), kept in the given order."""
         if events:
-            await self.outbox.add_many(self.conn, events)
-            self.conversations.update(e.conversation for e in events)
+            pending = [_Pending.of(e) for e in events]
+            await self.outbox.add_many(self.conn, pending)
+            self.added.extend(pending)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    event_id: Any
+    conversation: str
+    event_type: str
+    payload: str
+
+    @classmethod
+    def of(cls, event: Event) -> _Pending:
+        return cls(event.event_id, event.conversation, event.type, event.model_dump_json())
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,8 @@ class Outbox:
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        # Conversations with rows that failed to publish: later rows wait behind them.
+        self._behind: set[str] = set()
 
     @contextlib.asynccontextmanager
     async def transaction(
@@ -121,7 +140,54 @@ class Outbox:
         async with self.db.acquire() as conn, conn.transaction():
             tx = Transaction(conn, self, consumer, event_id)
             yield tx
-        await self.flush_all(tx.conversations)
+        await self._publish_committed(tx.added)
+
+    async def _publish_committed(self, added: list[_Pending]) -> None:
+        """The hot path: publish what the transaction just committed, straight from memory.
+
+        A conversation with older rows still waiting (a failed publish) goes through
+        :meth:`flush` instead, so nothing overtakes them.
+        """
+        if not added:
+            return
+        behind = {p.conversation for p in added} & self._behind
+        if behind:
+            await self.flush_all(behind)
+        published: list[Any] = []
+        for pending in added:
+            if pending.conversation in self._behind:
+                continue
+            if not self.bus.connected:  # no use waiting for a timeout: the relay retries
+                self._behind.add(pending.conversation)
+                continue
+            try:
+                await self.bus.publish_raw(
+                    self.bus.naming.subject(pending.event_type, pending.conversation),
+                    pending.payload.encode(),
+                    event_id=str(pending.event_id),
+                    event_type=pending.event_type,
+                )
+            except PublishFailed as exc:
+                log.warning(
+                    "%s outbox: %s waits for the relay: %r", self.owner, pending.event_type, exc
+                )
+                self._behind.add(pending.conversation)
+                self._wake.set()
+                continue
+            published.append(pending.event_id)
+        if published:
+            try:
+                await self.db.execute(
+                    "UPDATE hilo_outbox SET published_at = now()"
+                    " WHERE owner = $1 AND event_id = ANY($2::uuid[]) AND published_at IS NULL",
+                    self.owner,
+                    published,
+                )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # Published but not marked: the relay publishes them again, which the event
+                # ids make harmless.
+                log.warning("%s outbox: marking published failed: %r", self.owner, exc)
+            RELAYED.labels(self.owner).inc(len(published))
 
     async def flush_all(self, conversations: set[str], *, now: bool = False) -> None:
         """Flush several conversations side by side (a batch of webhooks for many contacts)."""
@@ -137,17 +203,30 @@ class Outbox:
 
         await asyncio.gather(*(one(c) for c in sorted(conversations)))
 
-    async def add_many(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+    async def add_many(self, conn: asyncpg.Connection, rows: Sequence[_Pending]) -> None:
+        """Outbox rows in the caller's transaction, in order; the same event twice is one row."""
+        if len(rows) == 1:
+            [row] = rows
+            await conn.execute(
+                "INSERT INTO hilo_outbox (owner, event_id, conversation, event_type, payload)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, event_id) DO NOTHING",
+                self.owner,
+                row.event_id,
+                row.conversation,
+                row.event_type,
+                row.payload,
+            )
+            return
         await conn.execute(
             "INSERT INTO hilo_outbox (owner, event_id, conversation, event_type, payload)"
             " SELECT $1, e, c, t, p FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[])"
             " WITH ORDINALITY AS x(e, c, t, p, n) ORDER BY n"
             " ON CONFLICT (owner, event_id) DO NOTHING",
             self.owner,
-            [e.event_id for e in events],
-            [e.conversation for e in events],
-            [e.type for e in events],
-            [e.model_dump_json() for e in events],
+            [r.event_id for r in rows],
+            [r.conversation for r in rows],
+            [r.event_type for r in rows],
+            [r.payload for r in rows],
         )
 
     async def unpublished(self, event_ids: Sequence[Any]) -> set[Any]:
@@ -159,18 +238,6 @@ class Outbox:
             list(event_ids),
         )
         return {r["event_id"] for r in rows}
-
-    async def add(self, conn: asyncpg.Connection, event: Event) -> None:
-        """An outbox row in the caller's transaction; the same event twice is one row."""
-        await conn.execute(
-            "INSERT INTO hilo_outbox (owner, event_id, conversation, event_type, payload)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, event_id) DO NOTHING",
-            self.owner,
-            event.event_id,
-            event.conversation,
-            event.type,
-            event.model_dump_json(),
-        )
 
     async def flush(self, conversation: str, *, now: bool = False) -> int:
         """Publish the conversation's pending rows in order; how many went out.
@@ -228,6 +295,8 @@ class Outbox:
                     "UPDATE hilo_outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                     published,
                 )
+        if len(published) == len(rows):
+            self._behind.discard(conversation)
         RELAYED.labels(self.owner).inc(len(published))
         return len(published)
 
@@ -266,12 +335,16 @@ class Outbox:
             log.warning("%s outbox: %s not published yet: %r", self.owner, row.event_type, exc)
 
     async def pending_conversations(self, limit: int = 500) -> list[str]:
+        """Conversations with rows to publish: failed ones, and rows a crash left behind
+        (rows younger than a second are still in the hands of their transaction's publish)."""
         rows = await self.db.fetch(
             "SELECT conversation FROM hilo_outbox WHERE owner = $1 AND published_at IS NULL"
             " AND dead_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
+            " AND (created_at < now() - interval '1 second' OR conversation = ANY($3::text[]))"
             " GROUP BY conversation ORDER BY min(id) LIMIT $2",
             self.owner,
             limit,
+            sorted(self._behind),
         )
         return [r["conversation"] for r in rows]
 

@@ -62,7 +62,6 @@ from services.notifier.settings import NotifierSettings
 log = logging.getLogger(__name__)
 
 
-
 class RetryLater(Exception):
     """The conversation's oldest open reply must be tried again after the back-off."""
 

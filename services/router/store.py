@@ -16,13 +16,11 @@ _COLUMNS = (
 
 class RouterStore:
     async def hold(self, conn: asyncpg.Connection, conversation: str) -> Holder:
-        """The conversation's holder, locked until the transaction ends."""
-        await conn.execute(
-            "INSERT INTO router_holders (conversation) VALUES ($1) ON CONFLICT DO NOTHING",
-            conversation,
-        )
+        """The conversation's holder, locked until the transaction ends (one round trip: the
+        upsert creates the default row or locks the existing one, and returns it)."""
         row = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM router_holders WHERE conversation = $1 FOR UPDATE",
+            "INSERT INTO router_holders (conversation) VALUES ($1) ON CONFLICT (conversation)"
+            f" DO UPDATE SET conversation = EXCLUDED.conversation RETURNING {_COLUMNS}",
             conversation,
         )
         return Holder(**dict(row))
