@@ -53,6 +53,10 @@ class EmbeddedNats:
     port: int = 4222
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    # A node of a JetStream cluster (hilo/cluster.py): its name, cluster port and peers.
+    server_name: str | None = None
+    cluster_port: int | None = None
+    routes: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -68,7 +72,7 @@ class EmbeddedNats:
             "jetstream {\n"
             f'  store_dir: "{store}"\n'
             "  sync_interval: always\n"
-            "}\n"
+            "}\n" + self._cluster_config()
         )
         log_file = (self.data_dir / "nats.log").open("ab")
         self.process = subprocess.Popen(
@@ -91,6 +95,19 @@ class EmbeddedNats:
                 return self.url
             time.sleep(0.05)
         raise EmbeddedServerError(f"nats-server did not listen on {self.port} in {timeout}s")
+
+    def _cluster_config(self) -> str:
+        if self.cluster_port is None:
+            return ""
+        routes = ", ".join(f'"{r}"' for r in self.routes)
+        return (
+            f'server_name: "{self.server_name}"\n'
+            "cluster {\n"
+            '  name: "hilo"\n'
+            f'  listen: "{self.host}:{self.cluster_port}"\n'
+            f"  routes: [{routes}]\n"
+            "}\n"
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -26,6 +26,15 @@ class HiloSettings(BaseSettings):
     # installations (or tests) can share one NATS server without meeting.
     namespace: str = Field(default="", pattern=r"^[A-Za-z0-9_-]*$")
     log_level: str = "INFO"
+    # Partitions of the event stream (0: none). With partitions, replicas of a consuming
+    # service share the work, one partition each at a time, in each conversation's order.
+    # Choose before the first start: events keep the partition they were stored with.
+    partitions: int = Field(default=0, ge=0, le=1024)
+    # How often a replica looks at the partitions' owners (a dead replica's partitions are
+    # taken over within this, its unacked events redelivered after the ack wait).
+    rebalance_seconds: float = Field(default=2.0, gt=0)
+    # JetStream servers that keep each stream (3 on a three-node cluster).
+    stream_replicas: int = Field(default=1, ge=1, le=5)
 
     def require_nats_url(self) -> str:
         if not self.nats_url:

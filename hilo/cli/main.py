@@ -39,11 +39,23 @@ def up(
     services: Annotated[
         list[str] | None, typer.Option("--service", "-s", help="Start only these services.")
     ] = None,
+    replicas: Annotated[
+        str | None,
+        typer.Option(
+            "--replicas",
+            help="Processes per service, e.g. analyzer=2,notifier=2 (they share the work"
+            " by stream partitions, each conversation in order).",
+        ),
+    ] = None,
+    nats_cluster: Annotated[
+        int,
+        typer.Option("--nats-cluster", help="Run NATS as a JetStream cluster of this many nodes."),
+    ] = 0,
 ) -> None:
     """Start NATS, PostgreSQL and every service in the foreground; Ctrl-C stops it all."""
     from hilo.cli.stack import up as run_stack
 
-    run_stack(_settings(), services)
+    run_stack(_settings(), services, replicas=replicas, nats_cluster=nats_cluster)
 
 
 @app.command()
