@@ -17,6 +17,7 @@ lint: install
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy $(CODE)
+	$(BIN)/lint-imports
 
 bench: install system-deps
 	@set -e; for script in bench/bench_*.py; do \

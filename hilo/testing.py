@@ -56,8 +56,8 @@ def _docker_answers() -> bool:
 
 @contextlib.contextmanager
 def _testcontainers() -> Iterator[tuple[str, str]]:
-    from testcontainers.core.container import DockerContainer  # type: ignore[import-not-found]
-    from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.postgres import PostgresContainer
 
     with (
         PostgresContainer("postgres:16", driver=None) as pg,

@@ -12,7 +12,7 @@ import typer
 
 from hilo.cli import render
 from hilo.cli.connect import database, event_bus
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 from hilo.settings import HiloSettings
 
 app = typer.Typer(

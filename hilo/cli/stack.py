@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 
 from hilo import registry
-from hilo.cli.errors import UserError
 from hilo.embedded import (
     DATABASE_NAME,
     EmbeddedNats,
@@ -25,6 +24,7 @@ from hilo.embedded import (
     EmbeddedServerError,
     ensure_database,
 )
+from hilo.errors import UserError
 from hilo.settings import HiloSettings
 from hilo.store.migrations import migrate_url
 

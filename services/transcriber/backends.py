@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 from schemas import TranscriptSegment
 from services.transcriber.decoding import DecodedAudio, encode
 from services.transcriber.failures import permanent, transient

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hilo.cli.errors import UserError
 from hilo.cli.simulate import simulate_whatsapp
 from hilo.embedded import free_port
+from hilo.errors import UserError
 from schemas import MediaRef, MessageReceived
 from services.ingest.files import TOKEN_FILE
 from services.transcriber.allowlist import HostAllowList
