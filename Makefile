@@ -18,6 +18,7 @@ lint: install
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy $(CODE)
 	$(BIN)/lint-imports
+	$(BIN)/python -m hilo.deploy_files --check
 
 bench: install system-deps
 	@set -e; for script in bench/bench_*.py; do \

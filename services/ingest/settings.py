@@ -37,9 +37,9 @@ class IngestSettings(BaseSettings):
     ingest_elevenlabs_tolerance_seconds: int = Field(default=30 * 60, gt=0)
     # Without TWILIO_AUTH_TOKEN, accept requests signed with the local simulator token
     # (HILO_DATA_DIR/simulator-token) so `hilo simulate` works offline. Set false in production.
-    ingest_allow_simulator: bool = True
+    ingest_allow_simulator: bool = Field(default=True, examples=[False])
     # Serve simulator media (HILO_DATA_DIR/media/<sha256>) at GET /media/{sha256}.
-    ingest_serve_media: bool = True
+    ingest_serve_media: bool = Field(default=True, examples=[False])
     # How long a webhook waits for JetStream's acknowledgement (Twilio gives up after 15 s).
     ingest_publish_timeout_seconds: float = Field(default=5.0, gt=0)
     # Deliveries are remembered this long (Meta retries for up to 7 days).

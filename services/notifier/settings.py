@@ -28,7 +28,7 @@ class NotifierSettings(BaseSettings):
     graph_api_version: str = "v20.0"
 
     # Where Twilio posts delivery statuses: HILO_PUBLIC_URL + /webhooks/twilio/status.
-    hilo_public_url: str | None = None
+    hilo_public_url: str | None = Field(default=None, examples=["https://hilo.example.com"])
 
     # Messages per second per sender number; 0 turns pacing off. Twilio's default WhatsApp
     # sender throughput is 10 msg/s, Meta's Cloud API 80 msg/s; stay at or under yours.
