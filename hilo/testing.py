@@ -40,6 +40,7 @@ class Infrastructure:
     nats_url: str
     server_uri: str  # any database on the PostgreSQL server; we swap the name
     nats: EmbeddedNats | None = None
+    postgres: EmbeddedPostgres | None = None
 
     def database_url(self, name: str) -> str:
         return with_database(self.server_uri, name)
@@ -84,7 +85,7 @@ def infrastructure(base: Path) -> Iterator[Infrastructure]:
     try:
         server_uri = postgres.start()
         try:
-            yield Infrastructure(nats.url, server_uri, nats=nats)
+            yield Infrastructure(nats.url, server_uri, nats=nats, postgres=postgres)
         finally:
             postgres.stop()
     finally:
@@ -100,6 +101,8 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
     with infrastructure(base) as found:
 
         async def prepare_template() -> None:
+            if found.postgres is not None:
+                await found.postgres.verify(found.server_uri)
             conn = await asyncpg.connect(found.database_url("postgres"))
             try:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DATABASE}" WITH (FORCE)')

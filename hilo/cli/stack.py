@@ -90,7 +90,7 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
         if not database_url:
             postgres = EmbeddedPostgres(settings.data_dir / "pg")
             server_uri = postgres.start()
-            database_url = asyncio.run(ensure_database(server_uri, DATABASE_NAME))
+            database_url = asyncio.run(_own_database(postgres, server_uri))
             print(f"hilo: PostgreSQL in {postgres.data_dir}", flush=True)
         applied = asyncio.run(migrate_url(database_url))
         if applied:
@@ -111,6 +111,11 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
             print(f"hilo: {name} on http://{settings.http_host}:{child_env['HILO_HTTP_PORT']}")
         print("hilo: up. Ctrl-C stops everything.", flush=True)
         while not stopping:
+            if nats is not None and not nats.alive():
+                # Never let the services reconnect to whatever takes the port next.
+                raise UserError(
+                    f"the embedded NATS server exited; see {nats.data_dir / 'nats.log'}"
+                )
             for child in children:
                 # A crash-looping service is restarted, but not faster than once a second.
                 crashed = not child.alive() and not stopping
@@ -132,3 +137,8 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
         if postgres is not None:
             postgres.stop()
         print("hilo: stopped.", flush=True)
+
+
+async def _own_database(postgres: EmbeddedPostgres, server_uri: str) -> str:
+    await postgres.verify(server_uri)
+    return await ensure_database(server_uri, DATABASE_NAME)
