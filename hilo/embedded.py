@@ -209,12 +209,14 @@ class EmbeddedPostgres:
             found = str(await conn.fetchval("SHOW data_directory"))
         finally:
             await conn.close()
-        ours = self.data_dir.resolve()
-        if Path(found).resolve() != ours:
+        if not self.serves(found):
             raise EmbeddedServerError(
                 f"the PostgreSQL server at {server_uri} serves {found}, not the embedded "
-                f"data directory {ours}; stop that server or set HILO_DATA_DIR elsewhere"
+                f"data directory {self.data_dir}; stop that server or set HILO_DATA_DIR elsewhere"
             )
+
+    def serves(self, data_directory: str) -> bool:
+        return Path(data_directory).resolve() == self.data_dir.resolve()
 
     def database_url(self, database: str = DATABASE_NAME) -> str:
         assert self.server_uri is not None, "start() first"
