@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from hilo import testing
 from hilo.bus import EventBus
 from hilo.service import Runtime, Service
 from hilo.settings import HiloSettings
@@ -71,17 +71,12 @@ async def analyzer(settings: HiloSettings) -> AnalyzerFactory:
 
 
 async def drained(bus: EventBus, durable: str = "analyzer") -> None:
-    """Wait until the analyzer's consumer has handled (acked) everything in the stream."""
-
-    async def done() -> bool:
-        info = await bus.js.consumer_info(bus.naming.events_stream, bus.naming.durable(durable))
-        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
-
-    await eventually(done, timeout=15)
+    """The analyzer's consumer has handled (acked) everything in the stream."""
+    await testing.drained(bus, durable)
 
 
 async def settled(runtime: Runtime, bus: EventBus) -> None:
-    """Consumer drained and every queued burst processed."""
+    """Consumer drained, every queued burst processed, its publishes recorded."""
     await drained(bus)
 
     async def nothing_open() -> bool:
@@ -91,7 +86,7 @@ async def settled(runtime: Runtime, bus: EventBus) -> None:
         return bool(value == 0)
 
     await eventually(nothing_open, timeout=15)
-    await asyncio.sleep(0.1)  # let the last publishes reach the listener
+    await testing.settle(bus)
 
 
 def text_message(
@@ -164,17 +159,6 @@ class OpenAIStandIn:
 @pytest_asyncio.fixture
 async def openai_standin() -> AsyncIterator[OpenAIStandIn]:
     standin = OpenAIStandIn()
-    config = uvicorn.Config(
-        standin.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    standin.url = f"http://127.0.0.1:{port}/v1"
-    yield standin
-    server.should_exit = True
-    await task
+    async with testing.serving(standin.app()) as base:
+        standin.url = f"{base}/v1"
+        yield standin

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -145,17 +144,34 @@ def test_masked_numbers_keep_only_the_last_digits() -> None:
     assert masked("+573001112233") == "…2233"
 
 
+class VirtualClock:
+    """Time that passes only when the bucket sleeps: the spacing is exact, the test instant."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 async def test_token_bucket_spaces_acquisitions() -> None:
-    bucket = TokenBucket(20.0)
-    started = time.monotonic()
+    clock = VirtualClock()
+    bucket = TokenBucket(20.0, clock=clock, sleep=clock.sleep)
     stamps = []
     for _ in range(4):
         await bucket.acquire()
-        stamps.append(time.monotonic() - started)
-    assert stamps[0] < 0.04
-    assert all(b - a >= 0.04 for a, b in itertools.pairwise(stamps))
+        stamps.append(clock.now - 100.0)
+    assert stamps[0] == 0  # the first token is there at once
+    assert all(b - a == pytest.approx(0.05) for a, b in itertools.pairwise(stamps))
 
 
 async def test_token_bucket_off_never_waits() -> None:
-    bucket = TokenBucket(0)
-    await asyncio.wait_for(asyncio.gather(*(bucket.acquire() for _ in range(100))), 1)
+    clock = VirtualClock()
+    bucket = TokenBucket(0, clock=clock, sleep=clock.sleep)
+    await asyncio.gather(*(bucket.acquire() for _ in range(100)))
+    assert clock.sleeps == []

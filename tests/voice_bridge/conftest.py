@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -71,11 +70,5 @@ async def bridge(settings: HiloSettings, standin: ElevenLabsStandIn) -> BridgeFa
 
 
 async def drained(bus: EventBus, durable: str = "voice-bridge") -> None:
-    """Wait until the bridge's consumer has handled (acked) everything in the stream."""
-
-    async def done() -> bool:
-        info = await bus.js.consumer_info(bus.naming.events_stream, bus.naming.durable(durable))
-        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
-
-    await testing.eventually(done, timeout=15)
-    await asyncio.sleep(0.1)  # let publishes made by the last handler reach the listener
+    """The bridge's consumer has handled (acked) everything, and its publishes are recorded."""
+    await testing.settled(bus, durable)
