@@ -52,6 +52,11 @@ class ElevenLabsStandIn:
     # Seconds the agent "thinks" before any answer (benchmarks set it; 0 for tests).
     think_seconds: float = 0.0
     slow_seconds: float = 5.0
+    # When set, no question is answered until this many are waiting for an answer at once:
+    # a client that asks one after another never gets there.
+    answer_together: int = 0
+    _waiting: int = 0
+    _together: asyncio.Event = field(default_factory=asyncio.Event)
     connections: list[Connection] = field(default_factory=list)
     http_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -160,6 +165,11 @@ class ElevenLabsStandIn:
 
     async def _answer(self, ws: ServerConnection, log: Connection, text: str) -> None:
         name = log.dynamic_variables.get("customer_name", "")
+        if self.answer_together:
+            self._waiting += 1
+            if self._waiting >= self.answer_together:
+                self._together.set()
+            await self._together.wait()
         if self.think_seconds:
             await asyncio.sleep(self.think_seconds)
         if "[drop]" in text and text not in self._dropped:
