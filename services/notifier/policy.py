@@ -6,14 +6,13 @@ Nothing here does I/O, so every rule is tested without servers.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
+from hilo.text import keyword
 from schemas import ReplyReady, derived_id
 
 WINDOW = timedelta(hours=24)
@@ -94,15 +93,8 @@ def choose_template(
 OptChange = Literal["opt_out", "opt_in"]
 
 
-def normalize_words(text: str) -> str:
-    """Lower case, no accents, no punctuation, single spaces: "¡BAJA!" → "baja"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", bare).split())
-
-
 def keyword_set(csv: str) -> frozenset[str]:
-    return frozenset(w for w in (normalize_words(k) for k in csv.split(",")) if w)
+    return frozenset(w for w in (keyword(k) for k in csv.split(",")) if w)
 
 
 @dataclass(frozen=True)
@@ -128,7 +120,7 @@ class OptKeywords:
         """(change, language, keyword) when the whole message is a keyword."""
         if not text:
             return None
-        words = normalize_words(text)
+        words = keyword(text)
         found = self.table.get(words)
         return (found[0], found[1], words) if found else None
 

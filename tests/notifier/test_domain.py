@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hilo.text import keyword
 from schemas import ReplyReady, TemplateRef
 from services.notifier.delivery import masked
 from services.notifier.pacing import TokenBucket
@@ -18,7 +19,6 @@ from services.notifier.policy import (
     classify,
     media_filename,
     media_kind,
-    normalize_words,
     outbox_message_id,
     window_open,
 )
@@ -112,8 +112,8 @@ def test_keywords_match_whole_messages_ignoring_case_accents_and_punctuation() -
     assert keywords.match("cancel") is None
 
 
-def test_normalize_words() -> None:
-    assert normalize_words("  ¡Cancelar   SUSCRIPCIÓN!! ") == "cancelar suscripcion"
+def test_keywords_ignore_case_accents_and_punctuation() -> None:
+    assert keyword("  ¡Cancelar   SUSCRIPCIÓN!! ") == "cancelar suscripcion"
 
 
 @pytest.mark.parametrize(

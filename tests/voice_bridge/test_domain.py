@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from hilo.text import guess_language
 from schemas import CallEnded, CallFailed, CallTurn, envelope
 from services.voice_bridge import agent_protocol as protocol
 from services.voice_bridge.call_record import (
@@ -18,7 +19,6 @@ from services.voice_bridge.context import ChatLine, conversation_so_far, dynamic
 from services.voice_bridge.opener import (
     call_context,
     failed_call_language,
-    guess_language,
     is_completed,
     opener_text,
 )
