@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from hilo.settings import ElevenLabsWebhookSecret, MetaWebhookSecrets, TwilioCredentials, reveal
 
 MIB = 1024 * 1024
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    """An unset or empty secret is no secret: the route refuses instead of accepting anything."""
-    text = value.get_secret_value().strip() if value is not None else ""
-    return text or None
+class IngestSettings(TwilioCredentials, MetaWebhookSecrets, ElevenLabsWebhookSecret):
+    """Field names are the environment names (case-insensitive), so provider settings are shared.
 
-
-class IngestSettings(BaseSettings):
-    """Field names are the environment names (case-insensitive), so provider settings are shared."""
+    An unset or empty secret is no secret: its route refuses instead of accepting anything.
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
-    whatsapp_app_secret: SecretStr | None = None
-    whatsapp_verify_token: SecretStr | None = None
-    elevenlabs_webhook_secret: SecretStr | None = None
 
     # Messaging webhooks (Twilio, Meta) are small; a Meta batch of 1,000 updates stays under this.
     ingest_max_body_bytes: int = Field(default=1 * MIB, gt=0)
@@ -47,16 +41,16 @@ class IngestSettings(BaseSettings):
 
     @property
     def twilio_token(self) -> str | None:
-        return _secret(self.twilio_auth_token)
+        return reveal(self.twilio_auth_token)
 
     @property
     def meta_app_secret(self) -> str | None:
-        return _secret(self.whatsapp_app_secret)
+        return reveal(self.whatsapp_app_secret)
 
     @property
     def meta_verify_token(self) -> str | None:
-        return _secret(self.whatsapp_verify_token)
+        return reveal(self.whatsapp_verify_token)
 
     @property
     def elevenlabs_secret(self) -> str | None:
-        return _secret(self.elevenlabs_webhook_secret)
+        return reveal(self.elevenlabs_webhook_secret)

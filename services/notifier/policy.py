@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -93,8 +94,8 @@ def choose_template(
 OptChange = Literal["opt_out", "opt_in"]
 
 
-def keyword_set(csv: str) -> frozenset[str]:
-    return frozenset(w for w in (keyword(k) for k in csv.split(",")) if w)
+def keyword_set(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(w for w in (keyword(k) for k in words) if w)
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,21 @@ class OptKeywords:
     table: dict[str, tuple[OptChange, str]]
 
     @classmethod
-    def build(cls, out_es: str, out_en: str, in_es: str, in_en: str) -> OptKeywords:
+    def build(
+        cls,
+        out_es: Iterable[str],
+        out_en: Iterable[str],
+        in_es: Iterable[str],
+        in_en: Iterable[str],
+    ) -> OptKeywords:
         table: dict[str, tuple[OptChange, str]] = {}
-        for csv, change, language in (
+        for words, change, language in (
             (out_en, "opt_out", "en"),
             (out_es, "opt_out", "es"),
             (in_en, "opt_in", "en"),
             (in_es, "opt_in", "es"),
         ):
-            for word in keyword_set(csv):
+            for word in keyword_set(words):
                 table.setdefault(word, (change, language))  # type: ignore[arg-type]
         return cls(table)
 

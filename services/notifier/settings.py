@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from hilo.settings import MetaAccessToken, StrList, TwilioCredentials, reveal
 
 # Not "cancelar"/"cancel"/"end": in a conversation about appointments they cancel the meeting.
-DEFAULT_OPT_OUT_ES = "baja,darme de baja,dar de baja,cancelar suscripcion,parar,no mas"
-DEFAULT_OPT_OUT_EN = "stop,stopall,unsubscribe,quit,opt out,optout"
-DEFAULT_OPT_IN_ES = "alta,darme de alta,dar de alta,suscribir,suscribirme,reanudar,volver"
-DEFAULT_OPT_IN_EN = "start,unstop,subscribe,resume,opt in,optin"
+DEFAULT_OPT_OUT_ES = [
+    "baja",
+    "darme de baja",
+    "dar de baja",
+    "cancelar suscripcion",
+    "parar",
+    "no mas",
+]
+DEFAULT_OPT_OUT_EN = ["stop", "stopall", "unsubscribe", "quit", "opt out", "optout"]
+DEFAULT_OPT_IN_ES = [
+    "alta",
+    "darme de alta",
+    "dar de alta",
+    "suscribir",
+    "suscribirme",
+    "reanudar",
+    "volver",
+]
+DEFAULT_OPT_IN_EN = ["start", "unstop", "subscribe", "resume", "opt in", "optin"]
 
 
-class NotifierSettings(BaseSettings):
+class NotifierSettings(TwilioCredentials, MetaAccessToken):
     """Field names are the environment names (case-insensitive), so TWILIO_* etc. are shared."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base: str = "https://api.twilio.com"
 
-    whatsapp_token: str | None = None
     whatsapp_phone_number_id: str | None = None
     graph_api_base: str = "https://graph.facebook.com"
     graph_api_version: str = "v20.0"
@@ -39,11 +53,11 @@ class NotifierSettings(BaseSettings):
     notifier_meta_template_name: str | None = None
     notifier_meta_template_language: str = "es"
 
-    # Whole-message keywords (comma-separated; case and accents ignored).
-    notifier_opt_out_keywords_es: str = DEFAULT_OPT_OUT_ES
-    notifier_opt_out_keywords_en: str = DEFAULT_OPT_OUT_EN
-    notifier_opt_in_keywords_es: str = DEFAULT_OPT_IN_ES
-    notifier_opt_in_keywords_en: str = DEFAULT_OPT_IN_EN
+    # Whole-message keywords (a JSON list or comma-separated; case and accents ignored).
+    notifier_opt_out_keywords_es: StrList = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_ES))
+    notifier_opt_out_keywords_en: StrList = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_EN))
+    notifier_opt_in_keywords_es: StrList = Field(default_factory=lambda: list(DEFAULT_OPT_IN_ES))
+    notifier_opt_in_keywords_en: StrList = Field(default_factory=lambda: list(DEFAULT_OPT_IN_EN))
     notifier_opt_out_confirmation_es: str = (
         "Listo, no te enviaremos más mensajes. Escribe ALTA si quieres volver a recibirlos."
     )
@@ -67,12 +81,12 @@ class NotifierSettings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(
-            self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from
+            self.twilio_account_sid and reveal(self.twilio_auth_token) and self.twilio_whatsapp_from
         )
 
     @property
     def meta_configured(self) -> bool:
-        return bool(self.whatsapp_token and self.whatsapp_phone_number_id)
+        return bool(reveal(self.whatsapp_token) and self.whatsapp_phone_number_id)
 
     @property
     def status_callback(self) -> str | None:
