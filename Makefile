@@ -19,6 +19,7 @@ lint: install
 	$(BIN)/mypy $(CODE)
 	$(BIN)/lint-imports
 	$(BIN)/python -m hilo.deploy_files --check
+	$(BIN)/python -m hilo.asyncapi --check
 
 bench: install system-deps
 	@set -e; for script in bench/bench_*.py; do \
