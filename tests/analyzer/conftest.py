@@ -22,18 +22,11 @@ from hilo.service import Runtime, Service
 from hilo.settings import HiloSettings
 from hilo.testing import Published, eventually, watching
 from schemas import MessageReceived, utc_now
+from services.analyzer import SERVICE
 from services.analyzer.app import build
 from services.analyzer.settings import AnalyzerSettings
 
-OUTPUT_TYPES = (
-    "intent.detected",
-    "calendar_event.scheduled",
-    "calendar_event.rescheduled",
-    "calendar_event.cancelled",
-    "task.created",
-    "task.updated",
-    "reply.ready",
-)
+OUTPUT_TYPES = SERVICE.publishes
 
 # Colombia has one time zone: the analyzer takes America/Bogota from the number.
 CUSTOMER = "+573001112233"
