@@ -17,6 +17,9 @@ lint: install
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy $(CODE)
+	$(BIN)/lint-imports
+	$(BIN)/python -m hilo.deploy_files --check
+	$(BIN)/python -m hilo.asyncapi --check
 
 bench: install system-deps
 	@set -e; for script in bench/bench_*.py; do \

@@ -13,7 +13,7 @@ import typer
 
 from hilo.cli import render
 from hilo.cli.connect import database, event_bus
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 from hilo.settings import HiloSettings
 
 app = typer.Typer(
@@ -317,6 +317,17 @@ def run() -> None:
         app()
     except UserError as exc:
         print(f"hilo: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except ModuleNotFoundError as exc:
+        # A command that runs a service's code, on an install without that service's extra.
+        if exc.name is None or exc.name.split(".")[0] in {"hilo", "schemas", "services"}:
+            raise
+        print(
+            f"hilo: this command needs the package {exc.name!r}, which this installation lacks; "
+            "install the extra of the service it runs (e.g. pip install 'hilo[transcriber]') "
+            "or everything (pip install 'hilo[all]')",
+            file=sys.stderr,
+        )
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 
 from hilo import registry
-from hilo.cli.errors import UserError
 from hilo.cluster import EmbeddedNatsCluster
 from hilo.embedded import (
     DATABASE_NAME,
@@ -26,6 +25,7 @@ from hilo.embedded import (
     EmbeddedServerError,
     ensure_database,
 )
+from hilo.errors import UserError
 from hilo.settings import HiloSettings
 from hilo.store.migrations import migrate_url
 
@@ -139,7 +139,7 @@ def up(
         if not database_url:
             postgres = EmbeddedPostgres(settings.data_dir / "pg")
             server_uri = postgres.start()
-            database_url = asyncio.run(ensure_database(server_uri, DATABASE_NAME))
+            database_url = asyncio.run(_own_database(postgres, server_uri))
             print(f"hilo: PostgreSQL in {postgres.data_dir}", flush=True)
         applied = asyncio.run(migrate_url(database_url))
         if applied:
@@ -167,6 +167,11 @@ def up(
                 print(f"hilo: {label} on http://{settings.http_host}:{child_port} (pid {pid})")
         print("hilo: up. Ctrl-C stops everything.", flush=True)
         while not stopping:
+            if nats is not None and not nats.alive():
+                # Never let the services reconnect to whatever takes the port next.
+                raise UserError(
+                    f"the embedded NATS server exited; see {nats.data_dir / 'nats.log'}"
+                )
             for child in children:
                 # A crash-looping service is restarted, but not faster than once a second.
                 crashed = not child.alive() and not stopping
@@ -190,3 +195,8 @@ def up(
         if postgres is not None:
             postgres.stop()
         print("hilo: stopped.", flush=True)
+
+
+async def _own_database(postgres: EmbeddedPostgres, server_uri: str) -> str:
+    await postgres.verify(server_uri)
+    return await ensure_database(server_uri, DATABASE_NAME)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from hilo.settings import OpenAICredentials
 
 
-class AnalyzerSettings(BaseSettings):
+class AnalyzerSettings(OpenAICredentials):
     """Field names are the environment names (case-insensitive), so OPENAI_* are shared."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     # `rules` (offline, default) or `openai`; the env name is the contract's HILO_ANALYZER.
     hilo_analyzer: str = "rules"
-    openai_api_key: str | None = None
     openai_base_url: str | None = None
     analyzer_openai_model: str = "gpt-4o-mini"
     analyzer_openai_timeout_seconds: float = Field(default=20.0, gt=0)
