@@ -78,3 +78,23 @@ def test_an_unreachable_database_is_one_line_without_a_traceback() -> None:
     assert result.returncode == 1
     assert "cannot reach PostgreSQL (127.0.0.1)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_takes_the_service_from_the_image_and_names_an_unknown_one() -> None:
+    env = {
+        **os.environ,
+        "HILO_SERVICE": "nosuch",
+        "HILO_NATS_URL": "nats://127.0.0.1:1",
+        "HILO_DATABASE_URL": "postgresql://hilo@127.0.0.1:1/hilo",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "hilo.cli.main", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "unknown service 'nosuch'" in result.stderr
+    assert "Traceback" not in result.stderr
