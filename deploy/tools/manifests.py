@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from deploy.tools.catalog import (
+    COMMON_VARIABLES,
     CONTRACT_VARIABLES,
     PARTITIONS,
     SINGLE_WRITERS,
@@ -427,8 +428,53 @@ def compose_file(specs: list[ServiceSpec]) -> str:
     return HEADER + comment + yaml.safe_dump(compose, sort_keys=False, width=100)
 
 
+TABLE_BEGIN = "<!-- services table: written by `make manifests` -->"
+TABLE_END = "<!-- end of services table -->"
+
+
+def replicas(spec: ServiceSpec) -> str:
+    if spec.single_writer:
+        return "exactly 1 (single writer)"
+    if spec.scales_on_cpu:
+        return "2–10, on CPU (HPA)"
+    if PARTITIONS == 1:
+        return "1 until partitions land; then one per partition, on consumer lag (KEDA)"
+    return f"1–{PARTITIONS}, on consumer lag (KEDA)"
+
+
+def services_table(specs: list[ServiceSpec]) -> str:
+    common = set(COMMON_VARIABLES)
+    rows = [
+        "| service | port | extra | public | durable consumers (ack wait) | replicas | "
+        "contract variables besides the common ones |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for spec in specs:
+        consumers = ", ".join(f"`{c.durable}` ({c.ack_wait:g} s)" for c in spec.consumers)
+        own = [v for v in spec.variables if v not in common and CONTRACT_VARIABLES[v] != "pod"]
+        port = f"{spec.port} (`{spec.own_port_variable}`)" if spec.own_port_variable else spec.port
+        rows.append(
+            f"| {spec.name} | {port} | `hilo[{spec.extra}]` | {'yes' if spec.public else 'no'} "
+            f"| {consumers or '—'} | {replicas(spec)} | {', '.join(own) or '—'} |"
+        )
+    return "\n".join(rows)
+
+
+def readme(specs: list[ServiceSpec], current: str) -> str:
+    """deploy/README.md with its table of services as the registry now gives it."""
+    if TABLE_BEGIN not in current or TABLE_END not in current:
+        raise SystemExit(f"deploy/README.md lost its table markers ({TABLE_BEGIN})")
+    before, rest = current.split(TABLE_BEGIN, 1)
+    _, after = rest.split(TABLE_END, 1)
+    return f"{before}{TABLE_BEGIN}\n{services_table(specs)}\n{TABLE_END}{after}"
+
+
 def generated(specs: list[ServiceSpec]) -> dict[str, str]:
-    return {**kubernetes_files(specs), "compose.yaml": compose_file(specs)}
+    return {
+        **kubernetes_files(specs),
+        "compose.yaml": compose_file(specs),
+        "README.md": readme(specs, (DEPLOY / "README.md").read_text()),
+    }
 
 
 def stale(files: dict[str, str], root: Path = DEPLOY) -> list[str]:

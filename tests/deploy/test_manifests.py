@@ -36,6 +36,10 @@ def test_the_generated_files_are_current() -> None:
     assert manifests.stale(manifests.generated(catalog.catalog())) == []
 
 
+def test_every_manifest_renders_and_validates() -> None:
+    assert check.problems() == []
+
+
 def test_every_registered_service_has_its_objects(base: Objects) -> None:
     for info in registry.services():
         name = info.name.replace("_", "-")
