@@ -337,7 +337,8 @@ def compose_file(specs: list[ServiceSpec]) -> str:
     migrator = next((s for s in specs if s.name == "recorder"), specs[0])
     services: Document = {
         "nats": {
-            "image": "nats:2.12-alpine",
+            # The server version of the Helm chart in k8s/nats/values.yaml.
+            "image": "nats:2.14.2-alpine",
             "command": ["--jetstream", "--store_dir", "/data", "--http_port", "8222"],
             "volumes": ["nats:/data"],
             "healthcheck": {
