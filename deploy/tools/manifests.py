@@ -98,11 +98,13 @@ def _volumes(spec: ServiceSpec) -> tuple[list[Document], list[Document]]:
     ]
     if "HILO_BUSINESS_FILE" in spec.variables:
         volumes.append(
-            {"name": "business", "configMap": {"name": "hilo-business", "optional": True}}
+            {"name": "business", "configMap": {"name": "hilo-business-profile", "optional": True}}
         )
         mounts.append({"name": "business", "mountPath": f"{CONFIG_DIR}/business", "readOnly": True})
     if "HILO_FLOWS_DIR" in spec.variables:
-        volumes.append({"name": "flows", "configMap": {"name": "hilo-flows", "optional": True}})
+        volumes.append(
+            {"name": "flows", "configMap": {"name": "hilo-flow-files", "optional": True}}
+        )
         mounts.append({"name": "flows", "mountPath": f"{CONFIG_DIR}/flows", "readOnly": True})
     return volumes, mounts
 
@@ -119,8 +121,8 @@ def deployment(spec: ServiceSpec) -> Document:
         # The service's own settings (NOTIFIER_*, a flow's API secret…), when the operator
         # has any: one optional ConfigMap and Secret per service.
         "envFrom": [
-            {"configMapRef": {"name": f"hilo-{spec.k8s_name}", "optional": True}},
-            {"secretRef": {"name": f"hilo-{spec.k8s_name}", "optional": True}},
+            {"configMapRef": {"name": f"hilo-{spec.k8s_name}-settings", "optional": True}},
+            {"secretRef": {"name": f"hilo-{spec.k8s_name}-settings", "optional": True}},
         ],
         # Start-up loads models and declares consumers before HTTP answers.
         "startupProbe": _probe("/healthz", 5, 60),
@@ -384,9 +386,16 @@ def compose_file(specs: list[ServiceSpec]) -> str:
             {"path": "env/common.env", "required": False},
             {"path": f"env/{spec.name}.env", "required": False},
         ]
-        port_env = {"HILO_HTTP_PORT": str(spec.port)}
+        own_env = {"HILO_HTTP_PORT": str(spec.port)}
         if spec.own_port_variable:
-            port_env[spec.own_port_variable] = str(spec.port)
+            own_env[spec.own_port_variable] = str(spec.port)
+        volumes = [f"{spec.name}-data:{DATA_DIR}"]
+        if {"HILO_FLOWS_DIR", "HILO_BUSINESS_FILE"} & set(spec.variables):
+            own_env |= {
+                "HILO_FLOWS_DIR": f"{CONFIG_DIR}/flows",
+                "HILO_BUSINESS_FILE": f"{CONFIG_DIR}/business.yaml",
+            }
+            volumes.append(f"${{HILO_CONFIG_DIR:-./config}}:{CONFIG_DIR}:ro")
         entry: Document = {
             "image": f"{spec.image}:${{HILO_TAG:-latest}}",
             "build": {
@@ -396,8 +405,8 @@ def compose_file(specs: list[ServiceSpec]) -> str:
             },
             "command": ["serve", spec.name],
             "env_file": env_files,
-            "environment": {**common_env, **port_env},
-            "volumes": [f"{spec.name}-data:{DATA_DIR}"],
+            "environment": {**common_env, **own_env},
+            "volumes": volumes,
             "depends_on": {
                 "nats": {"condition": "service_healthy"},
                 "migrate": {"condition": "service_completed_successfully"},
