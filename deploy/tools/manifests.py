@@ -428,8 +428,8 @@ def compose_file(specs: list[ServiceSpec]) -> str:
         if spec.public:
             entry["ports"] = [f"{spec.port}:{spec.port}"]
         services[spec.name] = entry
-    volumes: Document = {"nats": {}, "postgres": {}} | {f"{s.name}-data": {} for s in specs}
-    compose = {"name": "hilo", "services": services, "volumes": volumes}
+    named_volumes: Document = {"nats": {}, "postgres": {}} | {f"{s.name}-data": {} for s in specs}
+    compose = {"name": "hilo", "services": services, "volumes": named_volumes}
     comment = (
         "# One host, the same images as Kubernetes: `docker compose -f deploy/compose.yaml up`.\n"
         "# Needs HILO_POSTGRES_PASSWORD; provider settings go in deploy/env/<service>.env\n"
