@@ -303,10 +303,19 @@ def service_documents(spec: ServiceSpec, partitions: int = PARTITIONS) -> list[D
     return documents
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes a shared value out each time: no YAML anchors for a reader to chase."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(document: Document) -> str:
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
 def dump(documents: list[Document]) -> str:
-    return HEADER + "---\n".join(
-        yaml.safe_dump(d, sort_keys=False, allow_unicode=True, width=100) for d in documents
-    )
+    return HEADER + "---\n".join(to_yaml(d) for d in documents)
 
 
 def kubernetes_files(specs: list[ServiceSpec]) -> dict[str, str]:
@@ -435,7 +444,7 @@ def compose_file(specs: list[ServiceSpec]) -> str:
         "# Needs HILO_POSTGRES_PASSWORD; provider settings go in deploy/env/<service>.env\n"
         "# (copies of the .env.example files). Only ingest and the operator app publish ports.\n"
     )
-    return HEADER + comment + yaml.safe_dump(compose, sort_keys=False, width=100)
+    return HEADER + comment + to_yaml(compose)
 
 
 TABLE_BEGIN = "<!-- services table: written by `make manifests` -->"
