@@ -213,3 +213,29 @@ def test_the_nats_values_set_only_what_the_chart_has() -> None:
     assert list(check.unknown_keys({"config": {"jetstrem": {"enabled": True}}}, chart)) == [
         "config.jetstrem"
     ]
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+def test_every_object_of_an_overlay_lands_in_the_hilo_namespace(overlay: str) -> None:
+    documents = check.render(check.DEPLOY / f"k8s/overlays/{overlay}")
+    outside = [
+        check.name_of(d)
+        for d in documents
+        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != "hilo"
+    ]
+    assert outside == []
+
+
+def test_production_ingest_keeps_call_audio_on_a_shared_volume_without_the_simulator() -> None:
+    prod = by_kind(check.render(check.DEPLOY / "k8s/overlays/prod"))
+    pod = prod["Deployment"]["ingest"]["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
+    assert prod["PersistentVolumeClaim"][claim]["spec"]["accessModes"] == ["ReadWriteMany"]
+    [settings] = [
+        e["configMapRef"]["name"] for e in pod["containers"][0]["envFrom"] if "configMapRef" in e
+    ]
+    assert prod["ConfigMap"][settings]["data"] == {
+        "INGEST_ALLOW_SIMULATOR": "false",
+        "INGEST_SERVE_MEDIA": "false",
+    }
