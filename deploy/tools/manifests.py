@@ -346,6 +346,11 @@ def compose_file(specs: list[ServiceSpec]) -> str:
         "restart": "unless-stopped",
     }
     migrator = next((s for s in specs if s.name == "recorder"), specs[0])
+    ingest = next((s for s in specs if s.name == "ingest"), None)
+    # As `hilo up` does: simulated voice notes are served by ingest, not by a provider.
+    media_url = (
+        {"TRANSCRIBER_LOCAL_MEDIA_URL": f"http://ingest:{ingest.port}/media/"} if ingest else {}
+    )
     services: Document = {
         "nats": {
             # The server version of the Helm chart in k8s/nats/values.yaml.
@@ -398,6 +403,8 @@ def compose_file(specs: list[ServiceSpec]) -> str:
         own_env = {"HILO_HTTP_PORT": str(spec.port)}
         if spec.own_port_variable:
             own_env[spec.own_port_variable] = str(spec.port)
+        if spec.name == "transcriber":
+            own_env |= media_url
         volumes = [f"{spec.name}-data:{DATA_DIR}"]
         if {"HILO_FLOWS_DIR", "HILO_BUSINESS_FILE"} & set(spec.variables):
             own_env |= {
