@@ -59,7 +59,13 @@ def up(
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="ingest, recorder, projector, …")]) -> None:
+def serve(
+    service: Annotated[
+        str,
+        # A container image built for one service sets HILO_SERVICE, so `hilo serve` suffices.
+        typer.Argument(envvar="HILO_SERVICE", help="ingest, recorder, projector, …"),
+    ],
+) -> None:
     """Run one service alone, as deployed (needs HILO_NATS_URL and HILO_DATABASE_URL)."""
     from hilo.cli.serve import serve as run_service
 
@@ -67,6 +73,14 @@ def serve(service: Annotated[str, typer.Argument(help="ingest, recorder, project
     if not settings.nats_url or not settings.database_url:
         raise UserError("`hilo serve` needs HILO_NATS_URL and HILO_DATABASE_URL (or use `hilo up`)")
     run_service(service, settings)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (the store's and every service's) and exit."""
+    from hilo.cli.migrate import apply_migrations
+
+    apply_migrations(_settings())
 
 
 @app.command()
