@@ -18,7 +18,7 @@ from dataclasses import replace
 from hilo.service import Runtime
 from hilo.workers import KeyedWorkers
 from schemas import ReplyReady, derived_id, utc_now
-from services.analyzer import ledger, pipeline
+from services.analyzer import call_handlers, ledger, pipeline
 from services.analyzer.backends import Backend
 from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
 from services.analyzer.conversation_log import build_conversation, contact_timezone
@@ -117,6 +117,10 @@ class Responder:
                 cause=cause,
                 business_number=contact.business_number,
             )
+            await call_handlers.publish_call_analyses(
+                db, self.runtime.publish, [r.trigger_id for r in rows], outcome.analysis,
+                conversation, cause,
+            )  # fmt: skip
             first_reply = not any(m.direction == "outbound" for m in built.messages)
             replied = await self._answer(conversation, rows, outcome, unheard, first_reply, cause)
         await ledger.finish_burst(db, burst, replied)

@@ -142,6 +142,12 @@ _CONFIRM = re.compile(
     + r"|\b(?:confirmo|all set|pencilled|penciled|you'?re in|listo|done|quedo|sigue en pie"
     r"|movid[oa]|cambiad[oa]|pasad[oa] al|reservation is|nos vemos|perfecto,? (?:el|la|para))\b"
 )
+# The business undertakes to call at a stated time ("te llamo el jueves a las 10", "I'll call
+# you on Thursday at 10"): agreed by the one who will keep it, so an event with no request.
+_PROMISED_CALL = re.compile(
+    r"\b(?:(?:te|le|lo|la|os|les) (?:llamo|llamamos|llamare|llamaremos|marco|marcamos|devuelvo la llamada)"
+    r"|(?:i|we)(?:'ll| will| can) (?:give you a )?(?:call|ring)(?: you)?\b)"
+)
 # Opening hours are information, not an appointment ("Sí, el sábado abrimos a las 10").
 _HOURS = re.compile(
     r"\b(?:abrimos|abre|abren|cerramos|cierra|cierran|horario|open|opens|close|closes|closed)\b"
@@ -338,7 +344,8 @@ class _Reader:
         llamada el lunes 4 a las 10:30 y demo el viernes 8 de 12 a 13"): each slot it states
         settles the event of its kind, opening it if the contact's words did not."""
         folded = fold(message.text)
-        if self.inbound_count == 0 or not _CONFIRM.search(folded) or folded.rstrip().endswith("?"):
+        confirms = _CONFIRM.search(folded) or _PROMISED_CALL.search(folded)
+        if self.inbound_count == 0 or not confirms or folded.rstrip().endswith("?"):
             return
         at = message.at.astimezone(self.zone)
         stated = []
@@ -365,7 +372,8 @@ class _Reader:
             kind = _kind_of(part)
             draft = self._draft_for(kind, day, alone=len(stated) == 1)
             if draft is None:
-                if not (self.scheduling and (_BOOKED.search(part) or _BOOKED.search(folded))):
+                booked = _BOOKED.search(part) or _BOOKED.search(folded)
+                if not ((self.scheduling and booked) or _PROMISED_CALL.search(part)):
                     continue
                 draft = self._open(kind or "meeting", message, part)
                 draft.existing = bool(_KEPT.search(part)) or self.kept_mentioned

@@ -10,6 +10,7 @@ tomorrow"), or today for something urgent.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,33 @@ _PROMISE = re.compile(
     r"|\b(?:envi|mand|escrib|confirm|llam|contest|respond|prepar|revis)\w*\b"
     r"|\b(?:send|get back|update|call|email|write|have it|follow up|check|confirm|reply|prepare)\b"
 )
+# The business undertakes to send a price ("le mando la cotización mañana", "I'll send you the
+# quote"): quote work even when the contact never asked in price words (a call, say).
+_QUOTE_PROMISE = re.compile(
+    r"\b(?:(?:te|le|os|les) (?:la |lo |las |los )?(?:mando|mandamos|envio|enviamos|paso|pasamos|preparo"
+    r"|preparamos|hago llegar|hacemos llegar)|(?:i|we)(?:'ll| will) (?:send|email|prepare|get)(?: you)?)"
+    r"\b[^.?!]{0,30}\b(?:cotizacion|presupuesto|propuesta|quote|estimate|proposal|quotation)\b"
+)
+
+
+@dataclass(frozen=True)
+class _QuotePromise:
+    proposal: bool
+    due: date | None
+
+
+def _promised_quote(conversation: Conversation, zone: ZoneInfo) -> _QuotePromise | None:
+    """The business's latest promise to send a price, and the day it named, if any."""
+    for message in reversed(conversation.messages):
+        folded = fold(message.text)
+        if message.direction != "outbound" or not (found := _QUOTE_PROMISE.search(folded)):
+            continue
+        return _QuotePromise(
+            proposal=bool(PROPOSAL.search(found.group(0))),
+            due=find_day(folded, message.at.astimezone(zone)),
+        )
+    return None
+
 
 _EVENT_TASKS: dict[str, TaskType] = {"call": "call", "demo": "demo", "meeting": "meeting"}
 _TITLES = {
@@ -134,9 +162,18 @@ def find_tasks(
     urgent_due = promised or (today if urgent else None)
     scheduled = bool(tasks)
     # A price asked for while arranging a visit is work of its own.
-    if intent == "quote" or (scheduled and QUOTE.search(PROPOSAL.sub(" ", inbound_text))):
-        work: TaskType = "proposal" if PROPOSAL.search(inbound_text) else "quote"
-        add(work, 2 if urgent else routine, urgent_due)
+    promise = _promised_quote(conversation, zone)
+    if (
+        intent == "quote"
+        or (scheduled and QUOTE.search(PROPOSAL.sub(" ", inbound_text)))
+        or promise is not None
+    ):
+        asked_proposal = PROPOSAL.search(inbound_text) or (
+            promise is not None and promise.proposal and not QUOTE.search(inbound_text)
+        )
+        work: TaskType = "proposal" if asked_proposal else "quote"
+        due = promise.due if promise is not None and promise.due else urgent_due
+        add(work, 2 if urgent else routine, due)
     if intent == "support" or (scheduled and PROBLEM.search(inbound_text)):
         add("support", 2 if urgent else (3 if sentiment == "negative" else routine), urgent_due)
     if intent == "complaint":
