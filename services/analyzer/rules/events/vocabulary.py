@@ -1,0 +1,196 @@
+"""The words the event reader listens for, as tables and patterns. Data, no logic.
+
+Plain word lists are tables (tuples of folded phrases, made into one whole-word pattern
+by ``words_pattern``): adding a word is adding a line. Patterns with structure (a verb
+followed by its object, a word only before another) stay regular expressions, each with
+the example that made it necessary.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.analyzer.rules.text import words_pattern
+
+# What the contact asks for, and the kind of event it is.
+CALL = re.compile(
+    r"\b(?:llamada|llamda|llamadita|call|phone call|llamarme|llamarnos|llamame|llamenme|call me"
+    r"|(?:le|te|lo|la|les) (?:llama|llamo|llamamos|llamara|llamaremos|puede llamar)"
+    r"|ring me|(?:me|nos) (?:puedes |puede |podeis |podrias |podrian |pueden )?llamar)\b"
+)
+DEMO_WORDS = ("demo", "demos", "demostracion", "demonstration", "walkthrough")
+DEMO = words_pattern(DEMO_WORDS)
+MEETING = re.compile(
+    r"\b(?:cita|reunion|reunirme|reunirnos|reunirnos|juntarnos|vernos|asesoria|visita|entrevista"
+    r"|sesion|meeting|meet|appointment|consultation|kickoff|kick-off|session|catch up|get together"
+    r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection|formacion|training|visit"
+    r"|sit down with|tutoria|tutoring"
+    r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
+    r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para))\b"
+    # "Thursday's 3pm review": something already on a day's calendar.
+    r"|\b(?:tomorrow|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)'s\b"
+)
+# Nouns that also mean a question or a visit in passing: events only when asked for.
+REQUESTED_ONLY = re.compile(
+    r"\b(?:agendar|pedir|reservar|programar|solicitar|quiero|quisiera|necesito|me gustaria|dar|darme"
+    r"|deis|den|des|deme|dame|sacar|coger)\s+(?:\w+\s+){0,2}(consulta|turno|hora)\b"
+)
+SCHEDULE_VERB = re.compile(
+    r"\b(?:agendar|agendarme|agendame|agenda|programar|reservar|apartar|book|schedule|set up"
+    r"|arrange|organise|organize|pencil in|put .{0,20} in the calendar|organizar (?:una|un))\b"
+)
+# Asking for another event while one is already arranged.
+NEW_REQUEST = re.compile(
+    r"\b(?:agendar|programar|reservar|pedir|book|schedule|set up|arrange|otra|otro|another)\b"
+)
+CANCEL_WORDS = (
+    "cancelar", "cancelarla", "cancelarlo", "cancelamos", "cancela", "cancelen", "cancelo",
+    "cancelenla", "cancelenlo", "cancelala", "cancelalo", "cancelemos", "cancelemosla",
+    "anular", "anularla", "anulenla", "anulala",
+    "cancel", "cancelled", "canceled", "call off", "calling off",
+)  # fmt: skip
+CANCEL = words_pattern(CANCEL_WORDS)
+RESCHEDULE = re.compile(
+    r"\b(?:mover|moverla|moverlo|movamos|movemos|mueve|muevan|muevo|movamosla|pasarla|pasarlo"
+    r"|pasamos|pasemos|cambiar|cambiarla|cambiarlo|cambiamos|reprogramar|reprogramarla"
+    r"|cambiala|cambialo|cambiemosla|muevela|muevelo|pasala|pasalo|corre(?:la|lo)|recorrerla"
+    r"|reprogramemos|aplazar|aplazarla|posponer|posponerla|pospongamos|retrasar|retrasarla"
+    r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change"
+    r"|bring forward|bring it forward|move up|pasar(?= al\b| para\b| a las\b)"
+    r"|mejor (?:la |lo |las |los )?(?:hacemos|dejamos|ponemos|pasamos|movemos)|en (?:lugar|vez) de"
+    r"|atrasar\w*|retrasar\w*|instead|a la misma hora|same time)\b"
+)
+# After a move verb, where the new day begins: "al viernes", "to Tuesday", "para el 2".
+DESTINATION = re.compile(
+    r"\b(?:al|a|para el|para|to|until|till|for|hasta el|mejor|better|instead|rather|mejor el|en vez)\s+(?=\S)"
+)
+ANY_TIME = re.compile(
+    r"\bcan'?t promise a time\b|\bany ?time\b|\bwhenever\b|\ball day\b|\bcualquier hora\b"
+    r"|\btodo el dia\b|\bcuando (?:pueda|sea)\b|\bsin hora\b"
+)
+# The contact's yes to what the business proposed, at the start of the message.
+ACCEPT_WORDS = (
+    "si", "sip", "vale", "ok", "okay", "okey", "perfecto", "genial", "dale", "va", "listo",
+    "de acuerdo", "claro", "bien", "me sirve", "me va bien",
+    "yes", "yep", "yeah", "sure", "great", "perfect", "sounds good", "works", "fine",
+    "that works", "deal",
+)  # fmt: skip
+ACCEPT = re.compile(r"^\W*" + words_pattern(ACCEPT_WORDS).pattern)
+# The contact asks for something (not just mentions an appointment in a question).
+ASK = re.compile(
+    r"\b(?:quiero|quiera|queria|quisiera|necesito|necesitamos|me gustaria|nos gustaria|podemos|podriamos"
+    r"|puedo|pueden|puede|podeis|podrian|agendar|agendame|pedir|reservar|programar|solicitar|organizar"
+    r"|queremos|tengo|tenemos|teniamos|i'?d like|i would like|we'?d like|i want|we want|i need|we need"
+    r"|can we|could we|can i|could i|can you|could you|please|book|schedule|set up|arrange|let'?s"
+    r"|our|my|do you have|have you got|tienen|teneis|tienes|hay)\b"
+)
+# "¿Pueden venir el lunes a las 10?": a visit, when a time is given.
+VISIT = re.compile(
+    r"\b(?:pueden|puede|podeis|podrian|podria|can you|could you|can someone|could someone)\s+"
+    r"(?:\w+\s+){0,2}(?:venir|pasar(?:se)? por|come|stop by|come over|drop by|pop by)\b"
+)
+# Cancelling one and asking for another in the same breath is a move.
+REBOOK = re.compile(
+    r"\b(?:rebook|re-book|reagendar|reagendarla|reagendarlo|otra cita|otro dia|book another"
+    r"|another (?:time|day|slot|date)|instead|en su lugar|para otro dia)\b"
+)
+# Right after a move verb, a day or time: the new slot ("… hacemos el lunes 21").
+SLOT_NEXT = re.compile(
+    r"\s*(?:el |la |las |on |the |at |a las |para el )?(?:lunes|martes|miercoles|jueves|viernes|sabado"
+    r"|domingo|monday|tuesday|wednesday|thursday|friday|saturday|sunday|manana|tomorrow|pasado|\d)"
+)
+# "push it back by an hour", "atrasarla media hora": a move by a length of time.
+SHIFT = re.compile(
+    r"\b(?:(back|forward|later|earlier)\s+)?by\s+((?:an|one|two|three|half an|\d+)\s+(?:hours?|minutes|mins?))"
+    r"(?:\s+(later|earlier))?"
+    r"|\b((?:una|media|dos|tres|\d+)\s+(?:horas?|minutos))(?:\s+(mas tarde|despues|antes|mas temprano))?"
+)
+EARLIER = {"forward", "earlier", "antes", "mas temprano"}
+EARLIER_VERBS = re.compile(r"^(?:adelant|bring|move up)")
+# The business states the agreement ("Booked for 3pm", "Te agendo el viernes a las 10"),
+# strongly enough to stand for an event the contact's words did not name.
+BOOKED = re.compile(
+    r"\b(?:booked|agendad[oa]|agendo|agende|reservad[oa]|reservo|confirmad[oa]|apuntad[oa]|apunto"
+    r"|queda para|queda el|queda la|quedamos|queda agendad[oa]|you'?re booked|scheduled|set for"
+    r"|mantenemos|moved (?:it )?to|is now|hecho|anotad[oa]|os esperamos|te esperamos|le esperamos"
+    r"|we'?ll see you|see you)\b"
+    # A business that answers a proposed slot with a yes and restates it agrees to it.
+    r"|^\W*(?:claro|perfecto|listo|de acuerdo|sure|great|perfect|done|of course)\b"
+)
+# Every statement of an agreement: the strong ones above and those that only settle an event
+# the contact already asked for ("listo", "all set", "nos vemos").
+CONFIRM = re.compile(
+    BOOKED.pattern
+    + r"|\b(?:confirmo|all set|pencilled|penciled|you'?re in|listo|done|quedo|sigue en pie"
+    r"|movid[oa]|cambiad[oa]|pasad[oa] al|reservation is|nos vemos|perfecto,? (?:el|la|para))\b"
+)
+# The business undertakes to call at a stated time ("te llamo el jueves a las 10", "I'll call
+# you on Thursday at 10"): agreed by the one who will keep it, so an event with no request.
+PROMISED_CALL = re.compile(
+    r"\b(?:(?:te|le|lo|la|os|les) (?:llamo|llamamos|llamare|llamaremos|marco|marcamos|devuelvo la llamada)"
+    r"|(?:i|we)(?:'ll| will| can) (?:give you a )?(?:call|ring)(?: you)?\b)"
+)
+# Opening hours are information, not an appointment ("Sí, el sábado abrimos a las 10").
+HOURS_WORDS = (
+    "abrimos", "abre", "abren", "cerramos", "cierra", "cierran", "horario",
+    "open", "opens", "close", "closes", "closed",
+)  # fmt: skip
+HOURS = words_pattern(HOURS_WORDS)
+# What the business will send or deliver is not a meeting ("le enviamos la cotización hoy").
+DELIVERY = re.compile(
+    r"\b(?:envi\w*|mand\w*|send\w*|sent|deliver\w*|entreg\w*|email\w*|correo|inbox)\b"
+)
+# An ordinal pick among the business's options ("the second one", "la primera opción").
+ORDINAL = re.compile(
+    r"\b(?:(first|primera?|primer)|(second|segunda?)|(third|tercera?)|(last|ultima?))\b"
+    r"(?:\s+(?:one|option|opcion|slot|time|hora|fecha|propuesta))?"
+)
+# A scheduling word negated is not a request: "los pacientes no pueden reservar citas".
+NEGATED_REQUEST = re.compile(
+    r"\b(?:no (?:\w+ )?|can'?t |cannot |unable to |won'?t let (?:me|us|them) )"
+    r"(?:reservar|agendar|pedir|book|schedule|make)\b(?:\s+\w+)?"
+)
+# Asking whether an appointment is needed at all is a question, not a request.
+NO_APPOINTMENT_NEEDED = re.compile(
+    r"\b(?:necesito|hace falta|se necesita|hay que (?:pedir|sacar)|ocupo)\s+(?:una\s+)?cita\s+o\b"
+    r"|\bsin cita\b|\bdo (?:i|we) need an appointment\b|\bwithout an appointment\b|\bwalk[- ]?ins?\b"
+)
+# A deadline for something else ("email me the tables by tomorrow") is not an event's day.
+DEADLINE = re.compile(
+    r"\b(?:by|before|no later than|antes del?|a mas tardar(?: el)?|para antes de)\s+"
+    r"(?:tomorrow|today|tonight|manana|hoy|end of|fin de|(?:el |the |this |next )?(?:lunes|martes|miercoles"
+    r"|jueves|viernes|monday|tuesday|wednesday|thursday|friday)|the \d{1,2}(?:st|nd|rd|th)?"
+    r"|(?:las |la )?\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)\b"
+)
+EXISTING = re.compile(
+    r"\b(?:tengo|tenemos|ya tengo|i have|we have|i'?ve got|we'?ve got|we'?re|i'?m|estoy|estamos)\b"
+    r"(?:\s+\w+){0,2}?\s+(?:agendad[oa]s?|reservad[oa]s?|programad[oa]s?|booked|scheduled)\b"
+    r"|\b(?:teniamos|tenia) (?:cita|tutoria|reunion|clase|turno|hora)\b"
+)
+# The business keeps a booking as it was ("mantenemos la presentación del jueves").
+KEPT_WORDS = (
+    "mantenemos", "mantiene", "sigue en pie", "sigue igual", "stays", "still on", "keep", "keeping",
+)  # fmt: skip
+KEPT = words_pattern(KEPT_WORDS)
+ALTERNATIVES = re.compile(r"\b(?:o|or)\b")
+# Where a call happens on video: the event's location.
+VIDEO_WORDS = (
+    "videollamada", "video llamada", "zoom", "google meet", "meet", "teams", "video call", "videocall",
+)  # fmt: skip
+VIDEO = words_pattern(VIDEO_WORDS)
+# A service the event is (its title's noun when no topic is given).
+SERVICE_WORDS = ("asesoria", "consulta", "consultation", "visita")
+SERVICE = words_pattern(SERVICE_WORDS)
+# The contact's own noun for the event: its title when no topic is given.
+NOUN_WORDS = (
+    "cita", "appointment", "entrevista", "interview", "visita tecnica", "taller", "workshop", "clase",
+)  # fmt: skip
+NOUN = words_pattern(NOUN_WORDS)
+
+OPTION_BREAK = re.compile(r",|;|\bo\b|\bor\b")
+# Between the slots of one confirmation: "llamada el lunes a las 10:30 y demo el viernes 8…".
+CONFIRMATION_BREAK = re.compile(r";|,?\s+(?:and|y|e)\s+(?=\D)|\.\s+")
+CLAUSE_BREAK = re.compile(
+    r",?\s+and (?=(?:also )?(?:a|an|another|the)\b)|;\s*|,?\s+y (?=(?:tambien )?(?:una|un|otra|otro|la|el)\b)"
+    r"|,\s+(?=(?:a|an|una|un|otra|otro)\b)"
+)
