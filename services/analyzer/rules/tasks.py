@@ -119,7 +119,11 @@ def find_tasks(
     events: tuple[AgreedEvent, ...],
     intent: Intent,
     sentiment: Sentiment,
+    *,
+    call_asked: bool = False,
 ) -> tuple[FollowUpTask, ...]:
+    """The business's follow-up work; ``call_asked``: the contact asked for a call that got
+    no day (a call to make, not an event)."""
     zone = ZoneInfo(conversation.timezone)
     inbound = [m for m in conversation.messages if m.direction == "inbound"]
     inbound_text = fold(" \n".join(m.text for m in inbound))
@@ -127,6 +131,8 @@ def find_tasks(
     urgent = sentiment == "urgent"
     no_rush = bool(NO_RUSH.search(inbound_text))
     routine = 5 if no_rush else 4
+    # A frustrated contact's visit is as urgent as their complaint.
+    event_priority = 2 if urgent else (3 if sentiment == "negative" else routine)
     tasks: list[FollowUpTask] = []
     for event in events:
         if event.status != "standing":
@@ -137,7 +143,7 @@ def find_tasks(
                 key=event_task_key(event.key),
                 title=names[kind].format(event.title),
                 type=kind,
-                priority=2 if urgent else routine,
+                priority=event_priority,
                 due=_event_day(event),
                 source_message_ids=event.source_message_ids,
             )
@@ -175,7 +181,12 @@ def find_tasks(
         due = promise.due if promise is not None and promise.due else urgent_due
         add(work, 2 if urgent else routine, due)
     if intent == "support" or (scheduled and PROBLEM.search(inbound_text)):
-        add("support", 2 if urgent else (3 if sentiment == "negative" else routine), urgent_due)
+        # Support with a visit is done at the visit.
+        visit = next((_event_day(e) for e in events if e.status == "standing"), None)
+        support_due = visit if intent == "support" and visit else urgent_due
+        add("support", 2 if urgent else (3 if sentiment == "negative" else routine), support_due)
+    if call_asked:
+        add("call", 2 if urgent else routine, urgent_due)
     if intent == "complaint":
         add("follow_up", 2 if urgent else 3, urgent_due)
     if FAVOR.search(inbound_text):

@@ -284,3 +284,25 @@ def default_title(kind: str, language: str, service: str | None, noun: str | Non
         "en": {"call": "Call", "demo": "Demo", "meeting": "Meeting"},
     }
     return names.get(language, names["es"])[kind]
+
+
+# What broke, in the contact's words: "the garage door remote stopped working", "The printer
+# you guys installed keeps jamming", "furnace stopped working overnight".
+_BROKEN_THING = re.compile(
+    r"(?:^|\b(?:the|my|our|your)\s+)((?:[a-z][\w-]*\s+){0,3}?[a-z][\w-]*)"
+    r"(?:\s+(?:you|we|they|i)(?:\s+\w+){1,2})?\s+"
+    r"(?:stopped|keeps?|isn'?t|is not|won'?t|doesn'?t|broke|is broken|is leaking|has stopped|quit)\b"
+)
+
+
+def repair_title(problem: str, language: str) -> str:
+    """A visit to fix what the contact reported: "Visita técnica", "Printer repair"."""
+    if language != "en":
+        return "Visita técnica"
+    found = _BROKEN_THING.search(fold(problem))
+    thing = found.group(1) if found else ""
+    if not thing or fold(thing) in GENERIC or thing in {"it", "this", "that", "something"}:
+        return "Repair visit"
+    return (
+        _capitalise(f"{problem[found.start(1) : found.end(1)]} repair") if found else "Repair visit"
+    )

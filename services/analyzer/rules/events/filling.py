@@ -22,6 +22,7 @@ from services.analyzer.rules.events.vocabulary import (
     HOURS,
     OPTION_BREAK,
     ORDINAL,
+    UNAVAILABLE,
     VIDEO,
 )
 from services.analyzer.rules.text import fold
@@ -42,7 +43,7 @@ def fill(
 ) -> bool:
     """The slots one message gives; True when the event's day or time changed."""
     changed = False
-    day = find_day(DEADLINE.sub(" ", folded), at)
+    day = find_day(UNAVAILABLE.sub(" ", DEADLINE.sub(" ", folded)), at)
     if day is not None and day != draft.day:
         draft.day, changed = day, True
     span = find_range(folded)

@@ -12,24 +12,29 @@ import itertools
 from datetime import datetime
 
 from services.analyzer.models import ConversationMessage, EventKind
+from services.analyzer.rules import titles
 from services.analyzer.rules.classify import PROBLEM
-from services.analyzer.rules.dates import find_day, find_time
+from services.analyzer.rules.dates import find_day, find_range, find_time
 from services.analyzer.rules.events.state import Draft, Reading
 from services.analyzer.rules.events.vocabulary import (
     ASK,
     CALL,
     CLAUSE_BREAK,
+    DELIVERY,
     DEMO,
     EXISTING,
+    HOURS,
     MEETING,
     NEGATED_REQUEST,
     NEW_REQUEST,
     NO_APPOINTMENT_NEEDED,
     NOUN,
+    OFFER,
     REQUESTED_ONLY,
     SCHEDULE_VERB,
     SERVICE,
     VISIT,
+    WRITE_BACK,
 )
 from services.analyzer.rules.text import fold
 
@@ -78,9 +83,42 @@ def open_draft(
         asked=bool(ASK.search(folded)),
         existing=bool(EXISTING.search(folded)),
     )
+    if kind == "meeting" and reading.problem_reported is not None:
+        # A visit after the contact reported something broken is the repair of it.
+        draft.repair = True
+        draft.title = titles.repair_title(reading.problem_reported, reading.language)
     reading.drafts.append(draft)
     reading.current = draft
     return draft
+
+
+def offered_by_business(reading: Reading, message: ConversationMessage) -> None:
+    """The business offers an event the contact has not named: a draft the contact's day,
+    time or yes makes an event. Stated with its slot and no question ("El técnico le llega
+    hoy a las 2", "We can fit you in at 4 today"), the offer is the agreement itself."""
+    current = reading.current
+    if reading.inbound_count == 0 or (current is not None and not current.cancelled):
+        return
+    folded = fold(message.text)
+    if HOURS.search(folded) or DELIVERY.search(folded) or WRITE_BACK.search(folded):
+        return
+    asks = "?" in folded
+    at = message.at.astimezone(reading.zone)
+    slot = bool(find_day(folded, at) or find_time(folded))
+    kind = kind_of(folded)
+    if not (OFFER.search(folded) or (asks and kind) or (asks and slot and reading.scheduling)):
+        return
+    draft = open_draft(reading, kind or "meeting", message, folded)
+    draft.asked, draft.offered = False, True
+    if draft.title is None and not draft.noun:
+        draft.title = reading.topic_hint
+    clock = find_range(folded) or find_time(folded)
+    if not asks and clock and (reading.scheduling or reading.problem_reported):
+        draft.day = find_day(folded, at)
+        span = find_range(folded)
+        draft.clock = span[0] if span else find_time(folded)
+        draft.end_clock = span[1] if span else None
+        draft.cite(message.id)
 
 
 def opens_new(

@@ -20,6 +20,7 @@ from services.analyzer.models import (
     Missing,
 )
 from services.analyzer.rules import titles
+from services.analyzer.rules.classify import PROBLEM
 from services.analyzer.rules.dates import find_day, find_time
 from services.analyzer.rules.events.cancelling import cancel
 from services.analyzer.rules.events.confirming import confirmed_by_business
@@ -32,7 +33,13 @@ from services.analyzer.rules.events.filling import (
     pick_offered_time,
 )
 from services.analyzer.rules.events.moving import move, revive_cancelled
-from services.analyzer.rules.events.opening import event_clauses, kind_asked, open_draft, opens_new
+from services.analyzer.rules.events.opening import (
+    event_clauses,
+    kind_asked,
+    offered_by_business,
+    open_draft,
+    opens_new,
+)
 from services.analyzer.rules.events.state import Draft, EventsFound, Reading
 from services.analyzer.rules.events.vocabulary import (
     ASK,
@@ -41,6 +48,7 @@ from services.analyzer.rules.events.vocabulary import (
     ORDINAL,
     REBOOK,
     RESCHEDULE,
+    THREAT,
 )
 from services.analyzer.rules.text import fold
 
@@ -49,6 +57,7 @@ def read(reading: Reading, message: ConversationMessage) -> None:
     if message.direction == "outbound":
         reading.last_outbound, reading.answered = message.text, False
         reading.last_outbound_at = message.at
+        offered_by_business(reading, message)
         confirmed_by_business(reading, message)
         return
     clauses = event_clauses(message.text, message.at.astimezone(reading.zone))
@@ -65,8 +74,11 @@ def read(reading: Reading, message: ConversationMessage) -> None:
 def _read_inbound(reading: Reading, message: ConversationMessage) -> None:
     reading.inbound_count += 1
     text = message.text
-    folded = fold(text)
+    # A threat to cancel is a complaint, not a cancellation.
+    folded = THREAT.sub(" ", fold(text))
     at = message.at.astimezone(reading.zone)
+    if reading.problem_reported is None and PROBLEM.search(folded):
+        reading.problem_reported = text
     kind = kind_asked(folded, at)
     current = reading.current if reading.current and not reading.current.cancelled else None
     moving = RESCHEDULE.search(folded) or (CANCEL.search(folded) and REBOOK.search(folded))
@@ -124,7 +136,7 @@ def found(reading: Reading, conversation: Conversation) -> EventsFound:
     events = tuple(_agreed(reading, d, conversation) for d in reading.drafts if d.day is not None)
     missing: list[Missing] = []
     last = reading.current
-    if last is not None and not last.cancelled:
+    if last is not None and not last.cancelled and not (last.offered and last.day is None):
         # Time and topic are asked for once, in answer to the message that gave the day
         # or time; after one more message without them the event stands as it is.
         # An event being moved already exists: nothing to ask about it but its new slot.
@@ -138,13 +150,16 @@ def found(reading: Reading, conversation: Conversation) -> EventsFound:
         if last.title is None and (last.day is None or just_given):
             missing.append("topic")
     drafts = reading.drafts
+    dated = [d for d in reading.standing() if d.day is not None]
     return EventsFound(
         events=events,
         missing=tuple(missing),
         rescheduled=any(d.rescheduled and not d.cancelled for d in drafts),
         cancelled=reading.cancel_asked or any(d.cancelled for d in drafts),
         only_kept=all(d.existing and not d.rescheduled for d in drafts if not d.cancelled),
-        requested=any(d.asked or d.day is not None for d in drafts),
+        requested=any((d.asked or d.day is not None) and not d.repair for d in drafts),
+        only_repairs=bool(dated) and all(d.repair for d in dated),
+        call_asked=any(d.kind == "call" and d.day is None and d.asked for d in reading.standing()),
     )
 
 

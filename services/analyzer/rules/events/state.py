@@ -88,8 +88,8 @@ class Reading:
     # slot is then an agreement even if the contact's own words named no event.
     scheduling: bool = False
     cancel_asked: bool = False
-    # The contact reported something broken (a visit for it is a repair).
-    problem_reported: bool = False
+    # What the contact reported broken, in their words (a visit for it is a repair).
+    problem_reported: str | None = None
     # A topic the contact named before any event was recognised ("quería pedir la
     # revisión de la instalación eléctrica"): the title of an event agreed later.
     topic_hint: str | None = None

@@ -16,7 +16,10 @@ from services.analyzer.rules.text import words_pattern
 CALL = re.compile(
     r"\b(?:llamada|llamda|llamadita|call|phone call|llamarme|llamarnos|llamame|llamenme|call me"
     r"|(?:le|te|lo|la|les) (?:llama|llamo|llamamos|llamara|llamaremos|puede llamar)"
-    r"|ring me|(?:me|nos) (?:puedes |puede |podeis |podrias |podrian |pueden )?llamar)\b"
+    r"|ring me|(?:me|nos) (?:puedes |puede |podeis |podrias |podrian |pueden )?llamar"
+    # Mexico and Colombia "marcar": "¿me pueden marcar el lunes?", "márqueme mañana".
+    r"|(?:me|nos) (?:puedes |puede |podrias |podria |podrian |pueden )?marcar|marcarme|marqueme"
+    r"|marquenme|give me a call|give us a call)\b"
 )
 DEMO_WORDS = ("demo", "demos", "demostracion", "demonstration", "walkthrough")
 DEMO = words_pattern(DEMO_WORDS)
@@ -26,7 +29,10 @@ MEETING = re.compile(
     r"|interview|workshop|capacitacion|taller|clase|tour|viewing|showing|inspection|formacion|training|visit"
     r"|sit down with|tutoria|tutoring"
     r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
-    r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para))\b"
+    r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para)"
+    # Asking whether the business is free is asking for a slot.
+    r"|are you free|r u free|are you available|estas libre|estais libres|esta libre|tienes libre"
+    r"|tiene libre|tienen libre)\b"
     # "Thursday's 3pm review": something already on a day's calendar.
     r"|\b(?:tomorrow|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)'s\b"
 )
@@ -45,6 +51,8 @@ NEW_REQUEST = re.compile(
 )
 CANCEL_WORDS = (
     "cancelar", "cancelarla", "cancelarlo", "cancelamos", "cancela", "cancelen", "cancelo",
+    "cancelame", "cancelamela", "cancelamelo", "cancelenme", "cancelemela", "anulame",
+    "anulamela", "skip", "scrap", "scratch",
     "cancelenla", "cancelenlo", "cancelala", "cancelalo", "cancelemos", "cancelemosla",
     "anular", "anularla", "anulenla", "anulala",
     "cancel", "cancelled", "canceled", "call off", "calling off",
@@ -52,7 +60,9 @@ CANCEL_WORDS = (
 CANCEL = words_pattern(CANCEL_WORDS)
 RESCHEDULE = re.compile(
     r"\b(?:mover|moverla|moverlo|movamos|movemos|mueve|muevan|muevo|movamosla|pasarla|pasarlo"
-    r"|pasamos|pasemos|cambiar|cambiarla|cambiarlo|cambiamos|reprogramar|reprogramarla"
+    # "cambiar de plan" changes something else, not the event's slot.
+    r"|pasamos|pasemos|cambiar(?! de (?!fecha|dia|hora|horario))|cambiarla|cambiarlo|cambiamos"
+    r"|reprogramar|reprogramarla"
     r"|cambiala|cambialo|cambiemosla|muevela|muevelo|pasala|pasalo|corre(?:la|lo)|recorrerla"
     r"|reprogramemos|aplazar|aplazarla|posponer|posponerla|pospongamos|retrasar|retrasarla"
     r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change"
@@ -74,6 +84,9 @@ ACCEPT_WORDS = (
     "de acuerdo", "claro", "bien", "me sirve", "me va bien",
     "yes", "yep", "yeah", "sure", "great", "perfect", "sounds good", "works", "fine",
     "that works", "deal",
+    # Taking it up by saying one will be there.
+    "ahi estare", "ahi nos vemos", "alli estare", "nos vemos", "me queda bien", "me viene bien",
+    "i'll be there", "ill be there", "see you then", "see u then", "works for me",
 )  # fmt: skip
 ACCEPT = re.compile(r"^\W*" + words_pattern(ACCEPT_WORDS).pattern)
 # The contact asks for something (not just mentions an appointment in a question).
@@ -122,7 +135,44 @@ BOOKED = re.compile(
 CONFIRM = re.compile(
     BOOKED.pattern
     + r"|\b(?:confirmo|all set|pencilled|penciled|you'?re in|listo|done|quedo|sigue en pie"
-    r"|movid[oa]|cambiad[oa]|pasad[oa] al|reservation is|nos vemos|perfecto,? (?:el|la|para))\b"
+    r"|movid[oa]|cambiad[oa]|pasad[oa] al|reservation is|nos vemos|perfecto,? (?:el|la|para)"
+    # The business takes the contact's proposal: "Monday at 9 works", "Noon's perfect".
+    r"|works|works for us|(?:'s|is) perfect|(?:'s|is) fine|nos va bien|nos viene bien|esta perfecto"
+    r"|booked in)\b"
+)
+# A threat is not a cancellation ("si esto sigue así cancelo la membresía", "fix it or I'll
+# cancel"): it is a complaint, and the booking it might name still stands.
+THREAT = re.compile(
+    r"\bsi (?:esto )?(?:sigue asi|vuelve a (?:pasar|ocurrir|fallar)|pasa otra vez|continua asi"
+    r"|no (?:me )?(?:lo |la )?(?:arreglan|solucionan|resuelven|devuelven))\b[^.!?]{0,60}"
+    r"|\b(?:or|otherwise|if this|if it|if you)\b[^.!?]{0,60}\b(?:cancel\w*|leave|switch)\b"
+    r"|\b(?:cancel\w*|me doy de baja|me voy)\b[^.!?]{0,60}\b(?:if (?:you|this|it|i|that)"
+    r"|si no (?:me|lo|la|se)|si (?:esto|vuelve|siguen))\b[^.!?]{0,60}"
+)
+# The business offers an event the contact has not named ("¿Qué día quiere venir?", "Would
+# you like to set up a demo?", "A tech can be there today between 3 and 5", "We can fit you in
+# at 4"): it opens a draft that the contact's day, time or yes makes an event.
+OFFER = re.compile(
+    r"\b(?:que dia|que hora|cuando (?:quiere|quieres|queres|puede|puedes|podes|le va|te va|le viene"
+    r"|te viene|les va|les viene)"
+    r"|(?:quiere|quieres|queres|puede|puedes|podes|podeis|pueden|quieren) (?:venir|pasar\w*|acercar\w*)"
+    r"|venir al|venir a la|(?:le|te|les) (?:queda|parece|sirve|va bien|viene bien|funciona)"
+    r"|hay (?:espacio|sitio|hueco|lugar|cupo|turno)|tenemos (?:espacio|sitio|hueco|lugar|cupo)"
+    r"|(?:el|un|nuestro) tecnico|(?:le|te|los|las|lo|la) podemos atender|podemos atender\w*"
+    r"|what day|which day|what time|when (?:works|would|suits|is good|are you free|can you)"
+    r"|how(?:'s| is| about| does)|(?:does|would|will) \w+(?: \w+)? (?:work|suit)"
+    r"|works? for you|is \w+(?: \w+){0,3} (?:ok|okay|good)|fit you in|squeeze you in"
+    r"|can be there|can come (?:by|over|out)|let'?s meet|(?:like|want) to (?:set up|book|schedule)"
+    r"|set up an? (?:demo|call|meeting|time)|tech|technician|engineer can"
+    r"|we have (?:an? )?(?:opening|slot|space|\d))\b"
+)
+# A day the contact cannot make is not the event's day ("el viernes no puedo, ¿el lunes?").
+UNAVAILABLE = re.compile(
+    r"\b(?:el |on )?(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|manana|monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday|tomorrow)\s+(?:no (?:puedo|podemos|me va|me viene"
+    r"|nos va|nos viene)|(?:is|isn'?t) (?:no good|bad|out)|(?:doesn'?t|won'?t) work)\b"
+    r"|\b(?:can'?t|cannot) (?:do|make)(?: it)?(?: on)? (?:monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday|tomorrow)\b"
 )
 # The business undertakes to call at a stated time ("te llamo el jueves a las 10", "I'll call
 # you on Thursday at 10"): agreed by the one who will keep it, so an event with no request.
@@ -139,6 +189,11 @@ HOURS = words_pattern(HOURS_WORDS)
 # What the business will send or deliver is not a meeting ("le enviamos la cotización hoy").
 DELIVERY = re.compile(
     r"\b(?:envi\w*|mand\w*|send\w*|sent|deliver\w*|entreg\w*|email\w*|correo|inbox)\b"
+)
+# The business will write back ("mañana te escribo con una solución", "I'll message you
+# tomorrow"): a reply promised, not a visit.
+WRITE_BACK = re.compile(
+    r"\b(?:escrib\w*|message you|text you|get back|write (?:to )?you|te aviso|le aviso|les aviso)\b"
 )
 # An ordinal pick among the business's options ("the second one", "la primera opción").
 ORDINAL = re.compile(
