@@ -14,7 +14,7 @@ from services.analyzer.models import ConversationMessage, EventKind
 from services.analyzer.rules import titles
 from services.analyzer.rules.dates import Clock, find_day, find_range, find_time
 from services.analyzer.rules.events.opening import kind_of, open_draft
-from services.analyzer.rules.events.state import Draft, Reading
+from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (
     ALTERNATIVES,
     BOOKED,
@@ -69,10 +69,10 @@ def confirmed_by_business(reading: Reading, message: ConversationMessage) -> Non
             draft.existing = bool(KEPT.search(part)) or reading.kept_mentioned
             if kind is None:
                 draft.noun = None
-        if draft.title is None:
-            draft.title = titles.from_cues(original, reading.language, draft.service)
-        if draft.title is None and draft.noun is None:
-            draft.title = reading.topic_hint
+        named = titles.from_confirmation(original, reading.language, draft.service)
+        draft.name(named, TitleSource.CONFIRMATION)
+        if draft.noun is None:
+            draft.name(reading.topic_hint, TitleSource.HINT)
         if draft.day is not None and draft.day != day and not draft.cancelled:
             draft.rescheduled = draft.rescheduled or draft.clock is not None
         if draft.clock is not None and twelve_hours_apart(draft.clock, clock):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from services.analyzer.models import ConversationMessage
 from services.analyzer.rules import titles
 from services.analyzer.rules.dates import Clock, find_day, find_duration, find_range, find_time
-from services.analyzer.rules.events.state import Draft, Reading
+from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (
     ACCEPT,
     ALTERNATIVES,
@@ -128,11 +128,9 @@ def take_option(draft: Draft, option: str) -> bool:
 
 def give_title(reading: Reading, draft: Draft, text: str) -> None:
     """The topic of the contact's answer to "what is it about?", else one in their words."""
-    if draft.title is not None:
-        return
     asked = reading.unanswered_proposal()
     if asked is not None and titles.TOPIC_QUESTION.search(fold(asked)):
-        draft.title = titles.from_answer(text, reading.language, draft.service)
-        if draft.title:
-            return
-    draft.title = titles.from_cues(text, reading.language, draft.service)
+        answer = titles.from_answer(text, reading.language, draft.service)
+        draft.name(answer, TitleSource.ANSWER)
+    if draft.title_rank < TitleSource.CUES:
+        draft.name(titles.from_cues(text, reading.language, draft.service), TitleSource.CUES)

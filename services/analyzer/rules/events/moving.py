@@ -15,7 +15,7 @@ from services.analyzer.models import ConversationMessage, EventKind
 from services.analyzer.rules.dates import Clock, find_day, find_duration, find_time
 from services.analyzer.rules.events.filling import fill, give_title
 from services.analyzer.rules.events.opening import open_draft
-from services.analyzer.rules.events.state import Draft, Reading
+from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (
     ASK,
     CANCEL,
@@ -57,7 +57,7 @@ def move(
     if draft is None:
         draft = open_draft(reading, kind or "meeting", message, folded)
         if kind is None:
-            draft.title = reading.topic_hint
+            draft.name(reading.topic_hint, TitleSource.HINT)
     if draft.day is None:
         # The message names the event as it stood ("la cita que tengo mañana a las 10").
         fill(reading, draft, old, at, message)

@@ -15,7 +15,7 @@ from services.analyzer.models import ConversationMessage, EventKind
 from services.analyzer.rules import titles
 from services.analyzer.rules.classify import PROBLEM
 from services.analyzer.rules.dates import find_day, find_range, find_time
-from services.analyzer.rules.events.state import Draft, Reading
+from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (
     ASK,
     CALL,
@@ -86,7 +86,9 @@ def open_draft(
     if kind == "meeting" and reading.problem_reported is not None:
         # A visit after the contact reported something broken is the repair of it.
         draft.repair = True
-        draft.title = titles.repair_title(reading.problem_reported, reading.language)
+        draft.name(
+            titles.repair_title(reading.problem_reported, reading.language), TitleSource.ANSWER
+        )
     reading.drafts.append(draft)
     reading.current = draft
     return draft
@@ -110,8 +112,9 @@ def offered_by_business(reading: Reading, message: ConversationMessage) -> None:
         return
     draft = open_draft(reading, kind or "meeting", message, folded)
     draft.asked, draft.offered = False, True
-    if draft.title is None and not draft.noun:
-        draft.title = reading.topic_hint
+    if draft.title is None and not draft.noun and reading.topic_hint:
+        hint = titles.with_service(reading.topic_hint, reading.language, draft.service)
+        draft.name(hint, TitleSource.HINT)
     clock = find_range(folded) or find_time(folded)
     if not asks and clock and (reading.scheduling or reading.problem_reported):
         draft.day = find_day(folded, at)

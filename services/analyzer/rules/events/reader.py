@@ -57,6 +57,7 @@ def read(reading: Reading, message: ConversationMessage) -> None:
     if message.direction == "outbound":
         reading.last_outbound, reading.answered = message.text, False
         reading.last_outbound_at = message.at
+        titles.learn_spelling(reading.business_spelling, message.text)
         offered_by_business(reading, message)
         confirmed_by_business(reading, message)
         return
@@ -178,8 +179,11 @@ def _agreed(reading: Reading, draft: Draft, conversation: Conversation) -> Agree
     contact = conversation.contact.name or conversation.contact.phone
     return AgreedEvent(
         key=draft.key,
-        title=draft.title
-        or titles.default_title(draft.kind, reading.language, draft.service, draft.noun),
+        title=titles.respelled(
+            draft.title
+            or titles.default_title(draft.kind, reading.language, draft.service, draft.noun),
+            reading.business_spelling,
+        ),
         start=start,
         end=end,
         timezone=conversation.timezone,

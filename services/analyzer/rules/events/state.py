@@ -10,6 +10,18 @@ from services.analyzer.models import AgreedEvent, EventKind, Missing
 from services.analyzer.rules.dates import Clock
 
 
+class TitleSource:
+    """How much a title is worth, by where it came from. A topic the contact named before
+    the event existed is a guess; one in a message about the event is better; the
+    contact's answer to "what is it about?" and the business's confirmation ("… para la
+    cata de vinos") are the best, and the first of them stands."""
+
+    HINT = 1
+    CUES = 2
+    ANSWER = 3
+    CONFIRMATION = 3
+
+
 @dataclass
 class Draft:
     """One event being arranged, as far as the messages read so far have taken it."""
@@ -24,6 +36,8 @@ class Draft:
     end_clock: Clock | None = None
     duration: timedelta | None = None
     title: str | None = None
+    # Where the title came from (TitleSource): a better source later replaces it.
+    title_rank: int = 0
     location: str | None = None
     cancelled: bool = False
     rescheduled: bool = False
@@ -42,6 +56,11 @@ class Draft:
     # The number of the contact's message that last gave this event a day or a time.
     slot_given_at: int = 0
     sources: list[str] = field(default_factory=list)
+
+    def name(self, title: str | None, rank: int) -> None:
+        """Takes ``title`` unless the one it has came from a source as good or better."""
+        if title and (self.title is None or rank > self.title_rank):
+            self.title, self.title_rank = title, rank
 
     def cite(self, message_id: str) -> None:
         if message_id not in self.sources:
@@ -95,6 +114,9 @@ class Reading:
     topic_hint: str | None = None
     # The contact said a booking stays as it was ("la del sábado sigue en pie").
     kept_mentioned: bool = False
+    # The business's spelling of words with accents, by their folded form: a title cut from
+    # the contact's "depilacion" is written "depilación" when the business wrote it so.
+    business_spelling: dict[str, str] = field(default_factory=dict)
 
     def standing(self) -> list[Draft]:
         return [d for d in self.drafts if not d.cancelled]
