@@ -29,6 +29,17 @@ EVENT_TODAY = re.compile(
     r"|\b(?:cita|reunion|llamada|visita|demo|meeting|call|appointment|session|sesion|clase)\s+"
     r"(?:de |for |of |del dia de )?(?:hoy|today)\b"
     r"|\b(?:we|i) (?:had|have) (?:a |an |our |the )?\w+ today\b"
+    # The business's own hours are information: "¿a qué hora abren hoy?", "open today?".
+    r"|\b(?:abren|abris|abre|abrimos|abiertos?|cierran|cerrais|cierra|horario|open|opens|close|closes"
+    r"|closing|opening)\b[^.?!\n]{0,30}\b(?:hoy|today)\b"
+    r"|\b(?:hoy|today)\b[^.?!\n]{0,30}\b(?:abren|abris|abre|abiertos?|cierran|cierra|horario|open"
+    r"|close|closes|closing)\b"
+)
+# The same failure once more ("AGAIN", "otra vez", "ya van tres veces"): with a problem, the
+# contact is frustrated even when they only ask for a fix.
+REPEATED = re.compile(
+    r"\botra vez\b|\bde nuevo\b|\bagain\b|\buna vez mas\b|\bya van \w+ veces\b|\bevery single\b"
+    r"|\bcada vez que\b|\btodos los dias\b|\bsiempre (?:lo mismo|pasa|igual)\b|\bkeeps? happening\b"
 )
 FRUSTRATED = re.compile(
     r"\binaceptable\b|\bharta\b|\bharto\b|\bhartos\b|\bmolest[oa]s?\b|\benfadad[oa]\b|\bindignad[oa]\b"
@@ -52,6 +63,11 @@ GRIEVANCE = re.compile(
     r"|\bunacceptable\b|\bcomplain\w*\b|\bwant an explanation\b|\bwaited all\b"
     r"|\bdevuelvan el dinero\b|\bdevolucion del dinero\b|\breembolso\b|\bllego (?:roto|rota|danad[oa]|mal)\b"
     r"|\brefund\b|\bmoney back\b|\barrived (?:broken|damaged)\b|\bwrong (?:item|order)\b"
+    # A threat to leave or to want the money back.
+    r"|\bsi (?:esto )?sigue asi\b|\bme doy de baja\b|\bme cambio de (?:compania|empresa|proveedor)\b"
+    r"|\bcancel\w* (?:la|mi|el) (?:suscripcion|membresia|cuenta|contrato|servicio|plan)\b"
+    r"|\bdevuelvan (?:el|mi) dinero\b|\bquiero (?:mi dinero|el reembolso|que me devuelvan)\b"
+    r"|\b(?:i'?ll|i will|going to|gonna) (?:cancel|leave|switch)\b|\bswitch(?:ing)? providers\b"
 )
 # Something the business must fix now.
 PROBLEM = re.compile(
@@ -110,6 +126,14 @@ PRAISE = re.compile(
     r"|\bexcelente servicio\b|\bmuchisimas gracias por\b|\bmil gracias por\b|\bencanto\b"
     r"|\bles encanto\b|\bbuenisim[oa]s?\b|\briquisim[oa]s?\b|\bdelicios[oa]s?\b|\bquedo (?:genial|perfecto)\b"
     r"|\bsolo (?:queria|para) (?:decir|agradecer)\w*\b|\bjust wanted to say\b|\bloved (?:it|the)\b|[😍🥰❤]"
+    # Warm greetings of the season, and thanks for the whole year.
+    r"|\bfeliz (?:ano|ano nuevo|dia|pascua|cumple\w*)\b|\bprospero ano\b|\bfelices pascuas\b"
+    r"|\bseason'?s greetings\b|\bhappy (?:easter|new year|holidays|diwali|hanukkah|eid)\b"
+    r"|\b(?:son|sos|sois|es|eres) (?:lo mas|lo maximo|un crack|unos cracks|los mejores|la mejor|el mejor)\b"
+    r"|\byou(?:'re| are) (?:the best|amazing|stars?)\b|\bgracias por (?:todo|bancarnos|aguantarnos"
+    r"|el apoyo|la paciencia|este ano|todo el ano)\b|\bthanks for (?:everything|a great year|this year)\b"
+    r"|\bquedado (?:de maravilla|genial|perfect[oa]|precios[oa]|increible)\b"
+    r"|\b(?:dadle|denle|dale|darle) las gracias\b|\bpass on my thanks\b"
 )
 
 
@@ -118,9 +142,10 @@ def sentiment_of(inbound: str, intent: Intent) -> Sentiment:
     calm = NOT_URGENT.sub(" ", inbound)
     if URGENT.search(calm) or TODAY.search(EVENT_TODAY.sub(" ", calm)):
         return "urgent"
-    if intent == "complaint" or (
-        FRUSTRATED.search(inbound) and intent in ("support", "other", "info", "quote")
-    ):
+    frustrated = FRUSTRATED.search(inbound) or (
+        REPEATED.search(inbound) and PROBLEM.search(inbound)
+    )
+    if intent == "complaint" or (frustrated and intent in ("support", "other", "info", "quote")):
         return "negative"
     if PRAISE.search(inbound) and intent == "other":
         return "positive"
