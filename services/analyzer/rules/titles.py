@@ -250,6 +250,7 @@ def _without_possessives(phrase: str) -> str:
         return f"{'la' if feminine else 'el'} {noun}"
 
     phrase = _ES_POSSESSIVE.sub(article, phrase)
+    phrase = re.sub(r"\b([Dd])e el\b", r"\1el", re.sub(r"\b([Aa]) el\b", r"\1l", phrase))
     return _EN_POSSESSIVE.sub("", phrase)
 
 
@@ -269,11 +270,24 @@ def _en_nominalized(text: str, folded: str) -> str | None:
 
 
 def _es_with_verb(verb: str | None, phrase: str) -> str:
+    """ "revisar" + "declaración de la renta" → "Revisión de la declaración de la renta"."""
     noun = _VERB_NOUNS.get(verb or "", "")
     if not noun:
         return phrase
+    first = fold(phrase.split()[0]) if phrase.split() else ""
+    if noun.endswith(" de") and first not in _ARTICLES and not phrase[:1].isupper():
+        feminine = first.endswith(("a", "ion", "dad", "tad", "tud", "umbre"))
+        phrase = f"{'la' if feminine else 'el'} {phrase}"
     joined = f"{noun} {phrase}"
     return re.sub(r"\bde el\b", "del", joined)
+
+
+_ARTICLES = {"el", "la", "los", "las", "un", "una", "lo"}
+# "quería renovar el pasaporte", "necesito registrar mi marca": the work asked for, by its verb.
+_ES_WANTED = re.compile(
+    rf"\b(?:quiero|queria|quisiera|necesito|necesitaria|me gustaria|tengo que|hay que)\s+({_ES_VERB})\s+"
+    r"(?=\S)"
+)
 
 
 def from_answer(text: str, language: str, service: str | None) -> str | None:
@@ -420,6 +434,12 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
             return f"{SERVICE_NOUNS[noun]} {connector} {phrase}"
         return _capitalise(phrase)
     for m in _ES_TOPIC.finditer(folded):
+        phrase = _phrase_at(text, m.end())
+        if phrase:
+            return _compose(_es_with_verb(m.group(1), phrase), language, service, None)
+    for m in _ES_WANTED.finditer(folded):
+        if not _VERB_NOUNS.get(m.group(1)):
+            continue
         phrase = _phrase_at(text, m.end())
         if phrase:
             return _compose(_es_with_verb(m.group(1), phrase), language, service, None)

@@ -44,6 +44,7 @@ from services.analyzer.rules.events.state import Draft, EventsFound, Reading
 from services.analyzer.rules.events.vocabulary import (
     ASK,
     CANCEL,
+    DEADLINE_THEN,
     KEPT,
     ORDINAL,
     REBOOK,
@@ -80,6 +81,9 @@ def _read_inbound(reading: Reading, message: ConversationMessage) -> None:
     at = message.at.astimezone(reading.zone)
     if reading.problem_reported is None and PROBLEM.search(folded):
         reading.problem_reported = text
+    if DEADLINE_THEN.search(folded):
+        reading.answered = True
+        return
     kind = kind_asked(folded, at)
     current = reading.current if reading.current and not reading.current.cancelled else None
     moving = RESCHEDULE.search(folded) or (CANCEL.search(folded) and REBOOK.search(folded))

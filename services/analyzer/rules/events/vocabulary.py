@@ -166,6 +166,12 @@ OFFER = re.compile(
     r"|set up an? (?:demo|call|meeting|time)|tech|technician|engineer can"
     r"|we have (?:an? )?(?:opening|slot|space|\d))\b"
 )
+# A date named as a deadline for the business ("the governors meet on the 3rd, so ideally
+# before then", "el jueves tengo la junta, lo necesito antes"): no event of ours.
+DEADLINE_THEN = re.compile(
+    r"\b(?:before|by) (?:then|that|that date|that day)\b|\bantes de (?:eso|esa fecha|ese dia)\b"
+    r"|\bpara entonces\b|\blo necesito antes\b|\bneed it (?:before|by) then\b"
+)
 # A day the contact cannot make is not the event's day ("el viernes no puedo, ¿el lunes?").
 UNAVAILABLE = re.compile(
     r"\b(?:el |on )?(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|manana|monday|tuesday"

@@ -1,0 +1,345 @@
+"""One named test per labeling convention fixed in the rules (docs/ANALYSIS_DATA.md).
+
+Each conversation here is worded for this test, not copied from a labeled set: the
+convention is what is checked, so a new wording of the same convention should pass too.
+Messages alternate from the contact (plain strings) and the business (``B("…")``), one
+minute apart, from Tuesday 17 November 2026, 10:00 in the given time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from services.analyzer.models import Analysis, Contact, Conversation, ConversationMessage
+from services.analyzer.rules import analyze
+from services.analyzer.rules.dates import Clock, find_time
+from services.analyzer.rules.text import fold
+
+TUESDAY = date(2026, 11, 17)
+
+
+@dataclass(frozen=True)
+class B:
+    """A message from the business."""
+
+    text: str
+
+
+def read(*turns: str | B, tz: str = "Europe/Madrid", language: str | None = None) -> Analysis:
+    start = datetime(2026, 11, 17, 10, 0, tzinfo=ZoneInfo(tz))
+    messages = tuple(
+        ConversationMessage(
+            direction="outbound" if isinstance(turn, B) else "inbound",
+            at=start + timedelta(minutes=i),
+            text=turn.text if isinstance(turn, B) else turn,
+        )
+        for i, turn in enumerate(turns)
+    )
+    return analyze(
+        Conversation(
+            id="+34600000000",
+            language=language,
+            timezone=tz,
+            contact=Contact(phone="+34600000000", name="Nora"),
+            messages=messages,
+        )
+    )
+
+
+def at(day: date, hour: int, minute: int = 0, tz: str = "Europe/Madrid") -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
+
+
+def standing(analysis: Analysis) -> list[tuple[str, object]]:
+    return [(e.title, e.start) for e in analysis.standing_events]
+
+
+def names(analysis: Analysis) -> set[str]:
+    return {fold(e.text) for e in analysis.entities if e.type in ("person", "organization")}
+
+
+# --- open: events the business offers ----
+
+
+def test_an_event_the_business_offers_becomes_one_with_the_contacts_day_and_its_time() -> None:
+    analysis = read(
+        "Buenas, me pasó vuestro número mi cuñada",
+        "quería renovar el pasaporte de mi hijo",
+        B("¡Hola! Claro. ¿Te viene bien pasar por la oficina el miércoles?"),
+        "el miércoles no puedo, ¿el jueves?",
+        B("El jueves a las 11, ¿te parece?"),
+        "dale, ahí estaré",
+    )
+    [(title, start)] = standing(analysis)
+    assert start == at(date(2026, 11, 19), 11)
+    assert "pasaporte" in fold(title) and fold(title).startswith("renovacion")
+    assert analysis.intent == "schedule"
+    assert [t.type for t in analysis.tasks] == ["meeting"]
+
+
+def test_a_yes_to_the_slot_the_business_offers_is_the_event() -> None:
+    analysis = read(
+        "hi! a friend said you do event planning",
+        "I'd love some help planning my daughter's birthday party",
+        B("Happy to help! How's Saturday at 11 at our studio?"),
+        "perfect",
+        language="en",
+    )
+    [(title, start)] = standing(analysis)
+    assert start == at(date(2026, 11, 21), 11)
+    assert "birthday party" in title.lower()
+
+
+def test_an_offer_the_contact_never_takes_up_is_no_event() -> None:
+    analysis = read(
+        "Do you repair vintage watches?",
+        B("We do! Would you like to bring it in on Thursday?"),
+        "thanks, I'll think about it",
+        language="en",
+    )
+    assert standing(analysis) == [] and analysis.missing == ()
+
+
+def test_a_day_the_contact_cannot_make_is_not_the_events_day() -> None:
+    analysis = read(
+        "Quiero pedir una cita para la revisión de la caldera",
+        B("¿Le va bien el lunes?"),
+        "el lunes no puedo, mejor el martes a las 10",
+    )
+    assert [s for _, s in standing(analysis)] == [at(date(2026, 11, 24), 10)]
+
+
+# --- a technician's visit ----
+
+
+def test_a_technicians_visit_promised_for_today_is_support_work_with_its_slot() -> None:
+    analysis = read(
+        "se nos fue la luz en la oficina y no funciona nada",
+        "necesito que venga alguien hoy",
+        B("Disculpe las molestias. El técnico llega hoy a las 5"),
+        "gracias",
+    )
+    assert standing(analysis) == [("Visita técnica", at(TUESDAY, 17))]
+    assert analysis.intent == "support" and analysis.sentiment == "urgent"
+    tasks = {t.type: t for t in analysis.tasks}
+    assert set(tasks) == {"meeting", "support"}
+    assert tasks["support"].due == TUESDAY and tasks["support"].priority <= 2
+
+
+def test_a_repair_visit_in_english_is_named_for_what_broke() -> None:
+    analysis = read(
+        "the water heater is leaking all over the garage floor",
+        B("So sorry! A technician can be there today between 1 and 3"),
+        "ok great",
+        language="en",
+        tz="America/Chicago",
+    )
+    [event] = analysis.standing_events
+    assert event.title == "Water heater repair"
+    assert event.start == at(TUESDAY, 13, tz="America/Chicago")
+    assert event.end == at(TUESDAY, 15, tz="America/Chicago")
+    assert analysis.intent == "support"
+
+
+def test_a_promise_to_write_back_tomorrow_is_no_visit() -> None:
+    analysis = read(
+        "the sync keeps failing on my laptop",
+        B("Thanks, our tech team is on it; I'll message you tomorrow with the fix"),
+        language="en",
+    )
+    assert standing(analysis) == []
+    assert [t.type for t in analysis.tasks] == ["support"]
+
+
+# --- the business's own promises ----
+
+
+def test_a_business_promise_to_call_at_a_time_is_a_call_event() -> None:
+    analysis = read(
+        "Tengo dudas con la factura electrónica",
+        B("Lo reviso y te llamo el jueves a las 10"),
+        "vale, gracias",
+    )
+    [event] = analysis.standing_events
+    assert event.kind == "call" and event.start == at(date(2026, 11, 19), 10)
+    assert [t.type for t in analysis.tasks] == ["call"]
+
+
+def test_a_business_promise_to_send_a_quote_is_a_quote_task_due_that_day() -> None:
+    analysis = read(
+        "Hi, we're moving offices in January",
+        B("Sounds good, I'll send you the quote on Friday"),
+        "great",
+        language="en",
+    )
+    [task] = [t for t in analysis.tasks if t.type == "quote"]
+    assert task.due == date(2026, 11, 20)
+
+
+def test_a_call_asked_for_about_a_problem_without_a_day_is_support_and_a_call_to_make() -> None:
+    analysis = read(
+        "Please call me as soon as you can, the checkout page is not working",
+        B("On it, I'll ring you in a few minutes"),
+        language="en",
+    )
+    assert analysis.intent == "support" and standing(analysis) == []
+    assert {t.type for t in analysis.tasks} == {"support", "call"}
+
+
+def test_a_deadline_date_is_not_an_event() -> None:
+    analysis = read(
+        "We'd like a proposal for the new signage",
+        "our board meets on the 24th so ideally before then",
+        B("Of course, I'll send it by the 20th"),
+        language="en",
+    )
+    assert standing(analysis) == [] and analysis.intent == "quote"
+    assert [t.type for t in analysis.tasks] == ["proposal"]
+
+
+# --- titles ----
+
+
+def test_the_topic_in_the_business_confirmation_names_the_event() -> None:
+    analysis = read(
+        "Hola, ¿os queda sitio el lunes?",
+        B("Listo, te espero el lunes a las 9 para la cata de vinos"),
+    )
+    assert standing(analysis) == [("Cata de vinos", at(date(2026, 11, 23), 9))]
+    english = read(
+        "are you free on Friday afternoon?",
+        B("Yes! See you Friday at 3 for the gutter cleaning"),
+        language="en",
+    )
+    assert [t for t, _ in standing(english)] == ["Gutter cleaning"]
+
+
+def test_the_answer_to_what_is_it_about_names_the_event() -> None:
+    analysis = read(
+        "Are you free Thursday?",
+        B("Sure, what's it for?"),
+        "renewing my lease",
+        B("Great, see you Thursday at 2"),
+        language="en",
+    )
+    assert standing(analysis) == [("Lease renewal", at(date(2026, 11, 19), 14))]
+
+
+def test_a_title_is_a_short_noun_not_the_contacts_wording() -> None:
+    spanish = read(
+        "Quiero una cita para revisar mi declaración de la renta para el banco",
+        B("Perfecto, el jueves a las 12"),
+    )
+    assert [t for t, _ in standing(spanish)] == ["Revisión de la declaración de la renta"]
+    english = read(
+        "Can I book a slot on Monday at 9 to get my bike serviced?",
+        B("Booked!"),
+        language="en",
+    )
+    assert [t for t, _ in standing(english)] == ["Bike service"]
+
+
+def test_a_title_takes_its_accents_from_the_business() -> None:
+    analysis = read(
+        "quiero cita para depilacion el viernes a las 4",
+        B("Hecho, depilación el viernes a las 16:00"),
+    )
+    assert [t for t, _ in standing(analysis)] == ["Depilación"]
+
+
+# --- cancelling, moving ----
+
+
+def test_a_threat_to_cancel_is_a_complaint_not_a_cancellation() -> None:
+    analysis = read(
+        "Es la tercera vez que me cobran de más en la cuota",
+        "si esto sigue así cancelo el contrato",
+        B("Lo siento mucho, lo revisamos y le contestamos el viernes"),
+    )
+    assert analysis.intent == "complaint" and analysis.sentiment == "negative"
+    assert [(t.type, t.due) for t in analysis.tasks] == [("follow_up", date(2026, 11, 20))]
+
+
+def test_cancel_with_a_pronoun_and_skip_cancel() -> None:
+    spanish = read(
+        "tengo cita el jueves a las 6 para las uñas",
+        "cancelame la del jueves porfa",
+    )
+    assert spanish.intent == "cancel" and standing(spanish) == []
+    english = read(
+        "can we do a call on Monday at 10 about the budget?",
+        B("Booked"),
+        "actually let's skip Monday's call",
+        language="en",
+    )
+    assert english.intent == "cancel" and standing(english) == []
+
+
+def test_changing_plan_is_not_moving_the_event() -> None:
+    analysis = read(
+        "¿Me pueden llamar el lunes a las 10?",
+        "es sobre el seguro del coche, quiero cambiar de plan",
+    )
+    assert analysis.intent == "schedule"
+    assert all(not e.rescheduled for e in analysis.events)
+
+
+def test_marcar_asks_for_a_call() -> None:
+    analysis = read("¿me pueden marcar mañana a las 12?", tz="America/Mexico_City")
+    [event] = analysis.standing_events
+    assert event.kind == "call"
+
+
+def test_an_hour_with_its_half_is_a_time_without_a_las() -> None:
+    assert find_time(fold("mejor 6 y media, antes no llego")) == Clock(18, 30)
+    assert find_time(fold("llevo 5 y media horas esperando")) is None
+
+
+# --- sentiment and intent ----
+
+
+def test_a_repeated_failure_is_frustration_even_when_asking_for_a_fix() -> None:
+    analysis = read(
+        "The card reader froze AGAIN this morning",
+        "can someone take a look at it",
+        language="en",
+    )
+    assert analysis.intent == "support" and analysis.sentiment == "negative"
+    assert all(t.priority <= 3 for t in analysis.tasks)
+
+
+def test_the_business_hours_with_today_are_not_urgent() -> None:
+    assert read("¿A qué hora abren hoy?").sentiment == "neutral"
+    assert read("Are you open today until 8?", language="en").sentiment == "neutral"
+
+
+def test_warm_seasonal_greetings_are_positive() -> None:
+    spanish = read("¡Felices fiestas y próspero año nuevo! Sois lo más 🎉")
+    assert (spanish.sentiment, spanish.intent) == ("positive", "other")
+    english = read("Happy new year to the whole team, you're the best!", language="en")
+    assert (english.sentiment, english.intent) == ("positive", "other")
+
+
+# --- entities ----
+
+
+def test_organizations_known_by_their_letters_or_their_place() -> None:
+    analysis = read(
+        "I got a letter from the DMV about my plates",
+        "also the refund went to my account at Chase, and I'm near the Costco on 5th",
+        language="en",
+    )
+    assert {"dmv", "chase", "costco"} <= names(analysis)
+    spanish = read("Soy dueña del restaurante La Pérgola y quiero una cotización")
+    assert "la pergola" in names(spanish)
+
+
+def test_single_names_where_their_place_says_so() -> None:
+    analysis = read("Hi Priya! Got your number from Tom at the gym", language="en")
+    assert {"priya", "tom"} <= names(analysis)
+    spanish = read("ayer vino un tal Ramiro y dejó la instalación a medias")
+    assert "ramiro" in names(spanish)
+    roles = read("Our CEO Dana Whitfield will join the call", language="en")
+    assert "dana whitfield" in names(roles)
