@@ -7,6 +7,7 @@ import httpx
 from hilo.service import Runtime, Service
 from services.voice_bridge.agent_session import AgentConfig, SessionPool
 from services.voice_bridge.batch_poller import BatchPoller
+from services.voice_bridge.call_openers import release_overdue
 from services.voice_bridge.handlers import HANDLED_EVENTS, expire_sessions, on_event
 from services.voice_bridge.relay import Relay
 from services.voice_bridge.settings import VoiceBridgeSettings
@@ -55,6 +56,7 @@ def build(settings: VoiceBridgeSettings | None = None) -> Service:
         await runtime.state["pool"].close_idle_forever()
 
     service.background(expire_sessions)
+    service.background(release_overdue)
 
     @service.background
     async def poll_batches(runtime: Runtime) -> None:

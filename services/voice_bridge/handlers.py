@@ -14,6 +14,7 @@ from datetime import timedelta
 from hilo.service import Context, Runtime
 from schemas import (
     AudioTranscribed,
+    CallAnalyzed,
     CallEnded,
     CallFailed,
     ConversationModeChanged,
@@ -23,7 +24,7 @@ from schemas import (
     derived_id,
     utc_now,
 )
-from services.voice_bridge import ledger
+from services.voice_bridge import call_openers, ledger
 from services.voice_bridge.agent_session import SessionPool
 from services.voice_bridge.opener import (
     call_context,
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 HANDLED_EVENTS = (
     CallEnded,
+    CallAnalyzed,
     CallFailed,
     ConversationModeChanged,
     MessageReceived,
@@ -75,6 +77,8 @@ async def on_event(event: Event, ctx: Context) -> None:
         await on_call_ended(event, ctx)
     elif isinstance(event, CallFailed):
         await on_call_failed(event, ctx)
+    elif isinstance(event, CallAnalyzed):
+        await call_openers.on_call_analyzed(event, ctx)
     elif isinstance(event, ConversationModeChanged):
         await on_mode_changed(event, ctx)
     elif isinstance(event, MessageReceived):
@@ -95,6 +99,7 @@ async def on_call_ended(event: CallEnded, ctx: Context) -> None:
         return
     settings = _settings(ctx.runtime)
     context = call_context(event, settings.voice_bridge_default_language)
+    context = await call_openers.completed(ctx.db, event.call_id, context)
     handoff = await ledger.claim_handoff(
         ctx.db,
         call_id=event.call_id,
@@ -122,6 +127,10 @@ async def on_call_ended(event: CallEnded, ctx: Context) -> None:
                 **envelope,
             )
         )
+        if await call_openers.held(
+            ctx.db, settings, event.call_id, handoff.context, event.correlation_id
+        ):
+            return  # sent when the analyzer's reading of the call arrives, or at a deadline
         opener = ReplyReady(
             event_id=call_scoped_id(event.call_id, "voice_bridge.opener"),
             reply_id=call_scoped_id(event.call_id, "voice_bridge.opener.reply_id"),
