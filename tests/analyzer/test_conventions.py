@@ -111,6 +111,26 @@ def test_a_day_the_contact_cannot_make_is_not_the_events_day() -> None:
     assert [s for _, s in standing(analysis)] == [at(date(2026, 11, 24), 10)]
 
 
+def test_the_business_agreeing_to_a_slot_without_restating_it_is_the_event() -> None:
+    spanish = read(
+        "Hola, quería reservar para una limpieza dental el viernes",
+        B("Sí, ese día hay sitio"),
+        "por la tarde, a las 6",
+        B("Perfecto"),
+        "ahí estaré",
+    )
+    assert standing(spanish) == [("Limpieza dental", at(date(2026, 11, 20), 18))]
+    english = read(
+        "hi, could I come in Thursday for a haircut?",
+        B("Yes, Thursday has space"),
+        "afternoon, say 4?",
+        B("Great"),
+        "see you then",
+        language="en",
+    )
+    assert standing(english) == [("Haircut", at(date(2026, 11, 19), 16))]
+
+
 # --- a technician's visit ----
 
 
@@ -126,6 +146,17 @@ def test_a_technicians_visit_promised_for_today_is_support_work_with_its_slot() 
     tasks = {t.type: t for t in analysis.tasks}
     assert set(tasks) == {"meeting", "support"}
     assert tasks["support"].due == TUESDAY and tasks["support"].priority <= 2
+
+
+def test_sending_the_technician_at_a_time_is_the_visit() -> None:
+    analysis = read(
+        "se me dañó la nevera, no enfría nada",
+        B("Qué pena. Hoy a las 3 le mandamos al técnico"),
+        "listo, gracias",
+        tz="America/Bogota",
+    )
+    assert standing(analysis) == [("Visita técnica", at(TUESDAY, 15, tz="America/Bogota"))]
+    assert analysis.intent == "support"
 
 
 def test_a_repair_visit_in_english_is_named_for_what_broke() -> None:

@@ -96,7 +96,7 @@ _MIDNIGHT = re.compile(r"\bmedianoche\b|\bmidnight\b")
 # An hour with its cue: "a las 10", "at 3", "las 4", "10:30", "10h30", "3pm", "half past 10".
 _CLOCK = re.compile(r"\b(\d{1,2})(?::|h|\.)(\d{2})\b")
 _HOUR_CUED = re.compile(
-    rf"\b(a las|a la|las|la|at|tipo|sobre las|hacia las|eso de las|around|by|for)\s+({_HOURWORD}|\d{{1,2}})\b(?![:.]\d)(?!\s*(?:personas|productos|de (?:diciembre|enero)|dias|horas|minutos|min|people|hours|minutes|days|veces))"
+    rf"\b(a las|a la|las|la|at|tipo|sobre las|hacia las|eso de las|around|by|for|say)\s+({_HOURWORD}|\d{{1,2}})\b(?![:.]\d)(?!\s*(?:personas|productos|de (?:diciembre|enero)|dias|horas|minutos|min|people|hours|minutes|days|veces))"
 )
 # "tipo 17h", "a las 9hs": an hour marked with h, as written on a 24-hour clock.
 _HOUR_H = re.compile(r"\b(\d{1,2})\s?(?:h|hs|hrs)\b(?!\d)")

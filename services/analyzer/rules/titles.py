@@ -62,7 +62,8 @@ _VERB_NOUNS = {
     "digitalizar": "Digitalización de", "hacerme": "", "hacerle": "", "hacer": "", "realizar": "",
     "realizarme": "", "cuadrar": "", "coordinar": "", "agendar": "", "contarme": "",
     "contarnos": "", "explicarme": "", "explicarnos": "", "informarme": "", "informarnos": "",
-    "saber": "",
+    "saber": "", "cotizar": "Cotización de", "presupuestar": "Presupuesto de",
+    "pintar": "Pintura de", "medir": "Medición de", "mudar": "Mudanza de",
 }  # fmt: skip
 _ES_VERB = "|".join(sorted(_VERB_NOUNS, key=len, reverse=True))
 
@@ -85,7 +86,8 @@ _EN_TOPIC = re.compile(
     r"\bto (discuss|go over|go through|review|talk about|talk through|cover|plan|prepare|walk through)"
     r"\s+(?:the |our |my |your |a |an |some )?(?=\S)"
     r"|\b(?:about|regarding|re:|concerning)\s+(?:the |our |my |your |a |an )?(?=\S)"
-    r"|\b(?:appointment|availability|slot|booking|opening|time)s?\s+(?:[a-z]+\s+){0,3}?for"
+    r"|\b(?:appointment|availability|slot|booking|opening|time|come in|stop by|drop by|pop in)s?"
+    r"\s+(?:[a-z]+\s+){0,3}?for"
     r"\s+(?:a |an |the |my |our |some )?(?!\d)(?=\S)"
 )
 # Any other purpose: "to sign the lease", "to finalise our budget".
@@ -467,6 +469,10 @@ _BROKEN_THING = re.compile(
     r"(?:\s+(?:you|we|they|i)(?:\s+\w+){1,2})?\s+"
     r"(?:stopped|keeps?|isn'?t|is not|won'?t|doesn'?t|broke|is broken|is leaking|has stopped|quit)\b"
 )
+
+
+def technician_visit(language: str) -> str:
+    return "Visita técnica" if language != "en" else "Technician visit"
 
 
 def repair_title(problem: str, language: str) -> str:

@@ -33,6 +33,7 @@ from services.analyzer.rules.events.vocabulary import (
     REQUESTED_ONLY,
     SCHEDULE_VERB,
     SERVICE,
+    TECHNICIAN,
     VISIT,
     WRITE_BACK,
 )
@@ -102,19 +103,25 @@ def offered_by_business(reading: Reading, message: ConversationMessage) -> None:
     if reading.inbound_count == 0 or (current is not None and not current.cancelled):
         return
     folded = fold(message.text)
-    if HOURS.search(folded) or DELIVERY.search(folded) or WRITE_BACK.search(folded):
+    sends_someone = bool(TECHNICIAN.search(folded))
+    if HOURS.search(folded) or WRITE_BACK.search(folded):
+        return
+    if DELIVERY.search(folded) and not sends_someone:
         return
     asks = "?" in folded
     at = message.at.astimezone(reading.zone)
     slot = bool(find_day(folded, at) or find_time(folded))
     kind = kind_of(folded)
-    if not (OFFER.search(folded) or (asks and kind) or (asks and slot and reading.scheduling)):
+    offers = OFFER.search(folded) or sends_someone or (asks and kind)
+    if not (offers or (asks and slot and reading.scheduling)):
         return
     draft = open_draft(reading, kind or "meeting", message, folded)
     draft.asked, draft.offered = False, True
     if draft.title is None and not draft.noun and reading.topic_hint:
         hint = titles.with_service(reading.topic_hint, reading.language, draft.service)
         draft.name(hint, TitleSource.HINT)
+    if draft.title is None and TECHNICIAN.search(folded):
+        draft.name(titles.technician_visit(reading.language), TitleSource.HINT)
     clock = find_range(folded) or find_time(folded)
     if not asks and clock and (reading.scheduling or reading.problem_reported):
         draft.day = find_day(folded, at)

@@ -32,7 +32,10 @@ MEETING = re.compile(
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para)"
     # Asking whether the business is free is asking for a slot.
     r"|are you free|r u free|are you available|estas libre|estais libres|esta libre|tienes libre"
-    r"|tiene libre|tienen libre)\b"
+    r"|tiene libre|tienen libre"
+    # The contact asking to come: "could I come in Thursday", "¿puedo pasar el lunes?".
+    r"|(?:can|could|may) (?:i|we) (?:come|stop|drop|pop|swing) (?:in|by|over|round)"
+    r"|(?:puedo|podemos|podria|podriamos) (?:ir|pasar|pasarme|pasarnos|acercarme|acercarnos|caer))\b"
     # "Thursday's 3pm review": something already on a day's calendar.
     r"|\b(?:tomorrow|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday)'s\b"
 )
@@ -172,6 +175,8 @@ DEADLINE_THEN = re.compile(
     r"\b(?:before|by) (?:then|that|that date|that day)\b|\bantes de (?:eso|esa fecha|ese dia)\b"
     r"|\bpara entonces\b|\blo necesito antes\b|\bneed it (?:before|by) then\b"
 )
+# Someone the business sends to the contact's place.
+TECHNICIAN = words_pattern(("tecnico", "tecnica", "tech", "technician", "engineer", "installer"))
 # A day the contact cannot make is not the event's day ("el viernes no puedo, ¿el lunes?").
 UNAVAILABLE = re.compile(
     r"\b(?:el |on )?(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|manana|monday|tuesday"
