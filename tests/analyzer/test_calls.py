@@ -12,6 +12,7 @@ from hilo.bus import EventBus
 from hilo.testing import Published, watching
 from schemas import CallEnded, CallTurn, utc_now
 from services.analyzer.calls import call_messages, next_steps, pending_items
+from services.analyzer.conversation_log import fold
 from services.analyzer.models import Contact, Conversation
 from services.analyzer.rules import analyze
 from tests.analyzer.conftest import (
@@ -124,3 +125,13 @@ def test_the_turns_keep_the_calls_time_and_the_speakers() -> None:
     assert steps[0].endswith("el jueves 19 de noviembre a las 10:00")
     assert "Enviar cotización, el miércoles 18 de noviembre" in steps
     assert pending_items(analysis, "es") == ()
+
+
+def test_reanalysis_folds_the_calls_turns_into_the_conversation() -> None:
+    started = datetime(2026, 11, 17, 9, 0, tzinfo=BOGOTA)
+    chat = text_message("Hola, ¿tenéis plan de empresa?", at=started - timedelta(hours=1))
+    call = finished_call(started, CALL, call_id="c3")
+    folded = fold(CUSTOMER, [chat, call])
+    ordered = folded.ordered()
+    assert [m.source for m in ordered] == ["text"] + ["call"] * len(CALL)
+    assert folded.call_summary == call.summary
