@@ -372,5 +372,7 @@ def test_single_names_where_their_place_says_so() -> None:
     assert {"priya", "tom"} <= names(analysis)
     spanish = read("ayer vino un tal Ramiro y dejó la instalación a medias")
     assert "ramiro" in names(spanish)
+    referred = read("¡Hola! Me pasó tu número Laura", "quisiera una cita el jueves a las 4")
+    assert "laura" in names(referred) and len(referred.standing_events) == 1
     roles = read("Our CEO Dana Whitfield will join the call", language="en")
     assert "dana whitfield" in names(roles)

@@ -55,16 +55,18 @@ _ACRONYM_ORG = re.compile(
 # "por Estafeta", "la cuenta de Bancolombia", "next to the Target": one capitalised word where
 # only an organization goes (a carrier, a bank account, a shop as a landmark).
 _PLACE_ORG = re.compile(
-    rf"\b(?:por|via|with|con|by) ({_NAME_WORD})(?=,|\.|\s+(?:llega|arrives|tarda|takes))"
+    rf"\b(?:por|via|vía|with|con|by) ({_NAME_WORD})(?=,|\.|\s+(?:llega|arrives|tarda|takes))"
     rf"|\b(?:cuenta|tarjeta|account|card) (?:de|del|en|with|at|from) ({_NAME_WORD})\b"
     rf"|\b(?:next to|across from|behind|near|junto al?|frente al?|al lado del?) (?:the |el |la )?({_NAME_WORD})\b"
 )
 # "un tal Sergio", "Hi Rachel!", "thank you to Sophie", "Got your number from Ben".
 _NAMED_PERSON = re.compile(
-    rf"\b(?:un tal|una tal|someone called|a guy (?:called|named)|se llama|named) ({_NAME_WORD})\b"
-    rf"|\b(?:thank you|thanks|gracias|agradecer) (?:to|a) ({_NAME_WORD})\b"
-    rf"|\b(?:number|details|contact|numero|contacto|datos) (?:from|de parte de|por) ({_NAME_WORD})\b"
-    rf"|\b(?:recommended by|referred by|me (?:recomendo|paso|dio)(?: tu| su)? (?:numero|contacto)?)\s*({_NAME_WORD})\b"
+    rf"\b(?i:un tal|una tal|someone called|a guy (?:called|named)|se llama|named) ({_NAME_WORD})\b"
+    rf"|\b(?i:thank you|thanks|gracias|agradecer) (?i:to|a) ({_NAME_WORD})\b"
+    rf"|\b(?i:number|details|contact|n[uú]mero|contacto|datos) (?i:from|de parte de|por)"
+    rf" ({_NAME_WORD})\b"
+    rf"|\b(?i:recommended by|referred by|me (?:recomend[oó]|pas[oó]|di[oó])(?: tu| su)?"
+    rf"(?: n[uú]mero| contacto)?)\s+({_NAME_WORD})\b(?!\s+[{_UPPER}])"
 )
 _GREETED = re.compile(
     rf"^\W*(?i:hi|hello|hey|hola|buenas|buenos d[ií]as|buen d[ií]a|good morning|morning|dear|querid[oa])"
