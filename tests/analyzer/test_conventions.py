@@ -272,6 +272,31 @@ def test_a_title_is_a_short_noun_not_the_contacts_wording() -> None:
     assert [t for t, _ in standing(english)] == ["Bike service"]
 
 
+def test_a_topic_answered_before_the_event_was_recognised_names_it() -> None:
+    analysis = read(
+        "Hey can I get a consult next Monday at 3?",
+        B("Of course, what would you like to discuss?"),
+        "expanding my bakery to a second location",
+        B("Booked, see you Monday at 3"),
+        language="en",
+    )
+    [(title, _)] = standing(analysis)
+    assert "bakery" in title.lower() and "my" not in title.lower().split()
+
+
+def test_more_wordings_become_noun_titles() -> None:
+    cases = [
+        (read("set up a call Thursday at 11 to talk about renewing our contract", language="en"),
+         "Contract renewal"),
+        (read("Me gustaría reservar para una sesión de fotos familiar el sábado a las 10"),
+         "Sesión de fotos familiar"),
+        (read("Quiero hacer una visita al local mañana a las 5"), "Visita al local"),
+        (read("Hi, can I book Wednesday at 1? I need my gutters cleaned", language="en"),
+         "Gutters cleaning"),
+    ]  # fmt: skip
+    assert [[t for t, _ in standing(a)] for a, _ in cases] == [[t] for _, t in cases]
+
+
 def test_a_title_takes_its_accents_from_the_business() -> None:
     analysis = read(
         "quiero cita para depilacion el viernes a las 4",

@@ -83,6 +83,7 @@ PROBLEM = re.compile(
     r"|conectar|sincronizar|jalar|arrancar)\b|\bno tengo (?:internet|luz|agua|senal|conexion|servicio|wifi)\b"
     r"|\bkeeps? (?:jamming|leaking|tripping|beeping|dropping|breaking|overheating)\b"
     r"|\bfroze\b|\bfrozen\b|\bfreezes\b|\bse (?:colgo|trabo|tildo)\b"
+    r"|\b(?:arreglar|reparar|arreglen|reparen|arreglarme|repararme)\b|\bhace un ruido\b|\bmakes? a (?:weird |strange |loud )?noise\b"
     r"|\b(?:can|could) (?:someone|somebody|you|anyone) (?:take a look|look at|check on|check) (?:it|this|that)\b"
     r"|\b(?:venir|mandar|enviar|mandarme|enviarme)\s+(?:a |un |una |el |al )?(?:revisar|arreglar|reparar|tecnico)"
     r"|\bsend (?:someone|a technician|a tech)\b|\bcome (?:and |to )?(?:fix|look at|check|repair)\b"

@@ -64,6 +64,8 @@ _VERB_NOUNS = {
     "contarnos": "", "explicarme": "", "explicarnos": "", "informarme": "", "informarnos": "",
     "saber": "", "cotizar": "Cotización de", "presupuestar": "Presupuesto de",
     "pintar": "Pintura de", "medir": "Medición de", "mudar": "Mudanza de",
+    "sacar": "Extracción de", "sacarme": "Extracción de", "cambiar": "Cambio de",
+    "llevar": "", "traer": "",
 }  # fmt: skip
 _ES_VERB = "|".join(sorted(_VERB_NOUNS, key=len, reverse=True))
 
@@ -75,7 +77,7 @@ _ES_TOPIC = re.compile(
 # "la cita de asesoría legal", "una demo del software", "una asesoría para abrir mi tienda"
 _ES_NOUN_TOPIC = re.compile(
     r"\b(cita|reunion|llamada|demo|demostracion|asesoria|consulta|visita|sesion|formacion|curso|taller"
-    r"|capacitacion)\s+(de la|de los|de las|del|de|sobre|para)\s+"
+    r"|capacitacion)\s+(de la|de los|de las|del|de|sobre|para|al|a la|a los|a las)\s+"
     rf"(?:({_ES_VERB})\s+)?(?:lo de(?:l| la)?\s+)?(?=\S)"
     # "tutoría con la profe Marta Vidal": who it is with is what names it.
     r"|\b(tutoria|clase|entrevista)\s+(con|de|del|de la)\s+"
@@ -98,7 +100,9 @@ _EN_PURPOSE = re.compile(
 )
 # "booked to see the Brooklyn loft" → "Brooklyn loft viewing"
 _EN_VIEWING = re.compile(r"\bto (?:see|view|tour)\s+(?:the |a |an |our |your )(?=\S)")
-_EN_DEMO_OF = re.compile(r"\b(?:demo|demonstration) of\s+(?:the |your |our |a |an )?(?=\S)")
+_EN_DEMO_OF = re.compile(
+    r"\b(demo|demonstration|walkthrough|walk-through) of\s+(?:the |your |our |a |an )?(?=\S)"
+)
 # "a review of the brand guidelines" → "Brand guidelines review"
 _EN_NOUN_OF = re.compile(
     r"\b(review|discussion|presentation|overview|audit|planning session|training|tour|viewing"
@@ -159,7 +163,7 @@ _EN_VERB_OBJECT = re.compile(
 )
 # "get my car inspected": the object, then the past participle.
 _EN_GET_DONE = re.compile(
-    r"\b(?:get|getting|have|having)\s+(?:my|our|the|a|an|his|her)\s+"
+    r"\b(?:get|getting|have|having|need|needs|want|wants)\s+(?:my|our|the|a|an|his|her)\s+"
     rf"((?:[a-z][\w-]*\s+){{0,3}}?[a-z][\w-]*)\s+({_EN_VERB})\b"
 )
 # "could use help putting together the financial projections", "una mano con el monotributo",
@@ -185,6 +189,8 @@ _NOT_A_NAME = {
     "te", "le", "lo", "la", "os", "nos", "se", "les", "me", "ya", "entonces", "queda", "quedamos",
     "see", "you", "we", "i", "it", "that", "this", "we'll", "you're", "gracias", "thanks", "thank",
     "el", "on", "for", "at", "a", "para", "tu", "su", "your", "will", "i'll", "moved",
+    "pasa", "llega", "viene", "va", "ira", "estara", "sera", "comes", "arrives", "is", "be",
+    "tecnico", "tech", "technician",
 }  # fmt: skip
 _DATE_NEXT = re.compile(
     rf"\s*(?:el |on |the |this |next |para el )?(?:{_WEEKDAY}|{_MONTH}|\d|manana|tomorrow|hoy|today)\b"
@@ -256,6 +262,15 @@ def _without_possessives(phrase: str) -> str:
     return _EN_POSSESSIVE.sub("", phrase)
 
 
+def _en_reordered(phrase: str) -> str:
+    """ "renewing contract" → "Contract renewal": a leading gerund becomes a noun after."""
+    first, _, rest = phrase.partition(" ")
+    noun = EN_VERB_NOUNS.get(fold(first))
+    if noun and rest and first.endswith("ing"):
+        return _capitalise(f"{rest} {noun}")
+    return phrase
+
+
 def _en_nominalized(text: str, folded: str) -> str | None:
     """ "look over the lease" → "Lease review"; "get my car inspected" → "Car inspection"."""
     if m := _EN_GET_DONE.search(folded):
@@ -296,7 +311,11 @@ def from_answer(text: str, language: str, service: str | None) -> str | None:
     """A title from the contact's answer to "what is it about?" (the whole message)."""
     folded = fold(text).strip()
     verb = None
-    opener = re.match(rf"^(?:es |seria |pues )?(?:para |sobre )?({_ES_VERB})\s+", folded)
+    opener = re.match(
+        rf"^(?:es |seria |pues )?(?:para |sobre )?(?:(?:necesito|quiero|quisiera|queria|me gustaria"
+        rf"|tengo que|hay que)\s+)?({_ES_VERB})\s+",
+        folded,
+    )
     offset = 0
     if language == "es" and opener:
         verb, offset = opener.group(1), opener.end()
@@ -397,7 +416,8 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
             if phrase:
                 # "a demo of your CRM for my sales team": who it is for is not the topic.
                 phrase = re.split(r"\s+for\s+", phrase, maxsplit=1, flags=re.IGNORECASE)[0]
-                return _capitalise(f"{phrase} demo")
+                noun = "demo" if m.group(1).startswith("demo") else m.group(1)
+                return _capitalise(f"{phrase} {noun}")
         for m in _EN_VIEWING.finditer(folded):
             phrase = _phrase_at(text, m.end())
             if phrase:
@@ -414,6 +434,7 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
                     return _capitalise(f"{phrase} discussion")
                 if verb == "review" and "review" not in fold(phrase):
                     return _capitalise(f"{phrase} review")
+                phrase = _en_reordered(phrase)
                 return _compose(phrase, language, service, None)
         if nominal := _en_nominalized(text, folded):
             return _compose(nominal, language, service, None)
@@ -434,6 +455,8 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
         phrase = _es_with_verb(m.group(3) or m.group(6), phrase)
         if noun in SERVICE_NOUNS:
             return f"{SERVICE_NOUNS[noun]} {connector} {phrase}"
+        if noun == "sesion":
+            return f"Sesión {connector} {phrase}"
         return _capitalise(phrase)
     for m in _ES_TOPIC.finditer(folded):
         phrase = _phrase_at(text, m.end())

@@ -18,6 +18,7 @@ from services.analyzer.rules.dates import find_day, find_range, find_time
 from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (
     ASK,
+    BRING_IT,
     CALL,
     CLAUSE_BREAK,
     DELIVERY,
@@ -112,7 +113,9 @@ def offered_by_business(reading: Reading, message: ConversationMessage) -> None:
     at = message.at.astimezone(reading.zone)
     slot = bool(find_day(folded, at) or find_time(folded))
     kind = kind_of(folded)
-    offers = OFFER.search(folded) or sends_someone or (asks and kind)
+    clock = find_range(folded) or find_time(folded)
+    brings = bool(BRING_IT.search(folded)) and clock is not None
+    offers = OFFER.search(folded) or sends_someone or brings or (asks and kind)
     if not (offers or (asks and slot and reading.scheduling)):
         return
     draft = open_draft(reading, kind or "meeting", message, folded)
@@ -122,7 +125,6 @@ def offered_by_business(reading: Reading, message: ConversationMessage) -> None:
         draft.name(hint, TitleSource.HINT)
     if draft.title is None and TECHNICIAN.search(folded):
         draft.name(titles.technician_visit(reading.language), TitleSource.HINT)
-    clock = find_range(folded) or find_time(folded)
     if not asks and clock and (reading.scheduling or reading.problem_reported):
         draft.day = find_day(folded, at)
         span = find_range(folded)

@@ -90,6 +90,11 @@ def _read_inbound(reading: Reading, message: ConversationMessage) -> None:
     if kind or moving or ASK.search(folded) or gives_slot(folded, at):
         reading.scheduling = True
     if reading.topic_hint is None:
+        # The answer to "what is it about?" before any event was recognised is its topic.
+        asked = reading.unanswered_proposal()
+        if asked is not None and titles.TOPIC_QUESTION.search(fold(asked)):
+            reading.topic_hint = titles.from_answer(text, reading.language, None)
+    if reading.topic_hint is None:
         reading.topic_hint = titles.from_cues(text, reading.language, None)
     if KEPT.search(folded):
         reading.kept_mentioned = True

@@ -31,7 +31,7 @@ MEETING = re.compile(
     r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para)"
     # Asking whether the business is free is asking for a slot.
-    r"|are you free|r u free|are you available|estas libre|estais libres|esta libre|tienes libre"
+    r"|consult|are you free|r u free|are you available|estas libre|estais libres|esta libre|tienes libre"
     r"|tiene libre|tienen libre"
     # The contact asking to come: "could I come in Thursday", "¿puedo pasar el lunes?".
     r"|(?:can|could|may) (?:i|we) (?:come|stop|drop|pop|swing) (?:in|by|over|round)"
@@ -177,6 +177,12 @@ DEADLINE_THEN = re.compile(
 )
 # Someone the business sends to the contact's place.
 TECHNICIAN = words_pattern(("tecnico", "tecnica", "tech", "technician", "engineer", "installer"))
+# "Sí, tráelo el lunes a las 8", "bring it in Monday at 8": an offer only with a time (a
+# bare "tráelo a la tienda" … "voy mañana" is a drop-in, not an appointment).
+BRING_IT = re.compile(
+    r"\b(?:traelo|traela|traelos|traigalo|traigala|traiganlo|traiganla|bring it|drop it off"
+    r"|dejalo|pasate|pasese|venite|come on in)\b"
+)
 # A day the contact cannot make is not the event's day ("el viernes no puedo, ¿el lunes?").
 UNAVAILABLE = re.compile(
     r"\b(?:el |on )?(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|manana|monday|tuesday"
