@@ -131,6 +131,59 @@ def test_the_business_agreeing_to_a_slot_without_restating_it_is_the_event() -> 
     assert standing(english) == [("Haircut", at(date(2026, 11, 19), 16))]
 
 
+def test_regional_yeses_take_the_offered_slot() -> None:
+    colombia = read(
+        "buenas, ¿me pueden agendar una valoración?",
+        B("Claro, ¿le sirve el miércoles a las 3 de la tarde?"),
+        "de una",
+        tz="America/Bogota",
+    )
+    assert [s for _, s in standing(colombia)] == [at(date(2026, 11, 18), 15, tz="America/Bogota")]
+    british = read(
+        "Hiya, could we pop round on Saturday to view the flat?",
+        B("Of course, 11am suit you?"),
+        "lovely, see you then",
+        language="en",
+        tz="Europe/London",
+    )
+    assert [s for _, s in standing(british)] == [at(date(2026, 11, 21), 11, tz="Europe/London")]
+
+
+def test_a_free_slot_is_not_the_opening_hours() -> None:
+    analysis = read(
+        "Can you squeeze me in tomorrow for a cleaning?",
+        B("We have 10:30 open"),
+        "I'll take it",
+        language="en",
+        tz="America/New_York",
+    )
+    tomorrow = at(date(2026, 11, 18), 10, 30, "America/New_York")
+    assert [s for _, s in standing(analysis)] == [tomorrow]
+
+
+def test_an_hour_in_hs_after_a_weekday_is_not_a_day_of_the_month() -> None:
+    analysis = read(
+        "hola! quiero un turno para el jueves",
+        B("Dale, ¿a qué hora?"),
+        "a las 17 hs",
+        B("Listo, jueves 17 hs"),
+        tz="America/Argentina/Buenos_Aires",
+    )
+    tz = "America/Argentina/Buenos_Aires"
+    assert [s for _, s in standing(analysis)] == [at(date(2026, 11, 19), 17, tz=tz)]
+    assert analysis.intent == "schedule"
+
+
+def test_letting_an_unagreed_slot_go_leaves_no_event() -> None:
+    analysis = read(
+        "¿Tienen hueco el viernes para un corte?",
+        B("Sí, a las 12"),
+        "uy no, mejor lo dejo para otro momento",
+    )
+    assert standing(analysis) == [] and analysis.tasks == ()
+    assert analysis.intent != "cancel"
+
+
 # --- a technician's visit ----
 
 

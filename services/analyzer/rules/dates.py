@@ -59,7 +59,7 @@ _IN_DAYS = re.compile(
 )
 # "el jueves 29", "Thursday the 5th": the number names the day; the weekday only repeats it.
 _WEEKDAY_NUMBER = re.compile(
-    rf"\b(?:{_WEEKDAY}),?\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?![:.h]\d)(?!\s*(?:am|pm|a\.m|p\.m|de la|y media|y cuarto|h\b|[-–]|(?:to|a|until) \d))"
+    rf"\b(?:{_WEEKDAY}),?\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?![:.h]\d)(?!\s*(?:am|pm|a\.m|p\.m|de la|y media|y cuarto|h\b|hs\b|hrs\b|horas\b|[-–]|(?:to|a|until) \d))"
 )
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: de)? ({_MONTH})\b")
 _MONTH_DAY = re.compile(rf"\b({_MONTH})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)")

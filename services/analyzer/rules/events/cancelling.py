@@ -36,6 +36,25 @@ def cancel(
         draft.cite(message.id)
 
 
+def decline(
+    reading: Reading,
+    kind: EventKind | None,
+    current: Draft | None,
+    message: ConversationMessage,
+    folded: str,
+    at: datetime,
+) -> None:
+    """ "Mejor lo dejo para otro momento": an agreed slot is cancelled; one still being
+    arranged (no time yet) was never an event and is dropped."""
+    if current is None:
+        return
+    if current.clock is not None or current.existing:
+        cancel(reading, kind, current, message, folded, at)
+        return
+    reading.drafts.remove(current)
+    reading.current = reading.drafts[-1] if reading.drafts else None
+
+
 def cancelled_one(
     reading: Reading, kind: EventKind | None, current: Draft | None, folded: str, at: datetime
 ) -> Draft | None:

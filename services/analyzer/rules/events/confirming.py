@@ -23,9 +23,9 @@ from services.analyzer.rules.events.vocabulary import (
     CONFIRMATION_BREAK,
     DEADLINE,
     DELIVERY,
-    HOURS,
     KEPT,
     PROMISED_CALL,
+    about_hours,
 )
 from services.analyzer.rules.text import fold
 
@@ -51,7 +51,7 @@ def confirmed_by_business(reading: Reading, message: ConversationMessage) -> Non
         part, original = folded[start:stop], message.text[start:stop]
         if CANCEL.search(part) or ALTERNATIVES.search(part) or DELIVERY.search(part):
             continue
-        if HOURS.search(part):
+        if about_hours(part):
             continue
         part = DEADLINE.sub(" ", part)
         span = find_range(part)

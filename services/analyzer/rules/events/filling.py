@@ -19,11 +19,11 @@ from services.analyzer.rules.events.vocabulary import (
     ALTERNATIVES,
     ANY_TIME,
     DEADLINE,
-    HOURS,
     OPTION_BREAK,
     ORDINAL,
     UNAVAILABLE,
     VIDEO,
+    about_hours,
 )
 from services.analyzer.rules.text import fold
 
@@ -35,7 +35,7 @@ def length(start: Clock, end: Clock) -> timedelta:
 def gives_slot(folded: str, at: datetime) -> bool:
     """A day or a time for an event (not a deadline, not opening hours)."""
     plain = DEADLINE.sub(" ", folded)
-    return bool(find_day(plain, at) or find_time(plain)) and not HOURS.search(folded)
+    return bool(find_day(plain, at) or find_time(plain)) and not about_hours(folded)
 
 
 def fill(

@@ -24,7 +24,6 @@ from services.analyzer.rules.events.vocabulary import (
     DELIVERY,
     DEMO,
     EXISTING,
-    HOURS,
     MEETING,
     NEGATED_REQUEST,
     NEW_REQUEST,
@@ -37,6 +36,7 @@ from services.analyzer.rules.events.vocabulary import (
     TECHNICIAN,
     VISIT,
     WRITE_BACK,
+    about_hours,
 )
 from services.analyzer.rules.text import fold
 
@@ -105,7 +105,7 @@ def offered_by_business(reading: Reading, message: ConversationMessage) -> None:
         return
     folded = fold(message.text)
     sends_someone = bool(TECHNICIAN.search(folded))
-    if HOURS.search(folded) or WRITE_BACK.search(folded):
+    if about_hours(folded) or WRITE_BACK.search(folded):
         return
     if DELIVERY.search(folded) and not sends_someone:
         return

@@ -22,7 +22,7 @@ from services.analyzer.models import (
 from services.analyzer.rules import titles
 from services.analyzer.rules.classify import PROBLEM
 from services.analyzer.rules.dates import find_day, find_time
-from services.analyzer.rules.events.cancelling import cancel
+from services.analyzer.rules.events.cancelling import cancel, decline
 from services.analyzer.rules.events.confirming import confirmed_by_business
 from services.analyzer.rules.events.filling import (
     accept_proposal,
@@ -45,6 +45,7 @@ from services.analyzer.rules.events.vocabulary import (
     ASK,
     CANCEL,
     DEADLINE_THEN,
+    DECLINE,
     KEPT,
     ORDINAL,
     REBOOK,
@@ -106,6 +107,8 @@ def _read_inbound(reading: Reading, message: ConversationMessage) -> None:
             pick_offered_time(reading, revived, at)
     elif CANCEL.search(folded) and not moving:
         cancel(reading, kind, current, message, folded, at)
+    elif DECLINE.search(folded) and not moving and not gives_slot(folded, at):
+        decline(reading, kind, current, message, folded, at)
     elif moving and (kind or current or find_day(folded, at) or find_time(folded)):
         move(reading, kind, current, message, folded, at)
     else:

@@ -31,7 +31,7 @@ MEETING = re.compile(
     r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para)"
     # Asking whether the business is free is asking for a slot.
-    r"|consult|are you free|r u free|are you available|estas libre|estais libres|esta libre|tienes libre"
+    r"|consult|squeeze (?:me|us) in|fit (?:me|us) in|are you free|r u free|are you available|estas libre|estais libres|esta libre|tienes libre"
     r"|tiene libre|tienen libre"
     # The contact asking to come: "could I come in Thursday", "¿puedo pasar el lunes?".
     r"|(?:can|could|may) (?:i|we) (?:come|stop|drop|pop|swing) (?:in|by|over|round)"
@@ -90,6 +90,9 @@ ACCEPT_WORDS = (
     # Taking it up by saying one will be there.
     "ahi estare", "ahi nos vemos", "alli estare", "nos vemos", "me queda bien", "me viene bien",
     "i'll be there", "ill be there", "see you then", "see u then", "works for me",
+    # Regional yeses: "de una", "sale", "órale"; "lovely", "brilliant", "I'll take it".
+    "de una", "sale", "orale", "va que va", "claro que si", "por supuesto", "hecho", "of course",
+    "absolutely", "sounds great", "i'll take it", "ill take it", "lovely", "brilliant", "cool",
 )  # fmt: skip
 ACCEPT = re.compile(r"^\W*" + words_pattern(ACCEPT_WORDS).pattern)
 # The contact asks for something (not just mentions an appointment in a question).
@@ -183,6 +186,13 @@ BRING_IT = re.compile(
     r"\b(?:traelo|traela|traelos|traigalo|traigala|traiganlo|traiganla|bring it|drop it off"
     r"|dejalo|pasate|pasese|venite|come on in)\b"
 )
+# The contact lets the arranged slot go without another ("mejor lo dejo para otro momento",
+# "never mind, maybe another time"): as a cancellation.
+DECLINE = re.compile(
+    r"\b(?:lo dejo para otro|lo dejamos para otro|lo dejo para despues|mejor otro dia|mejor no\b"
+    r"|en otro momento|otra ocasion|never ?mind|forget it|i'?ll pass|maybe another time"
+    r"|some other time|not anymore|no thanks|no gracias)"
+)
 # A day the contact cannot make is not the event's day ("el viernes no puedo, ¿el lunes?").
 UNAVAILABLE = re.compile(
     r"\b(?:el |on )?(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|manana|monday|tuesday"
@@ -203,6 +213,17 @@ HOURS_WORDS = (
     "open", "opens", "close", "closes", "closed",
 )  # fmt: skip
 HOURS = words_pattern(HOURS_WORDS)
+# … but a free slot is not the opening hours: "we have 10:30 open", "tenemos un hueco".
+OPEN_SLOT = re.compile(
+    r"\b(?:have|got|there'?s|tenemos|hay)\b[^.?!]{0,25}\bopen\b|\bopen (?:slot|spot|appointment)s?\b"
+)
+
+
+def about_hours(folded: str) -> bool:
+    """The business's opening hours, not a slot ("abrimos a las 10", not "10:30 open")."""
+    return bool(HOURS.search(folded)) and not OPEN_SLOT.search(folded)
+
+
 # What the business will send or deliver is not a meeting ("le enviamos la cotización hoy").
 DELIVERY = re.compile(
     r"\b(?:envi\w*|mand\w*|send\w*|sent|deliver\w*|entreg\w*|email\w*|correo|inbox)\b"
