@@ -149,6 +149,18 @@ def test_regional_yeses_take_the_offered_slot() -> None:
     assert [s for _, s in standing(british)] == [at(date(2026, 11, 21), 11, tz="Europe/London")]
 
 
+def test_asking_to_be_seen_today_and_a_time_given_is_the_event() -> None:
+    tz = "America/Argentina/Buenos_Aires"
+    analysis = read(
+        "necesito que me atiendan hoy, me duele mucho la muela",
+        B("Vení a las 18"),
+        "dale, gracias",
+        tz=tz,
+    )
+    assert [s for _, s in standing(analysis)] == [at(TUESDAY, 18, tz=tz)]
+    assert (analysis.intent, analysis.sentiment) == ("schedule", "urgent")
+
+
 def test_a_free_slot_is_not_the_opening_hours() -> None:
     analysis = read(
         "Can you squeeze me in tomorrow for a cleaning?",

@@ -31,7 +31,8 @@ MEETING = re.compile(
     r"|availability|disponibilidad|hueco|huecos|slot|slots|turno|turnos"
     r"|quedar(?! bien| mal| atent)|quedamos(?= el| en| a las| para)"
     # Asking whether the business is free is asking for a slot.
-    r"|consult|squeeze (?:me|us) in|fit (?:me|us) in|are you free|r u free|are you available|estas libre|estais libres|esta libre|tienes libre"
+    r"|consult|squeeze (?:me|us) in|fit (?:me|us) in|atenderme|atendernos|me atiendan|me atienda"
+    r"|nos atiendan|me (?:pueden|puede|podrian|podria) atender|are you free|r u free|are you available|estas libre|estais libres|esta libre|tienes libre"
     r"|tiene libre|tienen libre"
     # The contact asking to come: "could I come in Thursday", "¿puedo pasar el lunes?".
     r"|(?:can|could|may) (?:i|we) (?:come|stop|drop|pop|swing) (?:in|by|over|round)"
@@ -170,6 +171,7 @@ OFFER = re.compile(
     r"|works? for you|is \w+(?: \w+){0,3} (?:ok|okay|good)|fit you in|squeeze you in"
     r"|can be there|can come (?:by|over|out)|let'?s meet|(?:like|want) to (?:set up|book|schedule)"
     r"|set up an? (?:demo|call|meeting|time)|tech|technician|engineer can"
+    r"|veni|venite|vente|vengase|come (?:in|by|over) at"
     r"|we have (?:an? )?(?:opening|slot|space|\d))\b"
 )
 # A date named as a deadline for the business ("the governors meet on the 3rd, so ideally
