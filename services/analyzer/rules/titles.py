@@ -36,6 +36,7 @@ _TOPIC_END = re.compile(
     r"|\s(?:ante|at the|last|before|and (?:i|i'm|it|it's|we|they|he|she)|y (?:me|no|ya|estoy))\b"
     # Who or what it is for is not the topic: "… para el banco", "… for it".
     r"|\s(?:para (?:el|la|los|las|mi|mis|su|sus|que)|for (?:it|them|me|us))\b"
+    r"|\s(?:con|with) (?:ustedes|vosotros|usted|ti|you|us|nosotros)\b"
     r"|\s(?:a las|a la|at|sobre las|tipo|around|to|till|until|hasta las|hasta)\s+(?:\d|una|dos|tres|cuatro|cinco|seis|siete"
     r"|ocho|nueve|diez|once|doce|noon|mediodia)"
 )
@@ -262,8 +263,21 @@ def _without_possessives(phrase: str) -> str:
     return _EN_POSSESSIVE.sub("", phrase)
 
 
+_EN_KIND_FOR = re.compile(
+    r"^(kickoff|kick-off|meeting|review|session|call|demo|consultation|workshop|training|visit"
+    r"|inspection|appointment) (?:for|about|on) (?:the|a|an|our|my|your) (.+)$",
+    re.IGNORECASE,
+)
+
+
 def _en_reordered(phrase: str) -> str:
-    """ "renewing contract" → "Contract renewal": a leading gerund becomes a noun after."""
+    """ "renewing contract" → "Contract renewal": a leading gerund becomes a noun after;
+    "kickoff for the mobile app project" → "Mobile app project kickoff"."""
+    if m := _EN_KIND_FOR.match(phrase):
+        noun = m.group(1).lower()
+        if noun != "appointment":
+            return _capitalise(f"{m.group(2)} {noun}")
+        return _capitalise(m.group(2))
     first, _, rest = phrase.partition(" ")
     noun = EN_VERB_NOUNS.get(fold(first))
     if noun and rest and first.endswith("ing"):
@@ -321,6 +335,8 @@ def from_answer(text: str, language: str, service: str | None) -> str | None:
         verb, offset = opener.group(1), opener.end()
     if language == "en" and (nominal := _en_nominalized(text, folded)):
         return _compose(nominal, language, service, None)
+    if language == "en" and (phrase := _phrase_at(text, 0)):
+        return _compose(_en_reordered(phrase), language, service, None)
     connector = re.match(r"^(?:de la|de los|de las|del|de|para|sobre)\b", folded[offset:])
     phrase = _phrase_at(text, offset)
     if phrase is None:
