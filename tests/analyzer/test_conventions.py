@@ -398,6 +398,26 @@ def test_cancel_with_a_pronoun_and_skip_cancel() -> None:
     assert english.intent == "cancel" and standing(english) == []
 
 
+def test_cannot_make_it_then_a_new_day_accepted_moves_the_event() -> None:
+    analysis = read(
+        "No puedo ir a la reunión del lunes a las 10",
+        B("¿Te va bien el martes a la misma hora?"),
+        "sí, perfecto",
+    )
+    assert [s for _, s in standing(analysis)] == [at(date(2026, 11, 24), 10)]
+    assert analysis.intent == "reschedule"
+    mexico = read(
+        "Tengo cita el jueves a las 5",
+        "¿me la puedes recorrer al viernes?",
+        B("Claro, viernes a las 5"),
+        tz="America/Mexico_City",
+    )
+    assert mexico.intent == "reschedule"
+    assert [s for _, s in standing(mexico)] == [
+        at(date(2026, 11, 20), 17, tz="America/Mexico_City")
+    ]
+
+
 def test_changing_plan_is_not_moving_the_event() -> None:
     analysis = read(
         "¿Me pueden llamar el lunes a las 10?",
@@ -455,6 +475,7 @@ def test_organizations_known_by_their_letters_or_their_place() -> None:
     assert {"dmv", "chase", "costco"} <= names(analysis)
     spanish = read("Soy dueña del restaurante La Pérgola y quiero una cotización")
     assert "la pergola" in names(spanish)
+    assert "sat" in names(read("Necesito ayuda con mi declaración ante el SAT"))
 
 
 def test_single_names_where_their_place_says_so() -> None:

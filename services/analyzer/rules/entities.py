@@ -45,7 +45,7 @@ _NOT_ORG_ACRONYMS = {
     "CEO", "CTO", "CFO", "COO", "CMO", "CRM", "ERP", "ASAP", "OK", "IVA", "PDF", "SMS", "AM", "PM",
     "USD", "EUR", "MXN", "COP", "ARS", "GBP", "RFC", "CURP", "DNI", "NIE", "NIF", "CUIT", "IT", "TV",
     "AC", "VIP", "GPS", "WIFI", "HR", "CV", "FAQ", "URL", "APP", "API", "SEO", "QR", "ID", "PIN",
-    "USB", "LED", "SUV", "ATM", "DIY", "FYI", "BTW", "TBD", "ETA", "EOD", "RSVP", "HVAC", "SAT",
+    "USB", "LED", "SUV", "ATM", "DIY", "FYI", "BTW", "TBD", "ETA", "EOD", "RSVP", "HVAC",
 }  # fmt: skip
 # "the IRS", "ante el IMPI", "The UPS guy": an organization known by its letters.
 _ACRONYM_ORG = re.compile(

@@ -77,6 +77,8 @@ def accept_proposal(reading: Reading, draft: Draft, folded: str, at: datetime) -
         return  # a choice was offered; a bare "sí" does not say which
     proposed_at = reading.proposal_time(at)
     day, clock = find_day(proposal, proposed_at), find_time(proposal)
+    if draft.unattended and day is not None and draft.day is not None and day != draft.day:
+        draft.day, draft.rescheduled, draft.unattended = day, True, False
     if draft.day is None or (draft.tentative and day is not None):
         draft.day = day
     if draft.day is not None and clock is not None and (draft.clock is None or draft.tentative):

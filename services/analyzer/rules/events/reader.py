@@ -47,6 +47,7 @@ from services.analyzer.rules.events.vocabulary import (
     DEADLINE_THEN,
     DECLINE,
     KEPT,
+    NOT_ATTEND,
     ORDINAL,
     REBOOK,
     RESCHEDULE,
@@ -113,6 +114,8 @@ def _read_inbound(reading: Reading, message: ConversationMessage) -> None:
         move(reading, kind, current, message, folded, at)
     else:
         _request(reading, kind, current, message, folded, at)
+    if NOT_ATTEND.search(folded) and reading.current is not None:
+        reading.current.unattended = True
     reading.answered = True
 
 

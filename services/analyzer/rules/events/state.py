@@ -48,6 +48,8 @@ class Draft:
     tentative: bool = False
     # The contact named it as already booked ("tengo agendada la visita del martes").
     existing: bool = False
+    # The contact said they cannot make it: a slot the business proposes next moves it.
+    unattended: bool = False
     # The business offered it ("¿Qué día quiere venir?"): nothing to ask the contact until
     # they take it up with a day, a time or a yes.
     offered: bool = False

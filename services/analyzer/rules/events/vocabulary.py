@@ -67,7 +67,7 @@ RESCHEDULE = re.compile(
     # "cambiar de plan" changes something else, not the event's slot.
     r"|pasamos|pasemos|cambiar(?! de (?!fecha|dia|hora|horario))|cambiarla|cambiarlo|cambiamos"
     r"|reprogramar|reprogramarla"
-    r"|cambiala|cambialo|cambiemosla|muevela|muevelo|pasala|pasalo|corre(?:la|lo)|recorrerla"
+    r"|cambiala|cambialo|cambiemosla|muevela|muevelo|pasala|pasalo|corre(?:la|lo)|recorrerla|recorrer"
     r"|reprogramemos|aplazar|aplazarla|posponer|posponerla|pospongamos|retrasar|retrasarla"
     r"|adelantar|adelantarla|move|moved|push|pushed|postpone|reschedule|bump|shift|change"
     r"|bring forward|bring it forward|move up|pasar(?= al\b| para\b| a las\b)"
@@ -194,6 +194,12 @@ DECLINE = re.compile(
     r"\b(?:lo dejo para otro|lo dejamos para otro|lo dejo para despues|mejor otro dia|mejor no\b"
     r"|en otro momento|otra ocasion|never ?mind|forget it|i'?ll pass|maybe another time"
     r"|some other time|not anymore|no thanks|no gracias)"
+)
+# The contact cannot make an arranged event ("no puedo ir a la reunión del lunes", "I can't
+# make it Monday"): the next slot the business proposes and they accept moves it.
+NOT_ATTEND = re.compile(
+    r"\b(?:no (?:puedo|podre|voy a poder|vamos a poder|podemos) (?:ir|asistir|llegar|estar)"
+    r"|no llego|can'?t (?:make it|come|attend|be there)|won'?t (?:make it|be able to (?:come|make it)))"
 )
 # A day the contact cannot make is not the event's day ("el viernes no puedo, ¿el lunes?").
 UNAVAILABLE = re.compile(
