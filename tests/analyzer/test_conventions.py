@@ -261,6 +261,12 @@ def test_a_business_promise_to_call_at_a_time_is_a_call_event() -> None:
     [event] = analysis.standing_events
     assert event.kind == "call" and event.start == at(date(2026, 11, 19), 10)
     assert [t.type for t in analysis.tasks] == ["call"]
+    someone = read(
+        "Hi, a question about my bill", B("Mark will call you Friday at 2:30"), language="en"
+    )
+    assert [(e.kind, e.start) for e in someone.standing_events] == [
+        ("call", at(date(2026, 11, 20), 14, 30))
+    ]
 
 
 def test_a_business_promise_to_send_a_quote_is_a_quote_task_due_that_day() -> None:
@@ -272,6 +278,8 @@ def test_a_business_promise_to_send_a_quote_is_a_quote_task_due_that_day() -> No
     )
     [task] = [t for t in analysis.tasks if t.type == "quote"]
     assert task.due == date(2026, 11, 20)
+    spanish = read("¿Qué precio tiene?", B("Se lo mando mañana, el presupuesto detallado"))
+    assert [(t.type, t.due) for t in spanish.tasks] == [("quote", date(2026, 11, 18))]
 
 
 def test_a_call_asked_for_about_a_problem_without_a_day_is_support_and_a_call_to_make() -> None:

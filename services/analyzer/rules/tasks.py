@@ -47,8 +47,10 @@ _PROMISE = re.compile(
 # The business undertakes to send a price ("le mando la cotización mañana", "I'll send you the
 # quote"): quote work even when the contact never asked in price words (a call, say).
 _QUOTE_PROMISE = re.compile(
-    r"\b(?:(?:te|le|os|les) (?:la |lo |las |los )?(?:mando|mandamos|envio|enviamos|paso|pasamos|preparo"
-    r"|preparamos|hago llegar|hacemos llegar)|(?:i|we)(?:'ll| will) (?:send|email|prepare|get)(?: you)?)"
+    r"\b(?:(?:te|le|os|les|se) (?:la |lo |las |los )?(?:mando|mandamos|envio|enviamos|paso|pasamos"
+    r"|preparo|preparamos|hago llegar|hacemos llegar|enviare|enviaremos|mandare|mandaremos"
+    r"|(?:voy|vamos) a (?:mandar|enviar|pasar|preparar))"
+    r"|(?:i|we|\w+)(?:'ll| will) (?:send|email|prepare|get|put together)(?: you)?)"
     r"\b[^.?!]{0,30}\b(?:cotizacion|presupuesto|propuesta|quote|estimate|proposal|quotation)\b"
 )
 

@@ -212,8 +212,11 @@ UNAVAILABLE = re.compile(
 # The business undertakes to call at a stated time ("te llamo el jueves a las 10", "I'll call
 # you on Thursday at 10"): agreed by the one who will keep it, so an event with no request.
 PROMISED_CALL = re.compile(
-    r"\b(?:(?:te|le|lo|la|os|les) (?:llamo|llamamos|llamare|llamaremos|marco|marcamos|devuelvo la llamada)"
-    r"|(?:i|we)(?:'ll| will| can) (?:give you a )?(?:call|ring)(?: you)?\b)"
+    r"\b(?:(?:te|le|lo|la|os|les) (?:llamo|llamamos|llamare|llamaremos|llamara|llamaran|marco"
+    r"|marcamos|marcara|devuelvo la llamada|vamos a llamar|va a llamar)"
+    r"|(?:te|le|lo|la|os|les) (?:vamos a|va a|voy a) (?:llamar|marcar)"
+    r"|(?:i|we)(?:'ll| will| can) (?:give you a )?(?:call|ring)(?: you)?"
+    r"|\w+(?:'ll| will) (?:give you a (?:call|ring)|call you|ring you))\b"
 )
 # Opening hours are information, not an appointment ("Sí, el sábado abrimos a las 10").
 HOURS_WORDS = (
