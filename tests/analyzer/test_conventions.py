@@ -292,6 +292,15 @@ def test_a_call_asked_for_about_a_problem_without_a_day_is_support_and_a_call_to
     assert {t.type for t in analysis.tasks} == {"support", "call"}
 
 
+def test_when_the_contact_will_answer_is_not_the_events_day() -> None:
+    analysis = read(
+        "Hola, quería pedir una cita para una limpieza",
+        B("Claro, ¿qué día le viene bien?"),
+        "Tengo que mirar mi agenda, le digo mañana",
+    )
+    assert standing(analysis) == [] and set(analysis.missing) >= {"day"}
+
+
 def test_a_deadline_date_is_not_an_event() -> None:
     analysis = read(
         "We'd like a proposal for the new signage",

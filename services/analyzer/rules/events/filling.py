@@ -17,6 +17,7 @@ from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (
     ACCEPT,
     ALTERNATIVES,
+    ANSWER_LATER,
     ANY_TIME,
     DEADLINE,
     OPTION_BREAK,
@@ -34,7 +35,7 @@ def length(start: Clock, end: Clock) -> timedelta:
 
 def gives_slot(folded: str, at: datetime) -> bool:
     """A day or a time for an event (not a deadline, not opening hours)."""
-    plain = DEADLINE.sub(" ", folded)
+    plain = ANSWER_LATER.sub(" ", DEADLINE.sub(" ", folded))
     return bool(find_day(plain, at) or find_time(plain)) and not about_hours(folded)
 
 
@@ -43,7 +44,7 @@ def fill(
 ) -> bool:
     """The slots one message gives; True when the event's day or time changed."""
     changed = False
-    day = find_day(UNAVAILABLE.sub(" ", DEADLINE.sub(" ", folded)), at)
+    day = find_day(ANSWER_LATER.sub(" ", UNAVAILABLE.sub(" ", DEADLINE.sub(" ", folded))), at)
     if day is not None and day != draft.day:
         draft.day, changed = day, True
     span = find_range(folded)

@@ -88,9 +88,9 @@ def open_draft(
     if kind == "meeting" and reading.problem_reported is not None:
         # A visit after the contact reported something broken is the repair of it.
         draft.repair = True
-        draft.name(
-            titles.repair_title(reading.problem_reported, reading.language), TitleSource.ANSWER
-        )
+        # The business naming the visit ("booked the site visit") may still name it better.
+        repair = titles.repair_title(reading.problem_reported, reading.language)
+        draft.name(repair, TitleSource.CUES)
     reading.drafts.append(draft)
     reading.current = draft
     return draft

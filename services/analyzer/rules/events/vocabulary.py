@@ -201,6 +201,13 @@ NOT_ATTEND = re.compile(
     r"\b(?:no (?:puedo|podre|voy a poder|vamos a poder|podemos) (?:ir|asistir|llegar|estar)"
     r"|no llego|can'?t (?:make it|come|attend|be there)|won'?t (?:make it|be able to (?:come|make it)))"
 )
+# When the contact will answer is not the event's day ("le digo mañana", "I'll let you know
+# tomorrow").
+ANSWER_LATER = re.compile(
+    r"\b(?:le|te|les|os) (?:digo|confirmo|aviso|escribo|contesto|respondo)\b[^.?!]{0,20}"
+    r"|\b(?:i'?ll|i will|we'?ll|we will) (?:let you know|get back to you|confirm|text you"
+    r"|message you)\b[^.?!]{0,20}"
+)
 # A day the contact cannot make is not the event's day ("el viernes no puedo, ¿el lunes?").
 UNAVAILABLE = re.compile(
     r"\b(?:el |on )?(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|manana|monday|tuesday"
