@@ -29,7 +29,7 @@ def call_trigger_id(call_id: str) -> uuid.UUID:
     return derived_id(call_key(call_id), "analyzer.call")
 
 
-async def record_call(db: asyncpg.Pool, kick: Kick, event: CallEnded) -> None:
+async def record_call(db: asyncpg.Pool, kick: Kick, publish: Publish, event: CallEnded) -> None:
     """Keep the call's turns and queue it for analysis; a known call changes nothing."""
     if event.summary and event.summary.strip():
         await ledger.note_call(
@@ -37,7 +37,20 @@ async def record_call(db: asyncpg.Pool, kick: Kick, event: CallEnded) -> None:
         )
     messages = call_messages(event)
     if not any(m.direction == "inbound" for m in messages):
-        return  # nothing the contact said: nothing to understand
+        # Nothing the contact said: nothing to understand, and the opener need not wait.
+        await publish(
+            CallAnalyzed(
+                event_id=derived_id(call_key(event.call_id), "analyzer.call_analyzed"),
+                conversation=event.conversation,
+                correlation_id=event.correlation_id,
+                causation_id=event.event_id,
+                call_id=event.call_id,
+                language="und",  # undetermined: nobody but the agent spoke
+                intent="other",
+                sentiment="neutral",
+            )
+        )
+        return
     for message in messages:
         await ledger.add_message(
             db,

@@ -61,7 +61,7 @@ async def on_event(event: Event, ctx: Context) -> None:
         await ledger.audio_failed(ctx.db, event.message_event_id)
         _responder(ctx).kick(event.conversation)
     elif isinstance(event, CallEnded):
-        await call_handlers.record_call(ctx.db, _responder(ctx).kick, event)
+        await call_handlers.record_call(ctx.db, _responder(ctx).kick, ctx.publish, event)
     elif isinstance(event, ConversationModeChanged):
         await ledger.apply_mode(
             ctx.db, event.conversation, event.mode, event.event_id, event.occurred_at

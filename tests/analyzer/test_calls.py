@@ -108,6 +108,24 @@ async def test_a_call_after_a_chat_gives_its_call_and_quote_tasks_once(
     assert again == counts
 
 
+async def test_a_call_with_nothing_said_by_the_contact_is_analysed_as_nothing_at_once(
+    analyzer: AnalyzerFactory, bus: EventBus, seen: Published
+) -> None:
+    silent = CallEnded(
+        conversation=CUSTOMER,
+        call_id="conv_only_summary",
+        status="done",
+        summary="Llamada breve: la clienta colgó enseguida.",
+    )
+    async with analyzer() as (_service, runtime):
+        await bus.publish(silent)
+        [analyzed] = await seen.wait_for("call.analyzed", CUSTOMER)
+        await settled(runtime, bus)
+
+    assert analyzed.pending == () and analyzed.next_steps == ()
+    assert seen.distinct("intent.detected") == []
+
+
 def test_the_turns_keep_the_calls_time_and_the_speakers() -> None:
     started = datetime(2026, 11, 17, 9, 0, tzinfo=BOGOTA)  # a Tuesday
     messages = call_messages(finished_call(started, CALL, call_id="c2"))
