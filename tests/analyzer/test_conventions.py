@@ -468,6 +468,13 @@ def test_a_repeated_failure_is_frustration_even_when_asking_for_a_fix() -> None:
     assert all(t.priority <= 3 for t in analysis.tasks)
 
 
+def test_tonight_and_this_afternoon_are_today() -> None:
+    burst = read("Can someone come tonight? The pipe under the sink burst", language="en")
+    assert (burst.intent, burst.sentiment) == ("support", "urgent")
+    assert read("¿Me pueden atender esta tarde?").sentiment == "urgent"
+    assert read("¿Abren esta tarde?").sentiment == "neutral"
+
+
 def test_the_business_hours_with_today_are_not_urgent() -> None:
     assert read("¿A qué hora abren hoy?").sentiment == "neutral"
     assert read("Are you open today until 8?", language="en").sentiment == "neutral"

@@ -23,7 +23,9 @@ NOT_URGENT = re.compile(
     r"\b(?:not|no es|no era|nada|nothing|isn'?t|no)\s+(?:muy |very |super |that |tan )?urgent\w*"
 )
 # "Today" makes it urgent, except as the date of an appointment being talked about.
-TODAY = re.compile(r"\b(?:hoy|today)\b")
+TODAY = re.compile(
+    r"\b(?:hoy|today|tonight|this afternoon|this evening|esta noche|esta tarde|hoy mismo)\b"
+)
 EVENT_TODAY = re.compile(
     r"\bhoy (?:teniamos|tenemos|tengo|tenia|habiamos|hemos|era|es el dia)\b|\btoday'?s\b"
     r"|\b(?:cita|reunion|llamada|visita|demo|meeting|call|appointment|session|sesion|clase)\s+"
@@ -31,8 +33,10 @@ EVENT_TODAY = re.compile(
     r"|\b(?:we|i) (?:had|have) (?:a |an |our |the )?\w+ today\b"
     # The business's own hours are information: "¿a qué hora abren hoy?", "open today?".
     r"|\b(?:abren|abris|abre|abrimos|abiertos?|cierran|cerrais|cierra|horario|open|opens|close|closes"
-    r"|closing|opening)\b[^.?!\n]{0,30}\b(?:hoy|today)\b"
-    r"|\b(?:hoy|today)\b[^.?!\n]{0,30}\b(?:abren|abris|abre|abiertos?|cierran|cierra|horario|open"
+    r"|closing|opening)\b[^.?!\n]{0,30}\b(?:hoy|today|tonight|esta tarde|esta noche|this afternoon"
+    r"|this evening)\b"
+    r"|\b(?:hoy|today|tonight|esta tarde|esta noche|this afternoon|this evening)\b[^.?!\n]{0,30}"
+    r"\b(?:abren|abris|abre|abiertos?|cierran|cierra|horario|open"
     r"|close|closes|closing)\b"
 )
 # The same failure once more ("AGAIN", "otra vez", "ya van tres veces"): with a problem, the
@@ -83,6 +87,7 @@ PROBLEM = re.compile(
     r"|conectar|sincronizar|jalar|arrancar)\b|\bno tengo (?:internet|luz|agua|senal|conexion|servicio|wifi)\b"
     r"|\bkeeps? (?:jamming|leaking|tripping|beeping|dropping|breaking|overheating)\b"
     r"|\bfroze\b|\bfrozen\b|\bfreezes\b|\bse (?:colgo|trabo|tildo)\b"
+    r"|\bburst\b|\bflood\w*\b|\bse (?:revento|inundo|salio el agua)\b|\binundad[oa]\b"
     r"|\b(?:arreglar|reparar|arreglen|reparen|arreglarme|repararme)\b|\bhace un ruido\b|\bmakes? a (?:weird |strange |loud )?noise\b"
     r"|\b(?:can|could) (?:someone|somebody|you|anyone) (?:take a look|look at|check on|check) (?:it|this|that)\b"
     r"|\b(?:venir|mandar|enviar|mandarme|enviarme)\s+(?:a |un |una |el |al )?(?:revisar|arreglar|reparar|tecnico)"
