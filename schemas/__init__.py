@@ -10,7 +10,7 @@ from schemas.analysis import (
     TaskUpdated,
 )
 from schemas.audio import AudioTranscribed, AudioTranscriptionFailed, TranscriptSegment
-from schemas.calls import CallAudioRecorded, CallEnded, CallFailed, CallTurn
+from schemas.calls import CallAnalyzed, CallAudioRecorded, CallEnded, CallFailed, CallTurn
 from schemas.conversations import (
     AgentReplyFailed,
     ConversationHandbackRequested,
@@ -57,6 +57,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AudioTranscribed,
     AudioTranscriptionFailed,
     CallEnded,
+    CallAnalyzed,
     CallAudioRecorded,
     CallFailed,
     IntentDetected,
@@ -89,6 +90,7 @@ __all__ = [
     "CalendarEventCancelled",
     "CalendarEventRescheduled",
     "CalendarEventScheduled",
+    "CallAnalyzed",
     "CallAudioRecorded",
     "CallEnded",
     "CallFailed",

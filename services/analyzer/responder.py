@@ -19,7 +19,7 @@ from hilo.outbox import RetryPolicy, record_dead_work
 from hilo.service import Runtime
 from hilo.workers import KeyedWorkers
 from schemas import ReplyReady, derived_id, utc_now
-from services.analyzer import ledger, pipeline
+from services.analyzer import call_handlers, ledger, pipeline
 from services.analyzer.backends import Backend
 from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
 from services.analyzer.conversation_log import build_conversation, contact_timezone
@@ -147,6 +147,10 @@ class Responder:
                 outcome = await pipeline.publish_changes(
                     tx.conn, tx.publish, built, analysis, cause, contact.business_number
                 )
+                await call_handlers.publish_call_analyses(
+                    tx.conn, tx.publish, [r.trigger_id for r in rows], analysis, conversation,
+                    cause,
+                )  # fmt: skip
                 first_reply = not any(m.direction == "outbound" for m in built.messages)
                 reply = self._reply(contact, rows, burst, outcome, first_reply, cause)
                 if reply is not None:
