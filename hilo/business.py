@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -341,6 +341,11 @@ class ProfileSource:
         except OSError:
             return None
         return (stat.st_mtime_ns, stat.st_size)
+
+    def modified_at(self) -> datetime:
+        """When the file was last written: from then on its version is the current one."""
+        stamp = self._stamp or self._stat()
+        return datetime.fromtimestamp(stamp[0] / 1e9, UTC) if stamp else datetime.now(UTC)
 
     def current(self) -> LoadedProfile | None:
         stamp = self._stat()

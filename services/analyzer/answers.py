@@ -50,6 +50,7 @@ class Situation:
     knowledge: Knowledge | None = None
     refused: tuple[Refusal, ...] = ()
     person_told: bool = False  # a person was already promised in this conversation
+    call_summary: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
         backend = Guarded(make_backend(config), config.analyzer_default_language)
         responder = Responder(runtime, backend, config)
         runtime.state.update(settings=config, backend=backend, responder=responder)
+        # The business profile's version, recorded and announced (business hook, issue 19).
+        await responder.desk.refresh()
         # Bursts that a previous run queued but never finished.
         await responder.resume()
 

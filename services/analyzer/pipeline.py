@@ -26,8 +26,12 @@ from services.analyzer.diff import (
     task_changes,
 )
 from services.analyzer.models import Analysis, Conversation, event_task_key
+from services.analyzer.slots import Refusal
 
 Publish = Callable[[Event], Awaitable[object]]
+# Business hook (issue 19): decides which calendar changes fit the business's calendar
+# (and books them); the refused ones are neither published nor remembered.
+Gate = Callable[[list[CalendarChange]], Awaitable[tuple[list[CalendarChange], list[Refusal]]]]
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Outcome:
     tasks: list[TaskChange]
     # Events still standing after this analysis that it did not change.
     standing: list[StoredCalendarEvent]
+    # Requested slots that do not fit the business's calendar (business hook, issue 19).
+    refused: tuple[Refusal, ...] = ()
 
 
 def intent_event(
@@ -82,19 +88,24 @@ async def publish_changes(
     analysis: Analysis,
     cause: Cause,
     business_number: str | None,
+    gate: Gate | None = None,
 ) -> Outcome:
     """Diff against what was published before, publish the differences, remember them."""
     stored = await ledger.stored_events(db, conversation.id)
     held = held_event(analysis, {e.key for e in stored.values()})
     agreed = tuple(e for e in analysis.events if e.key != held)
     calendar = calendar_changes(conversation.id, stored, agreed, business_number)
+    refused: list[Refusal] = []
+    if gate is not None:  # business hook (issue 19)
+        calendar, refused = await gate(calendar)
     for change in calendar:
         event = change.to_event(cause)
         if event is not None:
             await publish(event)
         await ledger.save_event(db, change.after)
     cancelled_keys = [e.key for e in analysis.events if e.status == "cancelled"]
-    ready_tasks = [t for t in analysis.tasks if held is None or t.key != event_task_key(held)]
+    waiting = {event_task_key(k) for k in [held, *(r.key for r in refused)] if k is not None}
+    ready_tasks = [t for t in analysis.tasks if t.key not in waiting]
     tasks = task_changes(
         conversation.id, await ledger.stored_tasks(db, conversation.id), ready_tasks,
         cancelled_keys,
@@ -106,7 +117,7 @@ async def publish_changes(
     standing = [
         e for e in stored.values() if e.status == "standing" and e.calendar_event_id not in changed
     ]
-    return Outcome(analysis, calendar, tasks, standing)
+    return Outcome(analysis, calendar, tasks, standing, tuple(refused))
 
 
 async def analyze(
@@ -118,7 +129,8 @@ async def analyze(
     intent_event_id: uuid.UUID,
     cause: Cause,
     business_number: str | None,
+    gate: Gate | None = None,
 ) -> Outcome:
     analysis = await backend.analyze(conversation)
     await publish(intent_event(analysis, conversation.id, intent_event_id, cause))
-    return await publish_changes(db, publish, conversation, analysis, cause, business_number)
+    return await publish_changes(db, publish, conversation, analysis, cause, business_number, gate)

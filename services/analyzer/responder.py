@@ -21,9 +21,10 @@ from schemas import ReplyReady, derived_id, utc_now
 from services.analyzer import ledger, pipeline
 from services.analyzer.backends import Backend
 from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
+from services.analyzer.business_desk import BusinessDesk
 from services.analyzer.conversation_log import build_conversation, contact_timezone
 from services.analyzer.diff import Cause
-from services.analyzer.replies import ReplyFacts, compose, reply_language
+from services.analyzer.replies import ReplyFacts, reply_language
 from services.analyzer.settings import AnalyzerSettings
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class Responder:
         self.backend = backend
         self.settings = settings
         self._workers = KeyedWorkers(self._drain, "analyzer")
+        # Business hook (issue 19): the profile, bookings that fit, the answer itself.
+        self.desk = BusinessDesk(runtime, settings)
 
     def kick(self, conversation: str) -> None:
         """Make sure the conversation's worker runs and looks at its inbox again."""
@@ -48,6 +51,7 @@ class Responder:
 
     async def close(self) -> None:
         await self._workers.close()
+        await self.desk.close()  # business hook (issue 19)
 
     async def _drain(self, conversation: str) -> None:
         wake = self._workers.wake(conversation)
@@ -98,7 +102,8 @@ class Responder:
             messages,
             timezone=contact_timezone(
                 conversation,
-                self.runtime.settings.timezone,
+                # Business hook (issue 19): the profile's zone is the business's zone.
+                self.desk.timezone(self.runtime.settings.timezone),
                 from_number=self.settings.analyzer_timezone_from_number,
             ),
             contact_name=contact.contact_name,
@@ -116,6 +121,8 @@ class Responder:
                 intent_event_id=derived_id(burst, "analyzer.intent"),
                 cause=cause,
                 business_number=contact.business_number,
+                # Business hook (issue 19): only slots that fit the calendar are booked.
+                gate=await self.desk.gate_for(conversation, rows),
             )
             first_reply = not any(m.direction == "outbound" for m in built.messages)
             replied = await self._answer(conversation, rows, outcome, unheard, first_reply, cause)
@@ -141,7 +148,10 @@ class Responder:
         language = reply_language(
             outcome.analysis.language, self.settings.analyzer_default_language
         )
-        text = compose(
+        # Business hook (issue 19): facts, refused slots, a hand-off, or None (say nothing).
+        text = await self.desk.answer(
+            conversation,
+            rows,
             ReplyFacts(
                 analysis=outcome.analysis,
                 language=language,
@@ -151,8 +161,11 @@ class Responder:
                 contact_name=contact.contact_name,
                 unheard_voice_note=unheard,
                 first_reply=first_reply,
-            )
+            ),
+            outcome.refused,
         )
+        if text is None:
+            return False
         await self.runtime.publish(
             ReplyReady(
                 event_id=derived_id(burst, "analyzer.reply"),

@@ -1,0 +1,112 @@
+"""The analyzer answering from a business profile, on real NATS and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from hilo.bus import EventBus
+from hilo.testing import Published, eventually
+from services.analyzer.replies import describe_when
+from tests.analyzer.conftest import settled
+from tests.business.conftest import CLOSED, Chat, Started, message, profile_yaml
+
+
+async def test_hours_prices_faq_and_a_closed_date_from_the_profile(
+    clinic: Callable[..., Started], bus: EventBus, published: Published
+) -> None:
+    async with clinic() as (_, runtime):
+        chat = Chat(bus, published, runtime)
+        saturday = await chat.say("Hola, ¿a qué hora abren el sábado?")
+        price = await chat.say("¿Cuánto cuesta la limpieza dental?")
+        parking = await chat.say("Do you have parking?")
+        day = describe_when(CLOSED, "es")  # "el miércoles 16 de diciembre"
+        closed = await chat.say(f"¿Abrís {day}?")
+        address = await chat.say("¿Dónde estáis?")
+
+    assert "sábado" in saturday and "10:00 a 13:00" in saturday
+    assert "45 €" in price and "45 min" in price
+    assert parking == "Yes, behind the clinic."
+    assert "cerrados" in closed and str(CLOSED.day) in closed
+    assert "Calle Falsa 123" in address
+    assert published.distinct("conversation.person_needed") == []
+
+
+async def test_an_unknown_question_goes_to_a_person_who_is_promised_once(
+    clinic: Callable[..., Started], bus: EventBus, published: Published
+) -> None:
+    async with clinic() as (_, runtime):
+        chat = Chat(bus, published, runtime)
+        promised = await chat.say("¿Hacéis implantes de titanio?")
+        [task] = await published.wait_for("task.created")
+        [needed] = await published.wait_for("conversation.person_needed")
+        # A second question nobody can answer: the person is already coming.
+        await chat.say_unanswered("¿Y ortodoncia invisible para adultos?")
+        # What the profile knows is still answered meanwhile.
+        parking = await chat.say("¿Tenéis aparcamiento?")
+
+    assert "persona" in promised
+    assert task.task_type == "support" and needed.task_id == task.task_id
+    assert needed.reason == "unanswered_question"
+    replies = [r.text for r in chat.replies()]
+    assert replies == [promised, parking]
+    assert len(published.distinct("conversation.person_needed")) == 1
+
+
+async def test_a_closer_after_an_answer_gets_no_reply_and_no_answer_repeats_word_for_word(
+    clinic: Callable[..., Started], bus: EventBus, published: Published
+) -> None:
+    async with clinic() as (_, runtime):
+        chat = Chat(bus, published, runtime)
+        first = await chat.say("¿Cuánto cuesta la limpieza?")
+        for closer in ("gracias", "👍", "ok, perfecto", "thanks!"):
+            await chat.say_unanswered(closer)
+        again = await chat.say("¿Cuánto cuesta la limpieza?")
+        replied = await runtime.db.fetch(
+            "SELECT m.text, i.replied FROM analyzer_inbox i JOIN analyzer_messages m"
+            " USING (message_id) ORDER BY i.seq"
+        )
+
+    assert len(chat.replies()) == 2
+    assert [r["replied"] for r in replied] == [True, False, False, False, False, True]
+    assert again != first and again.endswith(first)
+
+
+async def test_a_burst_gets_one_reply(
+    clinic: Callable[..., Started], bus: EventBus, published: Published
+) -> None:
+    async with clinic(analyzer_burst_seconds=1.0) as (_, runtime):
+        for text in ("Hola", "una pregunta", "¿a qué hora abren el sábado?"):
+            await bus.publish(message(text))
+        await settled(runtime, bus)
+        [reply] = await published.wait_for("reply.ready")
+
+    assert "10:00 a 13:00" in reply.text and len(reply.in_reply_to) == 3
+
+
+async def test_a_new_profile_version_is_recorded_and_answers_from_then_on(
+    clinic: Callable[..., Started], bus: EventBus, published: Published, profile_file: Path
+) -> None:
+    async with clinic() as (_, runtime):
+        chat = Chat(bus, published, runtime)
+        before = await chat.say("¿Cuánto cuesta la limpieza?")
+        await asyncio.to_thread(profile_file.write_text, profile_yaml(price="50 €"), "utf-8")
+        after = await chat.say("¿Y cuánto cuesta la limpieza ahora?")
+        loaded = await published.wait_for("business.profile_loaded", count=2)
+        versions = await runtime.db.fetch(
+            "SELECT version FROM analyzer_business_profile_history ORDER BY seq"
+        )
+
+        async def all_published() -> bool:
+            unpublished = await runtime.db.fetchval(
+                "SELECT count(*) FROM analyzer_business_profile_history WHERE NOT published"
+            )
+            return bool(unpublished == 0)
+
+        await eventually(all_published)
+
+    assert "45 €" in before and "50 €" in after
+    assert [e.version for e in loaded] == [r["version"] for r in versions]
+    assert len({e.version for e in loaded}) == 2
+    assert "50 €" in loaded[-1].source and loaded[0].conversation == "business"
