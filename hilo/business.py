@@ -23,11 +23,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -92,6 +93,15 @@ def parse_span(text: str) -> OpeningSpan:
     return OpeningSpan(time(h1, m1), end)
 
 
+def _valid_span(text: str) -> str:
+    parse_span(text)
+    return text
+
+
+# "09:00-14:00", checked where it stands so an error names its line.
+SpanText = Annotated[str, AfterValidator(_valid_span)]
+
+
 class ServiceOffered(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -123,7 +133,7 @@ class BusinessProfile(BaseModel):
     languages: tuple[Literal["es", "en"], ...] = ("es",)
     address: str | None = None
     phone: str | None = None
-    hours: dict[Weekday, tuple[str, ...]] = Field(default_factory=dict)
+    hours: dict[Weekday, tuple[SpanText, ...]] = Field(default_factory=dict)
     closed_dates: tuple[date, ...] = ()
     services: tuple[ServiceOffered, ...] = ()
     faq: tuple[FaqEntry, ...] = ()
@@ -158,6 +168,7 @@ class BusinessProfile(BaseModel):
     @field_validator("hours")
     @classmethod
     def _spans(cls, hours: dict[Weekday, tuple[str, ...]]) -> dict[Weekday, tuple[str, ...]]:
+        """Spans of one day may not overlap (each span alone is checked by SpanText)."""
         for spans in hours.values():
             parsed = sorted((parse_span(s) for s in spans), key=lambda s: s.start)
             for before, after in itertools.pairwise(parsed):

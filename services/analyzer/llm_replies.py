@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.analyzer.answers import Answer, Situation
 from services.analyzer.backends import BackendUnavailable
-from services.analyzer.factcheck import invented
+from services.analyzer.factcheck import Sources, invented
 from services.analyzer.settings import AnalyzerSettings
 
 log = logging.getLogger(__name__)
@@ -86,23 +86,27 @@ class LlmReplies:
             return offline
         made_up = invented(reply.text, sources)
         if made_up:
-            # The numbers are the business's or the contact's words, never logged as text.
-            log.warning("model reply stated %d number(s) not in its sources", len(made_up))
+            # Only the kind and the number are logged (no message text).
+            log.warning("model reply stated what its sources do not: %s", ", ".join(made_up))
             return offline
         return Answer(reply.text.strip(), person_needed=reply.needs_person)
 
     @staticmethod
     def _sources(
         situation: Situation, offline: Answer, history: Sequence[tuple[str, str]]
-    ) -> list[str]:
+    ) -> Sources:
         profile = situation.profile
-        return [
-            offline.text or "",
-            profile.model_dump_json() if profile else "",
-            situation.reply.analysis.summary,
-            *(text for _, text in history),
-            *situation.texts,
-        ]
+        facts = [offline.text or "", *(text for _, text in history), *situation.texts]
+        if situation.call_summary:
+            facts.append(situation.call_summary)
+        if profile is not None:
+            facts += [s.price or "" for s in profile.services]
+            facts += [a for f in profile.faq for a in (*f.q.all_texts(), *f.a.all_texts())]
+            facts += [span for spans in profile.hours.values() for span in spans]
+            facts += [profile.address or "", profile.phone or ""]
+            facts += [d.isoformat() for d in profile.closed_dates]
+        context = [profile.model_dump_json()] if profile else []
+        return Sources(tuple(f for f in facts if f), tuple(context))
 
     async def _ask(
         self, situation: Situation, offline: Answer, history: Sequence[tuple[str, str]]

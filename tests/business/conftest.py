@@ -22,12 +22,14 @@ from hilo.testing import Published, watching
 from schemas import MessageReceived, utc_now
 from services.analyzer.app import build
 from services.analyzer.settings import AnalyzerSettings
-from tests.analyzer.conftest import OUTPUT_TYPES, settled
+from tests.analyzer.conftest import OUTPUT_TYPES, OpenAIStandIn, openai_standin, settled
 
 MADRID = ZoneInfo("Europe/Madrid")
 CONTACT = "+34600111222"
 OTHER = "+34600333444"
 BUSINESS = "+34910000000"
+
+__all__ = ["OpenAIStandIn", "openai_standin"]  # the OpenAI-compatible stand-in, reused
 
 WATCHED = (*OUTPUT_TYPES, "conversation.person_needed", "business.profile_loaded")
 
