@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from hilo.service import Runtime, Service
+from schemas import BusinessProfileLoaded
 from services.analyzer.backends import Guarded, make_backend
+from services.analyzer.business_desk import on_profile_loaded
 from services.analyzer.handlers import HANDLED_EVENTS, on_event
 from services.analyzer.responder import Responder
 from services.analyzer.routes import router
@@ -18,6 +20,10 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
         *HANDLED_EVENTS, durable="analyzer", max_deliver=6, max_ack_pending=5000, batch=256
     )(on_event)
     service.router.include_router(router)
+    # Business hook (issue 19): profile versions read back, so a replay knows each one's time.
+    service.subscriber(BusinessProfileLoaded, durable="analyzer-business", max_deliver=6)(
+        on_profile_loaded
+    )
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

@@ -129,28 +129,48 @@ class ProfileStore:
             await conn.execute("LOCK TABLE analyzer_business_profile_history IN EXCLUSIVE MODE")
             latest = await conn.fetchrow(
                 "SELECT version, effective_from FROM analyzer_business_profile_history"
-                " ORDER BY seq DESC LIMIT 1"
+                " ORDER BY effective_from DESC, seq DESC LIMIT 1"
             )
             if latest is not None and latest["version"] == loaded.version:
                 return None
             if latest is not None and effective_from < latest["effective_from"]:
                 effective_from = latest["effective_from"]
-            await conn.execute(
-                "INSERT INTO analyzer_business_profiles (version, name, source)"
-                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                loaded.version,
-                loaded.profile.name,
-                loaded.source,
-            )
             event_id = uuid.uuid4()
-            await conn.execute(
-                "INSERT INTO analyzer_business_profile_history (version, effective_from, event_id)"
-                " VALUES ($1, $2, $3)",
-                loaded.version,
-                effective_from,
-                event_id,
-            )
+            await self._insert(conn, event_id, loaded, effective_from, published=False)
             return event_id
+
+    async def remember(
+        self, db: asyncpg.Pool, event_id: uuid.UUID, loaded: LoadedProfile, effective_from: datetime
+    ) -> None:
+        """A ``business.profile_loaded`` read back (a replay, a fresh database): known now."""
+        async with db.acquire() as conn, conn.transaction():
+            await self._insert(conn, event_id, loaded, effective_from, published=True)
+
+    @staticmethod
+    async def _insert(
+        conn: asyncpg.Connection,
+        event_id: uuid.UUID,
+        loaded: LoadedProfile,
+        effective_from: datetime,
+        *,
+        published: bool,
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO analyzer_business_profiles (version, name, source)"
+            " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            loaded.version,
+            loaded.profile.name,
+            loaded.source,
+        )
+        await conn.execute(
+            "INSERT INTO analyzer_business_profile_history"
+            " (version, effective_from, event_id, published) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            loaded.version,
+            effective_from,
+            event_id,
+            published,
+        )
 
     async def unpublished(
         self, db: asyncpg.Pool
@@ -174,7 +194,8 @@ class ProfileStore:
             "SELECT p.version, p.source FROM analyzer_business_profile_history h"
             " JOIN analyzer_business_profiles p USING (version)"
             " ORDER BY (h.effective_from <= $1) DESC,"
-            " CASE WHEN h.effective_from <= $1 THEN h.seq ELSE -h.seq END DESC LIMIT 1",
+            " CASE WHEN h.effective_from <= $1 THEN h.effective_from END DESC,"
+            " h.effective_from, h.seq DESC LIMIT 1",
             at,
         )
         return ProfileVersion(row["version"], row["source"]) if row else None

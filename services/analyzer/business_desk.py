@@ -29,7 +29,7 @@ from hilo.business import (
     configured_path,
     parse_profile,
 )
-from hilo.service import Runtime
+from hilo.service import Context, Runtime
 from schemas import BusinessProfileLoaded, PersonNeeded, TaskCreated, derived_id
 from services.analyzer.answers import Situation, compose_answer
 from services.analyzer.booking_store import BookingStore, ProfileStore
@@ -116,6 +116,15 @@ class BusinessDesk:
                 )
             )
             await self.profiles.mark_published(self.runtime.db, event_id)
+
+    async def on_profile_loaded(self, event: BusinessProfileLoaded) -> None:
+        """A version read back from the stream (a replay into a fresh database, say)."""
+        try:
+            loaded = parse_profile(event.source)
+        except InvalidProfile:
+            log.exception("business.profile_loaded %s unreadable; skipped", event.version)
+            return
+        await self.profiles.remember(self.runtime.db, event.event_id, loaded, event.occurred_at)
 
     async def version_at(self, at: datetime) -> Version | None:
         await self.refresh()
@@ -362,3 +371,8 @@ class Gate:
             reason,
             tuple(local),
         )
+
+
+async def on_profile_loaded(event: BusinessProfileLoaded, ctx: Context) -> None:
+    """Handler (its own durable consumer): a profile version read back from the stream."""
+    await ctx.state["responder"].desk.on_profile_loaded(event)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from hilo.bus import EventBus
 from hilo.testing import Published, eventually
+from schemas import utc_now
 from services.analyzer.replies import describe_when
 from tests.analyzer.conftest import settled
 from tests.business.conftest import CLOSED, Chat, Started, message, profile_yaml
@@ -110,3 +113,46 @@ async def test_a_new_profile_version_is_recorded_and_answers_from_then_on(
     assert [e.version for e in loaded] == [r["version"] for r in versions]
     assert len({e.version for e in loaded}) == 2
     assert "50 €" in loaded[-1].source and loaded[0].conversation == "business"
+
+
+async def test_a_message_is_answered_with_the_profile_of_its_time(
+    clinic: Callable[..., Started], bus: EventBus, published: Published, profile_file: Path
+) -> None:
+    now = utc_now()
+    os.utime(profile_file, (now.timestamp() - 3600,) * 2)  # version 1 since an hour ago
+    async with clinic() as (_, runtime):
+        chat = Chat(bus, published, runtime)
+        first = await chat.say("¿Cuánto cuesta la limpieza?")
+        await asyncio.to_thread(profile_file.write_text, profile_yaml(price="50 €"), "utf-8")
+        os.utime(profile_file, (now.timestamp() - 600,) * 2)  # version 2 since ten minutes ago
+        newer = await chat.say("¿Y ahora cuánto cuesta la limpieza?")
+        # A message of twenty minutes ago, delivered late (or again, into a fresh database):
+        # answered with the version that was current when it was written.
+        late = message("¿Cuánto costaba la limpieza?", at=now - timedelta(minutes=20))
+        await bus.publish(late)
+        [*_, old] = await published.wait_for("reply.ready", count=3)
+
+    assert "45 €" in first and "50 €" in newer
+    assert old.in_reply_to == (late.event_id,) and "45 €" in old.text
+
+
+async def test_a_fresh_database_learns_the_versions_back_from_the_stream(
+    clinic: Callable[..., Started], bus: EventBus, published: Published
+) -> None:
+    async with clinic() as (_, runtime):
+        [loaded] = await published.wait_for("business.profile_loaded")
+        await runtime.db.execute(
+            "DELETE FROM analyzer_business_profile_history; DELETE FROM analyzer_business_profiles"
+        )
+        await bus.publish_stored(loaded.model_dump(mode="json"), replay_id="fresh")
+
+        async def known_again() -> bool:
+            found = await runtime.db.fetchval(
+                "SELECT count(*) FROM analyzer_business_profile_history"
+                " WHERE event_id = $1 AND published AND effective_from = $2",
+                loaded.event_id,
+                loaded.occurred_at,
+            )
+            return bool(found == 1)
+
+        await eventually(known_again)
