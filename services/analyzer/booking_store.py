@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from hilo.business import LoadedProfile
-from services.analyzer.diff import CalendarChange
+from services.analyzer.diff import CalendarChange, StoredCalendarEvent
 from services.analyzer.slots import Interval, Refusal
 
 
@@ -106,6 +106,29 @@ class BookingStore:
         self, db: asyncpg.Pool | asyncpg.Connection, at: datetime, days: int
     ) -> list[Interval]:
         return await self.taken_between(db, at - timedelta(days=days), at + timedelta(days=days))
+
+    async def with_booked_ends(
+        self,
+        db: asyncpg.Pool | asyncpg.Connection,
+        events: Sequence[tuple[StoredCalendarEvent, datetime, datetime]],
+    ) -> list[tuple[StoredCalendarEvent, datetime, datetime]]:
+        """Events without a stated end end when their booking does (the service's length)."""
+        rows = await db.fetch(
+            "SELECT calendar_event_id, upper(during) AS ends FROM analyzer_bookings"
+            " WHERE calendar_event_id = ANY($1::uuid[])",
+            [e.calendar_event_id for e, _, _ in events],
+        )
+        ends = {r["calendar_event_id"]: r["ends"] for r in rows}
+        return [
+            (
+                replace(e, end=ends[e.calendar_event_id])
+                if e.end is None and e.calendar_event_id in ends
+                else e,
+                c,
+                u,
+            )
+            for e, c, u in events
+        ]
 
 
 class _Full(Exception):

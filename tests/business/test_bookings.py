@@ -7,6 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, time
 from pathlib import Path
 
+import httpx
+import icalendar
+
 from hilo.bus import EventBus
 from hilo.testing import Published
 from services.analyzer.replies import describe_when
@@ -33,13 +36,15 @@ def at(hour: int, minute: int = 0) -> datetime:
 async def test_an_out_of_hours_request_is_not_booked_and_a_pick_books_an_alternative(
     clinic: Callable[..., Started], bus: EventBus, published: Published
 ) -> None:
-    async with clinic() as (_, runtime):
+    async with clinic() as (service, runtime):
         chat = Chat(bus, published, runtime)
         refused = await chat.say("Quiero pedir cita para una limpieza el martes a las 15")
         nothing_booked = published.distinct("calendar_event.scheduled")
         booked = await chat.say("La segunda opción")
         [scheduled] = await published.wait_for("calendar_event.scheduled")
         bookings = await runtime.db.fetch("SELECT lane, during FROM analyzer_bookings")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.http_port}") as http:
+            feed = await http.get("/calendar/default.ics")
 
     assert nothing_booked == []
     assert "fuera de nuestro horario" in refused
@@ -51,6 +56,9 @@ async def test_an_out_of_hours_request_is_not_booked_and_a_pick_books_an_alterna
     assert describe_when(at(16, 0), "es") in booked
     [row] = bookings
     assert (row["during"].lower, row["during"].upper) == (at(16, 0), at(16, 45))
+    # The feed shows the booked appointment only, lasting the cleaning's 45 minutes.
+    [vevent] = icalendar.Calendar.from_ical(feed.content).walk("VEVENT")
+    assert vevent.decoded("dtstart") == at(16, 0) and vevent.decoded("dtend") == at(16, 45)
 
 
 async def test_two_contacts_racing_for_one_slot_exactly_one_gets_it(
