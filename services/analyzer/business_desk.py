@@ -34,9 +34,10 @@ from schemas import BusinessProfileLoaded, PersonNeeded, TaskCreated, derived_id
 from services.analyzer.answers import Situation, compose_answer
 from services.analyzer.booking_store import BookingStore, ProfileStore
 from services.analyzer.burst import InboxRow
-from services.analyzer.diff import CalendarChange
+from services.analyzer.diff import CalendarChange, aware, calendar_event_id
 from services.analyzer.knowledge import Knowledge
 from services.analyzer.llm_replies import LlmReplies, make_llm_replies
+from services.analyzer.models import Analysis
 from services.analyzer.replies import SUPPORTED, ReplyFacts
 from services.analyzer.rules.language import detect
 from services.analyzer.settings import AnalyzerSettings
@@ -193,6 +194,13 @@ class BusinessDesk:
         burst = await self.read_burst(conversation, rows)
         version = await self.version_at(burst.at)
         told = await self._person_told(burst)
+        if version is not None and not refused:
+            # An event held back while its topic is asked may already not fit: say so now,
+            # rather than ask what it is about and refuse it one message later.
+            early = await Gate(self, version, burst).preview(facts.analysis)
+            if early is not None:
+                refused = [early]
+                facts = replace(facts, analysis=facts.analysis.model_copy(update={"missing": ()}))
         # The language of what was just asked (a contact may switch mid-conversation).
         spoken = detect(list(burst.texts), default=facts.language)
         facts = replace(facts, language=spoken if spoken in SUPPORTED else facts.language)
@@ -304,11 +312,37 @@ class Gate:
                 refused.append(refusal)
         return passed, refused
 
+    async def preview(self, analysis: Analysis) -> Refusal | None:
+        """The refusal the event being arranged (held back, time known) would meet; no booking."""
+        standing = analysis.standing_events
+        if not analysis.missing or not standing:
+            return None
+        event = standing[-1]
+        start = aware(event.start, event.timezone)
+        if not isinstance(start, datetime):
+            return None
+        length = self._length_of(
+            event.title, start, aware(event.end, event.timezone) if event.end else None
+        )
+        end = start + length
+        event_id = calendar_event_id(self.burst.conversation, event.key)
+        taken = await self.desk.bookings.taken_between(
+            self.desk.runtime.db, start, end, except_event=event_id
+        )
+        found = verdict(self.version.profile, start, end, taken, self.burst.at)
+        if found == "fits":
+            return None
+        return await self._refusal(event.key, event.title, start, length, found)
+
     def _length(self, change: CalendarChange) -> timedelta:
         state = change.after
-        if isinstance(state.start, datetime) and state.end is not None and state.end > state.start:
-            return state.end - state.start
-        said = " ".join((state.title, *self.burst.texts))
+        end = state.end
+        return self._length_of(state.title, state.start, end)
+
+    def _length_of(self, title: str, start: object, end: object) -> timedelta:
+        if isinstance(start, datetime) and isinstance(end, datetime) and end > start:
+            return end - start
+        said = " ".join((title, *self.burst.texts))
         named = self.version.knowledge.services_named(said)
         return self.version.profile.duration_of(named[0] if named else None)
 
@@ -358,6 +392,11 @@ class Gate:
     async def _refuse(
         self, change: CalendarChange, start: datetime, length: timedelta, reason: Verdict
     ) -> Refusal:
+        return await self._refusal(change.after.key, change.after.title, start, length, reason)
+
+    async def _refusal(
+        self, key: str, title: str, start: datetime, length: timedelta, reason: Verdict
+    ) -> Refusal:
         profile = self.version.profile
         now = self.burst.at
         around = max(start, now)
@@ -365,8 +404,8 @@ class Gate:
         options = free_slots(profile, around, length, taken, now, horizon_days=SEARCH_DAYS)
         local = [o.astimezone(profile.zone) for o in options]
         return Refusal(
-            change.after.key,
-            change.after.title,
+            key,
+            title,
             start.astimezone(profile.zone),
             reason,
             tuple(local),

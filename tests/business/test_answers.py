@@ -66,6 +66,7 @@ async def test_a_closer_after_an_answer_gets_no_reply_and_no_answer_repeats_word
         for closer in ("gracias", "👍", "ok, perfecto", "thanks!"):
             await chat.say_unanswered(closer)
         again = await chat.say("¿Cuánto cuesta la limpieza?")
+        await settled(runtime, bus)  # the reply is out; its row is marked just after
         replied = await runtime.db.fetch(
             "SELECT m.text, i.replied FROM analyzer_inbox i JOIN analyzer_messages m"
             " USING (message_id) ORDER BY i.seq"

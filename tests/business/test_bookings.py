@@ -42,11 +42,13 @@ async def test_an_out_of_hours_request_is_not_booked_and_a_pick_books_an_alterna
         nothing_booked = published.distinct("calendar_event.scheduled")
         booked = await chat.say("La segunda opción")
         [scheduled] = await published.wait_for("calendar_event.scheduled")
+        await chat.say_unanswered("¡Perfecto, gracias!")  # nothing owed: no booking restated
         bookings = await runtime.db.fetch("SELECT lane, during FROM analyzer_bookings")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.http_port}") as http:
             feed = await http.get("/calendar/default.ics")
 
     assert nothing_booked == []
+    assert len(chat.replies()) == 2
     assert "fuera de nuestro horario" in refused
     # The nearest free starts around 15:00 for a 45-minute cleaning on the 30-minute grid:
     # 13:00 (13:30 would end after 14:00), then 16:00 and 16:30.
@@ -59,6 +61,16 @@ async def test_an_out_of_hours_request_is_not_booked_and_a_pick_books_an_alterna
     # The feed shows the booked appointment only, lasting the cleaning's 45 minutes.
     [vevent] = icalendar.Calendar.from_ical(feed.content).walk("VEVENT")
     assert vevent.decoded("dtstart") == at(16, 0) and vevent.decoded("dtend") == at(16, 45)
+
+
+async def test_a_slot_that_does_not_fit_is_refused_before_its_topic_is_asked(
+    clinic: Callable[..., Started], bus: EventBus, published: Published
+) -> None:
+    async with clinic() as (_, runtime):
+        refused = await Chat(bus, published, runtime).say("Quiero una cita el sábado a las 18")
+
+    assert "fuera de nuestro horario" in refused and "tema" not in refused
+    assert published.distinct("calendar_event.scheduled") == []
 
 
 async def test_two_contacts_racing_for_one_slot_exactly_one_gets_it(
