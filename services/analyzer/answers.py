@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from hilo.business import WEEKDAYS, BusinessProfile, OpeningSpan, ServiceOffered
 from hilo.text import fold, keyword
-from services.analyzer.knowledge import Asked, Knowledge, asked
+from services.analyzer.knowledge import Asked, Knowledge, asked, content_words
 from services.analyzer.replies import ReplyFacts, compose, describe_when
 from services.analyzer.rules.dates import find_day
 from services.analyzer.slots import Refusal
@@ -31,6 +31,13 @@ _DAY_NAMES = {
     "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
+# "¿Qué tal?", "¿Hay alguien?", "are you there?": small talk, not a question for a person.
+_SMALL_TALK = frozenset(
+    """
+    tal disponible disponibles ahi alguien atiende contesta va todo bien available there
+    anyone anybody doing going up
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
 _ASKS_DAY = re.compile(r"\b(?:hoy|today|manana|tomorrow)\b")
 
 
@@ -248,8 +255,10 @@ def compose_answer(situation: Situation) -> Answer:
         decided = compose(replace(facts, tasks=() if facts_lines else facts.tasks))
         lines.append(decided)
     lines.extend(facts_lines)
+    substance = [w for w in content_words(whole) if w not in _SMALL_TALK]
     unanswered = (
-        not facts_lines
+        bool(substance)
+        and not facts_lines
         and not arranging
         and (question.question or facts.analysis.intent in ("info", "quote"))
         and facts.analysis.intent not in ("schedule", "reschedule", "cancel")

@@ -222,6 +222,8 @@ class BusinessDesk:
         answer = offline
         if self.llm is not None and offline.text is not None:
             answer = await self.llm.write(situation, offline, await self._history(burst))
+            if answer.person_needed and told:
+                answer = offline  # a person was promised already: not a second time
         if answer.person_needed and not told:
             await self._hand_to_person(burst, facts.language)
         return answer.text

@@ -114,3 +114,15 @@ def test_closers_and_silence() -> None:
     assert compose_answer(after_answer).text is None
     after_question = Situation(facts, ("ok",), NOW, "¿Qué día te viene bien?", EXAMPLE, KNOWLEDGE)
     assert compose_answer(after_question).text is not None
+
+
+@pytest.mark.parametrize("greeting", ["Hola, ¿qué tal?", "¿Hay alguien ahí?", "Hi, are you there?"])
+def test_small_talk_is_greeted_not_handed_to_a_person(greeting: str) -> None:
+    facts = ReplyFacts(
+        analysis=Analysis.model_validate(
+            {"language": "es", "summary": "s", "sentiment": "neutral", "intent": "other"}
+        ),
+        language="es",
+    )
+    answer = compose_answer(Situation(facts, (greeting,), NOW, None, EXAMPLE, KNOWLEDGE))
+    assert answer.text and not answer.person_needed
