@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from hilo import registry
+from hilo.business import InvalidProfile, configured_path, load_profile
 from hilo.cli.errors import UserError
 from hilo.embedded import (
     DATABASE_NAME,
@@ -63,12 +64,25 @@ class Child:
             self.process.wait()
 
 
+def check_business_profile() -> None:
+    """A broken HILO_BUSINESS_FILE stops `hilo up` with its errors by line (issue 19)."""
+    path = configured_path()
+    if path is None or not path.exists():
+        return
+    try:
+        loaded = load_profile(path)
+    except InvalidProfile as exc:
+        raise UserError(f"the business profile does not validate:\n{exc}") from exc
+    print(f"hilo: business profile {path} ({loaded.profile.name}, {loaded.version})", flush=True)
+
+
 def up(settings: HiloSettings, only: list[str] | None = None) -> None:
     known = registry.names()
     names = only or known
     unknown = [n for n in names if n not in known]
     if unknown:
         raise UserError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    check_business_profile()
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     stopping = False

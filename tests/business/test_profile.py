@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -102,3 +104,25 @@ def test_a_missing_default_file_means_no_profile_but_a_named_one_must_exist(
     assert ProfileSource(tmp_path / "business.yaml").current() is None
     with pytest.raises(InvalidProfile, match="cannot read"):
         ProfileSource(tmp_path / "business.yaml", required=True)
+
+
+def test_hilo_up_refuses_a_broken_profile_with_its_line_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "business.yaml"
+    path.write_text('name: X\nhours:\n  mon: ["nine to five"]\n', encoding="utf-8")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HILO_")},
+        "HILO_BUSINESS_FILE": str(path),
+        "HILO_DATA_DIR": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "hilo.cli.main", "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert f"{path}:3: hours.mon.0: 'nine to five' is not a span" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "data").exists()  # nothing was started
