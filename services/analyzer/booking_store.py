@@ -17,6 +17,7 @@ import asyncpg
 
 from hilo.business import LoadedProfile
 from services.analyzer.diff import CalendarChange, StoredCalendarEvent
+from services.analyzer.models import FollowUpTask
 from services.analyzer.slots import Interval, Refusal
 
 
@@ -224,6 +225,29 @@ class ProfileStore:
         return ProfileVersion(row["version"], row["source"]) if row else None
 
 
+class AnsweredTasks:
+    """Tasks the profile answered (``analyzer_answered_tasks``), kept out for good."""
+
+    async def mark(
+        self, db: asyncpg.Pool | asyncpg.Connection, conversation: str, keys: Sequence[str]
+    ) -> None:
+        await db.execute(
+            "INSERT INTO analyzer_answered_tasks (conversation, key)"
+            " SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+            conversation,
+            list(keys),
+        )
+
+    async def without_answered(
+        self, db: asyncpg.Pool | asyncpg.Connection, conversation: str, tasks: list[FollowUpTask]
+    ) -> list[FollowUpTask]:
+        rows = await db.fetch(
+            "SELECT key FROM analyzer_answered_tasks WHERE conversation = $1", conversation
+        )
+        answered = {r["key"] for r in rows}
+        return [t for t in tasks if t.key not in answered]
+
+
 class BookedOnly:
     """The gate of a re-analysis: it books nothing new, it only keeps what was booked.
 
@@ -255,3 +279,6 @@ class BookedOnly:
                     continue
             passed.append(change)
         return passed, []
+
+    async def needed(self, conversation: str, tasks: list[FollowUpTask]) -> list[FollowUpTask]:
+        return await AnsweredTasks().without_answered(self.db, conversation, tasks)

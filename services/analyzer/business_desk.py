@@ -32,12 +32,12 @@ from hilo.business import (
 from hilo.service import Context, Runtime
 from schemas import BusinessProfileLoaded, PersonNeeded, TaskCreated, derived_id
 from services.analyzer.answers import Situation, compose_answer
-from services.analyzer.booking_store import BookingStore, ProfileStore
+from services.analyzer.booking_store import AnsweredTasks, BookingStore, ProfileStore
 from services.analyzer.burst import InboxRow
 from services.analyzer.diff import CalendarChange, aware, calendar_event_id
-from services.analyzer.knowledge import Knowledge
+from services.analyzer.knowledge import Knowledge, asked
 from services.analyzer.llm_replies import LlmReplies, make_llm_replies
-from services.analyzer.models import Analysis
+from services.analyzer.models import Analysis, FollowUpTask
 from services.analyzer.replies import SUPPORTED, ReplyFacts
 from services.analyzer.rules.language import detect
 from services.analyzer.settings import AnalyzerSettings
@@ -313,6 +313,18 @@ class Gate:
             else:
                 refused.append(refusal)
         return passed, refused
+
+    async def needed(self, conversation: str, tasks: list[FollowUpTask]) -> list[FollowUpTask]:
+        """A quote asked for a price the profile states was answered: no task for it."""
+        db = self.desk.runtime.db
+        question = asked(self.version.knowledge, " ".join(self.burst.texts))
+        priced = [s for s in question.prices if s.price] or (
+            list(self.version.profile.services) if question.price_list else []
+        )
+        quotes = [t.key for t in tasks if t.type == "quote"]
+        if priced and quotes:
+            await AnsweredTasks().mark(db, conversation, quotes)
+        return await AnsweredTasks().without_answered(db, conversation, tasks)
 
     async def preview(self, analysis: Analysis) -> Refusal | None:
         """The refusal the event being arranged (held back, time known) would meet; no booking."""

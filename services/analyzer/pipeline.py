@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
@@ -25,13 +26,22 @@ from services.analyzer.diff import (
     calendar_changes,
     task_changes,
 )
-from services.analyzer.models import Analysis, Conversation, event_task_key
+from services.analyzer.models import Analysis, Conversation, FollowUpTask, event_task_key
 from services.analyzer.slots import Refusal
 
 Publish = Callable[[Event], Awaitable[object]]
-# Business hook (issue 19): decides which calendar changes fit the business's calendar
-# (and books them); the refused ones are neither published nor remembered.
-Gate = Callable[[list[CalendarChange]], Awaitable[tuple[list[CalendarChange], list[Refusal]]]]
+
+
+class Gate(Protocol):
+    """Business hook (issue 19): which calendar changes fit the business's calendar (and
+    books them; the refused ones are neither published nor remembered), and which
+    follow-up tasks are still needed (a quote for a price the profile states is not)."""
+
+    async def __call__(
+        self, changes: list[CalendarChange]
+    ) -> tuple[list[CalendarChange], list[Refusal]]: ...
+
+    async def needed(self, conversation: str, tasks: list[FollowUpTask]) -> list[FollowUpTask]: ...
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,8 @@ async def publish_changes(
     cancelled_keys = [e.key for e in analysis.events if e.status == "cancelled"]
     waiting = {event_task_key(k) for k in [held, *(r.key for r in refused)] if k is not None}
     ready_tasks = [t for t in analysis.tasks if t.key not in waiting]
+    if gate is not None:  # business hook (issue 19)
+        ready_tasks = await gate.needed(conversation.id, ready_tasks)
     tasks = task_changes(
         conversation.id, await ledger.stored_tasks(db, conversation.id), ready_tasks,
         cancelled_keys,

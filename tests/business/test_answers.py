@@ -34,6 +34,8 @@ async def test_hours_prices_faq_and_a_closed_date_from_the_profile(
     assert "cerrados" in closed and str(CLOSED.day) in closed
     assert "Calle Falsa 123" in address
     assert published.distinct("conversation.person_needed") == []
+    # The price was answered from the profile: no "send the quote" task for anyone.
+    assert published.distinct("task.created") == []
 
 
 async def test_an_unknown_question_goes_to_a_person_who_is_promised_once(

@@ -41,3 +41,10 @@ CREATE TABLE IF NOT EXISTS analyzer_handoffs (
     burst_id      uuid NOT NULL,
     told_at       timestamptz NOT NULL DEFAULT now()
 );
+
+-- Follow-up tasks the profile already answered (a quote for a listed price): never published.
+CREATE TABLE IF NOT EXISTS analyzer_answered_tasks (
+    conversation  text NOT NULL,
+    key           text NOT NULL,
+    PRIMARY KEY (conversation, key)
+);
