@@ -24,7 +24,7 @@ from hilo.store.eventstore import EventStore, RecordedEvent
 from schemas import Event, derived_id
 from services.analyzer import pipeline
 from services.analyzer.backends import Backend, BackendUnavailable, make_backend
-from services.analyzer.booking_store import BookedOnly
+from services.analyzer.calendar_gate import BookedOnly
 from services.analyzer.conversation_log import build_conversation, contact_timezone, fold
 from services.analyzer.diff import Cause
 from services.analyzer.settings import AnalyzerSettings

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from hilo.business import LoadedProfile
-from services.analyzer.diff import CalendarChange, StoredCalendarEvent
+from services.analyzer.diff import StoredCalendarEvent
 from services.analyzer.models import FollowUpTask
-from services.analyzer.slots import Interval, Refusal
+from services.analyzer.slots import Interval
 
 
 class BookingStore:
@@ -246,39 +246,3 @@ class AnsweredTasks:
         )
         answered = {r["key"] for r in rows}
         return [t for t in tasks if t.key not in answered]
-
-
-class BookedOnly:
-    """The gate of a re-analysis: it books nothing new, it only keeps what was booked.
-
-    A re-analysis talks to no one, so it cannot offer alternatives; a timed event passes
-    only when the live analyzer booked it at that time. Without any recorded profile
-    version, bookings were never enforced and everything passes.
-    """
-
-    def __init__(self, db: asyncpg.Pool) -> None:
-        self.db = db
-
-    async def __call__(
-        self, changes: list[CalendarChange]
-    ) -> tuple[list[CalendarChange], list[Refusal]]:
-        enforced = await self.db.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM analyzer_business_profile_history)"
-        )
-        if not enforced:
-            return changes, []
-        passed = []
-        for change in changes:
-            start = change.after.start
-            if change.kind in ("scheduled", "rescheduled") and isinstance(start, datetime):
-                booked = await self.db.fetchval(
-                    "SELECT lower(during) FROM analyzer_bookings WHERE calendar_event_id = $1",
-                    change.after.calendar_event_id,
-                )
-                if booked != start:
-                    continue
-            passed.append(change)
-        return passed, []
-
-    async def needed(self, conversation: str, tasks: list[FollowUpTask]) -> list[FollowUpTask]:
-        return await AnsweredTasks().without_answered(self.db, conversation, tasks)
