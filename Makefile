@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-CODE   := hilo schemas services tests bench
+CODE   := hilo schemas services tests bench fuzz
 
-.PHONY: run test lint bench eval install system-deps clean
+.PHONY: run test lint bench eval fuzz install system-deps clean
 
 run: install
 	$(BIN)/hilo up
@@ -22,6 +22,11 @@ bench: install system-deps
 	@set -e; for script in bench/bench_*.py; do \
 		echo "== $$script"; $(BIN)/python $$script; echo; \
 	done
+
+# Generated (schemathesis) and hand-written hostile requests against every HTTP service:
+# prints requests tried, 5xx, hung requests and events published by invalid requests.
+fuzz: install
+	$(BIN)/python fuzz/run.py
 
 eval: install
 	$(BIN)/python -m services.analyzer.evaluate data/analysis-dev.jsonl
