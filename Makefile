@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # The tested versions of every dependency of every extra, with hashes (`make lock` writes it).
 LOCK   := requirements.lock
-CODE   := hilo schemas services tests bench fuzz
+CODE   := hilo schemas services tests bench fuzz deploy/tools
 
-.PHONY: run test lint audit bench eval fuzz install lock lock-upgrade system-deps clean
+.PHONY: run test lint audit deploy-lint manifests bench eval fuzz install lock lock-upgrade system-deps clean
 
 run: install
 	$(BIN)/hilo up
@@ -19,7 +19,21 @@ lint: install
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy $(CODE)
+	$(BIN)/lint-imports
+	$(BIN)/python -m hilo.deploy_files --check
+	$(BIN)/python -m hilo.asyncapi --check
+	$(MAKE) --no-print-directory deploy-lint
 	$(MAKE) --no-print-directory audit
+
+# deploy/, offline: the Dockerfile, every manifest rendered and validated, the compose file.
+deploy-lint: install
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/python -m deploy.tools.check
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+
+# What deploy/ repeats per service, written from the service registry.
+manifests: install
+	$(BIN)/python -m deploy.tools.manifests
 
 # Known vulnerabilities in the locked set (PyPI's advisory data). A package that cannot be
 # looked up is listed as skipped; a known vulnerability fails. Ignores, with their reasons,

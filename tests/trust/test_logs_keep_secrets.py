@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from hilo.bus import EventBus
 from hilo.logs import install, redact, secrets_from
 from hilo.settings import HiloSettings
-from hilo.testing import Published, eventually, watching
+from hilo.testing import Published, eventually, serving, watching
 from schemas import ReplyReady
 from services.analyzer.app import build as build_analyzer
 from services.analyzer.settings import AnalyzerSettings
@@ -49,7 +49,7 @@ from services.voice_bridge.app import build as build_bridge
 from services.voice_bridge.settings import VoiceBridgeSettings
 from tests.notifier.standins import ACCOUNT_SID, AUTH_TOKEN, WHATSAPP_FROM, provider_standins
 from tests.transcriber import standins as media
-from tests.transcriber.standins import ProviderStandIn, provider_standin, serving
+from tests.transcriber.standins import ProviderStandIn, provider_standin
 from tests.voice_bridge.standin import ElevenLabsStandIn
 
 CONTACT = "+573004441987"
