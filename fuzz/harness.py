@@ -69,6 +69,8 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)
     hung: list[str] = field(default_factory=list)
+    # Connections closed without any HTTP answer (a crash on the way, or a bare reset).
+    dropped: list[str] = field(default_factory=list)
     wrong_answers: list[str] = field(default_factory=list)
     invalid_publishes: int = 0
     invalid_publishers: list[str] = field(default_factory=list)
@@ -82,7 +84,9 @@ class Tally:
         label = f"{probe.name}: {probe.method} {probe.path[:60]} -> {answer.status}"
         if answer.hung:
             self.hung.append(label)
-        elif answer.status >= 500 or answer.status == 0:
+        elif answer.status == 0:
+            self.dropped.append(label)
+        elif answer.status >= 500:
             self.server_errors.append(f"{label} {answer.body[:200]!r}")
         elif checked and answer.status not in probe.expect:
             self.wrong_answers.append(f"{label} (expected {sorted(probe.expect)})")
@@ -98,6 +102,7 @@ class Tally:
         self.statuses.update(other.statuses)
         self.server_errors += other.server_errors
         self.hung += other.hung
+        self.dropped += other.dropped
         self.wrong_answers += other.wrong_answers
         self.invalid_publishes += other.invalid_publishes
         self.invalid_publishers += other.invalid_publishers
@@ -109,6 +114,7 @@ class Tally:
         return (
             [f"5xx: {p}" for p in self.server_errors]
             + [f"hung: {p}" for p in self.hung]
+            + [f"no answer: {p}" for p in self.dropped]
             + [f"wrong answer: {p}" for p in self.wrong_answers]
             + [f"published while invalid: {p}" for p in self.invalid_publishers]
         )

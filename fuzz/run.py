@@ -127,21 +127,28 @@ async def fuzz_service(infra: Infrastructure, name: str, base: Path) -> tuple[Ta
         await bus.close()
 
 
-def print_figures(results: dict[str, Tally], skipped: list[str]) -> None:
-    print(
-        f"\n{'service':<14} {'tried':>7} {'5xx':>5} {'hung':>5} {'wrong':>6} {'invalid→events':>15}"
+COLUMNS = ("tried", "5xx", "hung", "no answer", "wrong", "invalid→events")
+
+
+def _row(name: str, tally: Tally) -> str:
+    figures = (
+        tally.tried,
+        len(tally.server_errors),
+        len(tally.hung),
+        len(tally.dropped),
+        len(tally.wrong_answers),
+        tally.invalid_publishes,
     )
+    return f"{name:<14}" + "".join(f" {f:>{len(c)}}" for f, c in zip(figures, COLUMNS, strict=True))
+
+
+def print_figures(results: dict[str, Tally], skipped: list[str]) -> None:
+    print("\n" + f"{'service':<14}" + "".join(f" {c}" for c in COLUMNS))
     total = Tally()
     for name, tally in results.items():
         total.merge(tally)
-        print(
-            f"{name:<14} {tally.tried:>7} {len(tally.server_errors):>5} {len(tally.hung):>5}"
-            f" {len(tally.wrong_answers):>6} {tally.invalid_publishes:>15}"
-        )
-    print(
-        f"{'total':<14} {total.tried:>7} {len(total.server_errors):>5} {len(total.hung):>5}"
-        f" {len(total.wrong_answers):>6} {total.invalid_publishes:>15}"
-    )
+        print(_row(name, tally))
+    print(_row("total", total))
     statuses = ", ".join(f"{status}: {count}" for status, count in sorted(total.statuses.items()))
     print(f"answers by status: {statuses}")
     print(f"events published by accepted requests: {total.accepted_publishes}")

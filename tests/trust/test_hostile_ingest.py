@@ -32,7 +32,7 @@ async def test_hostile_requests_are_refused_and_publish_nothing(
     settings: HiloSettings, bus: EventBus
 ) -> None:
     secrets = Secrets()
-    service = build(ingest_config(secrets, ingest_body_timeout_seconds=1.0))
+    service = build(ingest_config(secrets, ingest_body_timeout_seconds=3.0))
     watch = Watch(bus)
     await watch.start()
     async with service.running(settings):
