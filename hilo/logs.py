@@ -52,7 +52,13 @@ class Redactor(logging.Filter):
         self.secrets = list(secrets) if secrets is not None else secrets_from(os.environ)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage(), self.secrets)
+        try:
+            message = record.getMessage()
+        except Exception:
+            # A malformed logging call: let the handler report it as it always would
+            # (a filter that raised would break the caller instead).
+            return True
+        record.msg = redact(message, self.secrets)
         record.args = None
         if record.exc_info:
             formatter = logging.Formatter()

@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from hilo.bus import EventBus
-from hilo.logs import install, redact, secrets_from
+from hilo.logs import Redactor, install, redact, secrets_from
 from hilo.settings import HiloSettings
 from hilo.testing import Published, eventually, serving, watching
 from schemas import ReplyReady
@@ -371,3 +371,8 @@ def test_the_redactor_masks_numbers_query_values_and_secrets() -> None:
     assert secrets_from({"TWILIO_AUTH_TOKEN": "abcdefgh", "HILO_TIMEZONE": "Europe/Madrid"}) == [
         "abcdefgh"
     ]
+
+
+def test_a_malformed_logging_call_does_not_raise_through_the_redactor() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s and %s", ("one",), None)
+    assert Redactor(["secret-value"]).filter(record) is True
