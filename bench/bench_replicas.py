@@ -35,7 +35,7 @@ from hilo.store.migrations import migrate_url
 from schemas import MessageReceived
 
 PUBLISHES = int(os.environ.get("BENCH_REPLICA_PUBLISHES", "400"))
-CONVERSATIONS = int(os.environ.get("BENCH_REPLICA_CONVERSATIONS", "150"))
+CONVERSATIONS = int(os.environ.get("BENCH_REPLICA_CONVERSATIONS", "60"))
 SERVICES = ("router", "analyzer", "notifier")
 
 
@@ -80,16 +80,18 @@ async def answered_per_second(
     }
     children: list[subprocess.Popen[bytes]] = []
     ports: list[int] = []
+    data_dir.mkdir(parents=True, exist_ok=True)
     for name in SERVICES:
-        for _ in range(replicas):
+        for replica in range(replicas):
             port = free_port()
             ports.append(port)
+            log = (data_dir / f"{name}-{replica}.log").open("wb")
             children.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "hilo.cli.main", "serve", name],
                     env={**env, "HILO_HTTP_PORT": str(port)},
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
             )
     bus = await EventBus.connect(nats_url, namespace)
@@ -123,7 +125,7 @@ async def answered_per_second(
                     text="Hola, ¿tenéis cita el viernes a las 10?",
                 )
             )
-        await asyncio.wait_for(done.wait(), 600)
+        await asyncio.wait_for(done.wait(), 300)
         return CONVERSATIONS / (time.perf_counter() - started)
     finally:
         await bus.close()

@@ -33,6 +33,12 @@ from services.analyzer.settings import AnalyzerSettings
 log = logging.getLogger(__name__)
 
 
+# Bursts analysed at once. Each holds one pool connection for its transaction and may take
+# a second one meanwhile (the business desk's reads, the booking gate): with the pool's
+# eight connections, more at once could all wait for a second and none would finish.
+ANALYSES_AT_ONCE = 3
+
+
 class _TakenElsewhere(Exception):
     """Another worker (a replica that took the conversation over) processed these rows."""
 
@@ -44,6 +50,7 @@ class Responder:
         self.settings = settings
         self.retries = RetryPolicy(max_attempts=settings.analyzer_max_attempts)
         self._workers = KeyedWorkers(self._drain, "analyzer")
+        self._slots = asyncio.Semaphore(ANALYSES_AT_ONCE)
         # Business hook (issue 19): the profile, bookings that fit, the answer itself.
         self.desk = BusinessDesk(runtime, settings)
 
@@ -72,7 +79,8 @@ class Responder:
                     await asyncio.wait_for(wake.wait(), wait)
                 continue
             try:
-                await self._process(conversation, rows)
+                async with self._slots:
+                    await self._process(conversation, rows)
             except asyncio.CancelledError:
                 raise
             except _TakenElsewhere:
