@@ -42,6 +42,7 @@ from schemas.messages import (
     ReplyReady,
     TemplateRef,
 )
+from schemas.operators import ConversationReadMarked, TaskEdited
 from schemas.registry import EventDecodeError, EventRegistry, UnknownEvent
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -76,6 +77,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FlowSessionAbandoned,
     FlowSessionReset,
     FlowSessionFailed,
+    ConversationReadMarked,
+    TaskEdited,
 )
 
 registry = EventRegistry()
@@ -97,6 +100,7 @@ __all__ = [
     "ContactOptedOut",
     "ConversationHandbackRequested",
     "ConversationModeChanged",
+    "ConversationReadMarked",
     "ConversationTakeoverRequested",
     "Event",
     "EventDecodeError",
@@ -121,6 +125,7 @@ __all__ = [
     "Mode",
     "ReplyReady",
     "TaskCreated",
+    "TaskEdited",
     "TaskUpdated",
     "TemplateRef",
     "TranscriptSegment",

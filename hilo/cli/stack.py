@@ -109,6 +109,12 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
             child.start()
             children.append(child)
             print(f"hilo: {name} on http://{settings.http_host}:{child_env['HILO_HTTP_PORT']}")
+        for name in names:
+            info = registry.info(name)
+            # A public service with a port of its own is a person's door (the operator app).
+            if info.public and info.port_variable:
+                url = f"http://{settings.http_host}:{info.port(settings.http_port, env)}/"
+                print(f"hilo: {name}, {info.summary}: {url}", flush=True)
         print("hilo: up. Ctrl-C stops everything.", flush=True)
         while not stopping:
             for child in children:

@@ -187,6 +187,8 @@ def _reply_item(doc: Doc, data: Data, position: int) -> dict[str, Any]:
 def _reply_ready(doc: Doc, data: Data, position: int) -> None:
     item = _reply_item(doc, data, position)
     item.update(author=data.get("author"), text=data.get("text"), media_url=data.get("media_url"))
+    if data.get("operator"):
+        item["operator"] = data["operator"]  # who answered, when a person did
     # A reply is placed in time where it was decided, even if its send came first.
     item["at"] = min(item["at"], data["occurred_at"])
 
