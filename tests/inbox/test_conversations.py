@@ -11,6 +11,7 @@ from schemas import (
     ContactOptedOut,
     ConversationModeChanged,
     IntentDetected,
+    MessageRouted,
     MessageSent,
     ReplyReady,
     TaskCreated,
@@ -150,6 +151,17 @@ async def test_one_conversation_and_its_read_mark(stack: Stack) -> None:
 
 async def test_a_person_answers_and_the_timeline_names_them(stack: Stack) -> None:
     await seed(stack)
+    hello = await stack.pool.fetchval(
+        "SELECT event_id FROM events WHERE type = 'message.received' AND stream = $1", CONTACT
+    )
+    routed = MessageRouted(
+        conversation=CONTACT,
+        message_event_id=hello,
+        answerer="human",
+        operator="token:agent-script",
+    )
+    await stack.publish(routed)
+    await stack.projected(routed)
     async with stack.agent() as api:
         sent = await api.post(
             f"/api/conversations/{CONTACT}/messages",
@@ -202,6 +214,9 @@ async def test_a_person_answers_and_the_timeline_names_them(stack: Stack) -> Non
 
         [item] = await eventually(answered)
         assert item["operator"] == "token:agent-script" and item["direction"] == "outbound"
+        detail = (await api.get(f"/api/conversations/{CONTACT}")).json()
+        [asked] = [i for i in detail["items"] if i.get("direction") == "inbound"]
+        assert asked["answerer"] == "human"
         row = (await api.get("/api/conversations")).json()["items"][0]
         assert row["last_text"] == "Te la envío hoy" and row["unread"] == 0
 
