@@ -87,6 +87,11 @@ async def test_a_task_closed_by_a_person_stays_closed_after_a_reanalysis(stack: 
         ] == ["email"]
         by_contact = await api.get("/api/tasks", params={"contact": CONTACT})
         assert len(by_contact.json()["items"]) == 2
+        first = (await api.get("/api/tasks", params={"limit": 1})).json()
+        rest = (await api.get("/api/tasks", params={"cursor": first["next_cursor"]})).json()
+        paged = [t["task_id"] for t in first["items"] + rest["items"]]
+        assert paged == [t["task_id"] for t in by_contact.json()["items"]]
+        assert rest["next_cursor"] is None
 
 
 async def test_task_edits_are_checked(stack: Stack) -> None:
