@@ -44,6 +44,7 @@ from schemas.messages import (
     ReplyReady,
     TemplateRef,
 )
+from schemas.operators import ConversationReadMarked, TaskEdited
 from schemas.registry import EventDecodeError, EventRegistry, UnknownEvent
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -81,6 +82,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FlowSessionFailed,
     BusinessProfileLoaded,
     PersonNeeded,
+    ConversationReadMarked,
+    TaskEdited,
 )
 
 registry = EventRegistry()
@@ -105,6 +108,7 @@ __all__ = [
     "ContactOptedOut",
     "ConversationHandbackRequested",
     "ConversationModeChanged",
+    "ConversationReadMarked",
     "ConversationTakeoverRequested",
     "Event",
     "EventDecodeError",
@@ -130,6 +134,7 @@ __all__ = [
     "PersonNeeded",
     "ReplyReady",
     "TaskCreated",
+    "TaskEdited",
     "TaskUpdated",
     "TemplateRef",
     "TranscriptSegment",

@@ -136,6 +136,8 @@ class ReplyReady(Event):
     template: TemplateRef | None = None
     in_reply_to: tuple[uuid.UUID, ...] = ()
     provider: Provider | None = None
+    # The person who wrote it (author "human"): their e-mail, or "token:<name>" for the API.
+    operator: str | None = None
 
 
 class MessageSent(Event):

@@ -25,7 +25,11 @@ app = typer.Typer(
 conversation_app = typer.Typer(no_args_is_help=True, help="The unified conversation of a contact.")
 projections_app = typer.Typer(no_args_is_help=True, help="Read models built from the store.")
 simulate_app = typer.Typer(no_args_is_help=True, help="Send provider-shaped requests to ingest.")
+users_app = typer.Typer(no_args_is_help=True, help="Operator accounts for the web app.")
+tokens_app = typer.Typer(no_args_is_help=True, help="API bearer tokens for the operator API.")
 app.add_typer(conversation_app, name="conversation")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(projections_app, name="projections")
 app.add_typer(simulate_app, name="simulate")
 
@@ -301,6 +305,70 @@ def simulate_whatsapp(
     if not sender:
         raise UserError("--from NUMBER is required (the contact's number, e.g. +573001112233)")
     print(send(sender, text, audio=audio, url=url, profile_name=name))
+
+
+@simulate_app.command("call")
+def simulate_call(
+    to: Annotated[str, typer.Option("--to", help="The contact's number (E.164).")] = "",
+    summary: Annotated[str, typer.Option("--summary", help="What the call was about.")] = "",
+    url: Annotated[
+        str | None,
+        typer.Option(help="Ingest's base URL (default http://127.0.0.1:HILO_HTTP_PORT)."),
+    ] = None,
+) -> None:
+    """Send a correctly signed ElevenLabs post-call webhook for a finished call to ingest."""
+    from hilo.cli.simulate_call import simulate_call as send
+
+    if not to or not summary.strip():
+        raise UserError("--to NUMBER and --summary TEXT are both required")
+    print(send(to, summary, url=url))
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The operator's e-mail (their sign-in name).")],
+    role: Annotated[str, typer.Option("--role", help="admin or agent.")] = "agent",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Add an operator account (the password is prompted for, or read from stdin)."""
+    from hilo.cli.operators import add_user
+
+    print(add_user(_settings(), email, role, password_stdin))
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "",
+    role: Annotated[str, typer.Option("--role", help="admin or agent.")] = "agent",
+) -> None:
+    """Create an API bearer token; it is printed once, alone on the last line."""
+    from hilo.cli.operators import create_token
+
+    if not name:
+        raise UserError("--name NAME is required")
+    token = create_token(_settings(), name, role)
+    print(f"token {name!r} ({role}); keep it now, it is not shown again:", file=sys.stderr)
+    print(token)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]) -> None:
+    """Revoke an API token: it stops working at once."""
+    from hilo.cli.operators import revoke_token
+
+    revoke_token(_settings(), name)
+    print(f"revoked {name}")
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """The API tokens by name and role (never the tokens themselves)."""
+    from hilo.cli.operators import list_tokens
+
+    for line in list_tokens(_settings()):
+        print(line)
 
 
 @app.command()

@@ -179,6 +179,12 @@ def up(
                 label = f"{name}#{replica + 1}" if counts.get(name, 1) > 1 else name
                 pid = child.process.pid if child.process else "?"
                 print(f"hilo: {label} on http://{settings.http_host}:{child_port} (pid {pid})")
+        for name in names:
+            info = registry.info(name)
+            # A public service with a port of its own is a person's door (the operator app).
+            if info.public and info.port_variable:
+                url = f"http://{settings.http_host}:{info.port(settings.http_port, env)}/"
+                print(f"hilo: {name}, {info.summary}: {url}", flush=True)
         print("hilo: up. Ctrl-C stops everything.", flush=True)
         while not stopping:
             if nats is not None and not nats.alive():

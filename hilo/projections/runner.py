@@ -24,6 +24,7 @@ import asyncpg
 import orjson
 
 from hilo.projections import conversation
+from hilo.projections.inbox_tables import InboxProjection
 from schemas import registry as event_registry
 from schemas.registry import EventDecodeError, EventRegistry
 
@@ -133,7 +134,10 @@ def _instant(value: str | None) -> Any:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-PROJECTIONS: dict[str, Projection] = {"conversations": ConversationsProjection()}
+PROJECTIONS: dict[str, Projection] = {
+    "conversations": ConversationsProjection(),
+    "inbox": InboxProjection(),
+}
 
 
 async def _lock_checkpoint(conn: asyncpg.Connection, name: str) -> int:

@@ -23,6 +23,7 @@ from schemas import (
     MessageReceived,
     MessageRouted,
     ReplyReady,
+    TaskEdited,
     utc_now,
 )
 from services.analyzer import call_handlers, ledger
@@ -38,6 +39,7 @@ HANDLED_EVENTS = (
     ConversationModeChanged,
     MessageRouted,
     ReplyReady,
+    TaskEdited,
 )
 
 
@@ -73,6 +75,9 @@ async def on_event(event: Event, ctx: Context) -> None:
         # and has not answered yet is not its to answer any more. A replayed change is old news.
         if event.mode != "analyzer" and not ctx.delivery.replayed:
             await ledger.withdraw_replies(ctx.db, event.conversation)
+    elif isinstance(event, TaskEdited):
+        if "status" in event.changed and event.status is not None:
+            await ledger.person_set_task_status(ctx.db, event.task_id, event.status, event.operator)
     elif isinstance(event, ReplyReady) and event.text and event.text.strip():
         # What the business said (ours, the voice agent's, a human's): context for later.
         await ledger.add_message(

@@ -32,9 +32,10 @@ def build(settings: IngestSettings | None = None) -> Service:
     @service.on_startup
     async def start(runtime: Runtime) -> None:
         token = None
-        if config.twilio_token is None and config.ingest_allow_simulator:
+        unset = config.twilio_token is None or config.elevenlabs_secret is None
+        if unset and config.ingest_allow_simulator:
             token = await asyncio.to_thread(simulator_token, runtime.settings.data_dir)
-            log.info("TWILIO_AUTH_TOKEN unset: accepting simulator-signed Twilio webhooks")
+            log.info("a provider secret is unset: accepting simulator-signed webhooks for it")
         runtime.state["ingest"] = Ingest(runtime, config, token)
 
     @service.background

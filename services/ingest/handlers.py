@@ -197,7 +197,8 @@ async def meta_webhook(request: Request, ingest: Ingest) -> Response:
 # --- ElevenLabs ------------------------------------------------------------------------------
 @guarded("elevenlabs")
 async def elevenlabs_webhook(request: Request, ingest: Ingest) -> Response:
-    secret = ingest.config.elevenlabs_secret
+    # Without ELEVENLABS_WEBHOOK_SECRET: the local simulator's token (`hilo simulate call`).
+    secret = ingest.config.elevenlabs_secret or ingest.simulator_token
     if secret is None:
         raise Unavailable("not_configured", "ELEVENLABS_WEBHOOK_SECRET is not set")
     body = await ingest.read(request, ingest.config.ingest_max_call_body_bytes)
