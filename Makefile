@@ -4,13 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CODE   := hilo schemas services tests bench
+# The web app's browser libraries (htmx, Chart.js; axe-core for the tests), from npm.
+WEB       := services/inbox/web
+WEB_STAMP := $(WEB)/node_modules/.installed-stamp
 
-.PHONY: run test lint bench eval install system-deps clean
+.PHONY: run test lint bench eval install system-deps browser-deps clean
 
 run: install
 	$(BIN)/hilo up
 
-test: install system-deps lint
+test: install system-deps browser-deps lint
 	$(BIN)/pytest
 
 lint: install
@@ -26,13 +29,32 @@ bench: install system-deps
 eval: install
 	$(BIN)/python -m services.analyzer.evaluate data/analysis-dev.jsonl
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else \
+			echo "please install Node.js and npm (Debian/Ubuntu: sudo apt-get install nodejs npm)"; exit 1; \
+		fi; }
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The web app's browser tests drive Debian's chromium (Playwright cannot download one here).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "please install chromium (Debian/Ubuntu: sudo apt-get install chromium)"; exit 1; \
+		fi; }
 
 # espeak-ng makes the speech the transcriber's tests and benchmark listen to.
 system-deps:
@@ -44,4 +66,4 @@ system-deps:
 		fi; }
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules
