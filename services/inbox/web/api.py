@@ -9,6 +9,7 @@ address so the API's per-address sign-in limit still sees each person apart.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,10 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 CSRF_COOKIE = "hilo_csrf"
 FORWARDED = ("cookie", "authorization", "accept-language")
+
+# httpx logs every request's URL at INFO; the pages' URLs hold contacts' numbers, which stay
+# out of the logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

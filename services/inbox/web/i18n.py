@@ -149,12 +149,7 @@ SPANISH: dict[str, str] = {
     "Location": "Ubicación",
     "Attachment": "Adjunto",
     "Why: {reason}": "Motivo: {reason}",
-    # authors
-    "analyzer": "bot",
-    "voice_agent": "agente de voz",
-    "flow": "flujo",
-    "human": "persona",
-    "system": "sistema",
+    "System": "Sistema",
     "contact": "contacto",
     # tasks page
     "All": "Todas",

@@ -18,6 +18,14 @@ MODE_LABELS = {
     "human": "Person",
     "nobody": "Nobody (opted out)",
 }
+# Who answered a message, as the timeline names it.
+AUTHOR_LABELS = {
+    "analyzer": "Bot",
+    "voice_agent": "Voice agent",
+    "flow": "Flow",
+    "human": "Person",
+    "system": "System",
+}
 AUTOMATIC_MODES = ("analyzer", "voice_agent", "flow")
 SENTIMENTS = ("positive", "neutral", "negative", "urgent")
 FAILED = ("failed", "undelivered", "blocked")

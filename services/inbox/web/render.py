@@ -21,6 +21,7 @@ from services.inbox.web.api import CSRF_COOKIE, CSRF_FIELD
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.globals.update(
     mode_label=present.MODE_LABELS.get,
+    author_label=present.AUTHOR_LABELS.get,
     window_state=present.window_state,
     is_flow_item=present.is_flow_item,
     seconds=present.seconds,

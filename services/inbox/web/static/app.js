@@ -73,9 +73,12 @@
     });
   }
 
-  // Events reach the stream as they are published; the read models follow a moment later.
-  // So a burst of events refreshes once soon and once more when the models have caught up.
-  var soon = null, later = null, detailToo = false;
+  // Events reach the stream as they are published; the read models fold them a moment later
+  // (longer on a busy machine). So a burst of events refreshes soon, then a few times more
+  // as the models catch up; the fragments are small and a refresh that changes nothing
+  // changes nothing on screen.
+  var AFTER_MS = [300, 1500, 4000, 10000];
+  var timers = [], detailToo = false;
   function refresh() {
     var both = detailToo;
     return refreshList().then(function () { if (both) return refreshDetail(); });
@@ -85,10 +88,12 @@
     var contact = null;
     try { contact = JSON.parse(event.data).contact; } catch (e) { contact = null; }
     if (detail && (!contact || contact === detail.dataset.contact)) detailToo = true;
-    clearTimeout(soon);
-    clearTimeout(later);
-    soon = setTimeout(refresh, 250);
-    later = setTimeout(function () { refresh().then(function () { detailToo = false; }); }, 1500);
+    timers.forEach(clearTimeout);
+    timers = AFTER_MS.map(function (ms, n) {
+      return setTimeout(function () {
+        refresh().then(function () { if (n === AFTER_MS.length - 1) detailToo = false; });
+      }, ms);
+    });
   }
 
   function liveState(text, ok) {
