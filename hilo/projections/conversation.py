@@ -324,6 +324,14 @@ def _mode_changed(doc: Doc, data: Data, position: int) -> None:
     )
 
 
+def _message_routed(doc: Doc, data: Data, position: int) -> None:
+    # Who was to answer this message (the router's decision): the analyzer, a person…
+    item = _item(doc, f"message:{data['message_event_id']}", "message", data, position)
+    item["answerer"] = data.get("answerer")
+    if data.get("operator"):
+        item["answerer_operator"] = data["operator"]
+
+
 def _marked_read(doc: Doc, data: Data, position: int) -> None:
     for item in doc["items"].values():
         if item.get("provider_message_id") == data.get("provider_message_id"):
@@ -340,6 +348,7 @@ _FOLDERS: dict[str, Callable[[Doc, Data, int], None]] = {
     "message.blocked": _message_blocked,
     "message.status": _message_status,
     "message.marked_read": _marked_read,
+    "message.routed": _message_routed,
     "call.ended": _call_ended,
     "call.failed": _call_failed,
     "call.audio_recorded": _call_audio,

@@ -16,12 +16,13 @@ A task a person closed (``task.edited``) is not reopened or renamed by a later
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from hilo.projections.conversation import canonical_instant
-from hilo.text import fold as fold_text
 
 Doc = dict[str, Any]
 Data = dict[str, Any]
@@ -30,6 +31,16 @@ Entry = dict[str, Any]  # {"doc": Doc, "daily": {(day, metric, dim): n}, "respon
 # Newest message texts kept for search, per conversation (older ones drop out).
 SEARCH_TEXT_LIMIT = 20_000
 CLOSED = ("done", "cancelled")
+_MARKS = re.compile(r"[\u0300-\u036f]")
+
+
+def fold_for_search(text: str) -> str:
+    """Lower case without accents, for the search index and its queries alike.
+
+    Whole strings at once (``hilo.text.fold`` keeps positions, one character at a time,
+    which a rebuild of a million messages cannot afford); the same for Spanish and English.
+    """
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower()))
 
 
 def new_doc(contact: str) -> Doc:
@@ -53,6 +64,7 @@ def new_doc(contact: str) -> Doc:
         "waiting_since": None,
         "pending_call": None,
         "texts": [],
+        "texts_size": 0,
     }
 
 
@@ -81,7 +93,7 @@ def search_text(doc: Doc) -> str:
     digits = doc["contact"].lstrip("+")
     # A number is searched with or without its country code: every tail of 6+ digits.
     tails = " ".join(digits[i:] for i in range(1, max(len(digits) - 5, 1)))
-    name = fold_text(doc["name"]) if doc["name"] else ""
+    name = fold_for_search(doc["name"]) if doc["name"] else ""
     return " ".join(part for part in (name, digits, tails, *doc["texts"]) if part)
 
 
@@ -102,10 +114,12 @@ def _remember_text(doc: Doc, text: str | None) -> None:
     if not text or not text.strip():
         return
     texts: list[str] = doc["texts"]
-    texts.append(fold_text(text.strip()))
-    total = sum(len(t) for t in texts)
+    folded = fold_for_search(text.strip())
+    texts.append(folded)
+    total = doc.get("texts_size", 0) + len(folded)
     while len(texts) > 1 and total > SEARCH_TEXT_LIMIT:
         total -= len(texts.pop(0))
+    doc["texts_size"] = total
 
 
 def _active(entry: Entry, at: str, channel: str) -> None:
@@ -114,8 +128,10 @@ def _active(entry: Entry, at: str, channel: str) -> None:
     day = at[:10]
     if not doc["days"]:
         _count(entry, day, "conversations_new")
-    if day not in doc["days"]:
-        doc["days"].append(day)
+    days: list[str] = doc["days"]
+    # Events mostly come in time order: the last day is the likely match.
+    if (not days or days[-1] != day) and day not in days:
+        days.append(day)
         _count(entry, day, "conversations_active")
     if channel not in doc["channels"]:
         doc["channels"].append(channel)

@@ -191,6 +191,8 @@ class StoredTask:
     due: date | None
     status: Literal["open", "done", "cancelled"] = "open"
     revision: int = 0
+    # The person who closed it (task.edited): then no analysis reopens or renames it.
+    closed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,8 @@ def task_changes(
         tid = task_id(conversation, task.key)
         seen.add(tid)
         before = stored.get(tid)
+        if before is not None and before.closed_by is not None:
+            continue  # a person closed it: theirs to reopen, not the analyzer's
         after = StoredTask(
             tid, conversation, task.key, task.title, task.type, task.priority, task.due
         )

@@ -20,6 +20,7 @@ from schemas import (
     Event,
     MessageReceived,
     ReplyReady,
+    TaskEdited,
     utc_now,
 )
 from services.analyzer import ledger
@@ -34,6 +35,7 @@ HANDLED_EVENTS = (
     CallEnded,
     ConversationModeChanged,
     ReplyReady,
+    TaskEdited,
 )
 
 
@@ -69,6 +71,9 @@ async def on_event(event: Event, ctx: Context) -> None:
         await ledger.apply_mode(
             ctx.db, event.conversation, event.mode, event.event_id, event.occurred_at
         )
+    elif isinstance(event, TaskEdited):
+        if "status" in event.changed and event.status is not None:
+            await ledger.person_set_task_status(ctx.db, event.task_id, event.status, event.operator)
     elif isinstance(event, ReplyReady) and event.text and event.text.strip():
         # What the business said (ours, the voice agent's, a human's): context for later.
         await ledger.add_message(

@@ -360,8 +360,8 @@ async def business_known(db: asyncpg.Pool, business_number: str) -> bool:
 
 async def stored_tasks(db: asyncpg.Pool, conversation: str) -> dict[uuid.UUID, StoredTask]:
     rows = await db.fetch(
-        "SELECT task_id, conversation, key, title, task_type, priority, due, status, revision"
-        " FROM analyzer_tasks WHERE conversation = $1",
+        "SELECT task_id, conversation, key, title, task_type, priority, due, status, revision,"
+        " closed_by FROM analyzer_tasks WHERE conversation = $1",
         conversation,
     )
     return {r["task_id"]: StoredTask(**dict(r)) for r in rows}
@@ -384,4 +384,18 @@ async def save_task(db: asyncpg.Pool, task: StoredTask) -> None:
         task.due,
         task.status,
         task.revision,
+    )
+
+
+async def person_set_task_status(
+    db: asyncpg.Pool, task_id: uuid.UUID, status: str, operator: str
+) -> None:
+    """A person closed (or reopened) a task: the analyzer's diff leaves closed ones alone."""
+    await db.execute(
+        "UPDATE analyzer_tasks SET status = $2, updated_at = now(),"
+        " closed_by = CASE WHEN $2 IN ('done', 'cancelled') THEN $3 ELSE NULL END"
+        " WHERE task_id = $1",
+        task_id,
+        status,
+        operator,
     )

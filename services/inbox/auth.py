@@ -61,3 +61,14 @@ async def require_admin(operator: Annotated[Operator, Depends(current_operator)]
 
 CurrentOperator = Annotated[Operator, Depends(current_operator)]
 Admin = Annotated[Operator, Depends(require_admin)]
+
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "Admin",
+    "CurrentOperator",
+    "Operator",
+    "current_operator",
+    "require_admin",
+]

@@ -83,6 +83,9 @@ class TimelineItem(BaseModel):
         default=None, description="who answered: analyzer, voice_agent, flow, human, system"
     )
     operator: str | None = Field(default=None, description="the person, when author is human")
+    answerer: str | None = Field(
+        default=None, description="an inbound message: who was to answer it (the router's call)"
+    )
     status: str | None = None
 
 

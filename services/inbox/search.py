@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from hilo.text import fold
+from hilo.projections.inbox import fold_for_search
 
 _WORD = re.compile(r"\w+")
 MAX_WORDS = 8
@@ -18,5 +18,5 @@ MAX_WORDS = 8
 
 def tsquery(text: str) -> str | None:
     """``"José  600"`` → ``"jose:* & 600:*"``; None when nothing searchable is left."""
-    words = _WORD.findall(fold(text))[:MAX_WORDS]
+    words = _WORD.findall(fold_for_search(text))[:MAX_WORDS]
     return " & ".join(f"{w}:*" for w in words) or None

@@ -28,6 +28,8 @@ def _env(tmp_path: Path, http_port: int, nats_port: int) -> dict[str, str]:
         HILO_DATA_DIR=str(tmp_path / "data"),
         HILO_HTTP_PORT=str(http_port),
         HILO_NATS_PORT=str(nats_port),
+        # The operator app has a port of its own (default 8080): never a fixed one in tests.
+        HILO_INBOX_PORT=str(free_port()),
     )
     return env
 

@@ -37,6 +37,7 @@ def _env(tmp_path: Path, http_port: int, nats_port: int) -> dict[str, str]:
         HILO_DATA_DIR=str(tmp_path / "data"),
         HILO_HTTP_PORT=str(http_port),
         HILO_NATS_PORT=str(nats_port),
+        HILO_INBOX_PORT=str(free_port()),
         HILO_TIMEZONE="Europe/Madrid",
         ANALYZER_BURST_SECONDS="0",
     )
@@ -97,6 +98,7 @@ async def test_simulated_whatsapp_conversation_schedules_and_gets_replies(tmp_pa
         doc = await eventually(scheduled, timeout=60, interval=0.5)
         async with httpx.AsyncClient(timeout=5) as client:
             ics = await client.get(f"http://127.0.0.1:{http_port + 4}/calendar/default.ics")
+        answered = await _a_person_answers(env, _outbound(doc)[-1]["text"])
     finally:
         stack.send_signal(signal.SIGINT)
         output, _ = await asyncio.to_thread(stack.communicate, timeout=60)
@@ -119,3 +121,35 @@ async def test_simulated_whatsapp_conversation_schedules_and_gets_replies(tmp_pa
     assert all(r["status"] == "sent" and r["provider"] == "outbox" for r in replies)
     assert "10" in replies[-1]["text"]
     assert ics.status_code == 200 and "BEGIN:VEVENT" in ics.text
+    listed, mine = answered
+    assert listed["contact"] == CONTACT and listed["last_text"] == replies[-1]["text"]
+    assert mine["author"] == "human" and mine["operator"] == "token:newcomer"
+    assert mine["status"] == "sent" and mine["provider"] == "outbox"
+
+
+async def _a_person_answers(
+    env: dict[str, str], last_reply: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A token from `hilo tokens create` lists the conversation; a person's reply goes out."""
+    made = await _hilo(env, "tokens", "create", "--name", "newcomer", "--role", "agent")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    inbox = f"http://127.0.0.1:{env['HILO_INBOX_PORT']}"
+    await eventually(functools.partial(_ready, f"{inbox}/readyz"), timeout=60)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=inbox, headers=headers, timeout=10) as api:
+
+        async def listed_with_the_last_reply() -> dict[str, Any] | None:
+            items = (await api.get("/api/conversations")).json()["items"]
+            return items[0] if items and items[0]["last_text"] == last_reply else None
+
+        listed = await eventually(listed_with_the_last_reply, timeout=30)
+        sent = await api.post(f"/api/conversations/{CONTACT}/messages", json={"text": "Soy Ana"})
+        assert sent.status_code == 202, sent.text
+
+        async def delivered() -> dict[str, Any] | None:
+            doc = await _conversation(env)
+            mine = [i for i in _outbound(doc or {"timeline": []}) if i.get("author") == "human"]
+            return mine[0] if mine and mine[0].get("status") == "sent" else None
+
+        return listed, await eventually(delivered, timeout=60, interval=0.5)

@@ -50,6 +50,8 @@ async def stream(operator: CurrentOperator, state: Annotated[Inbox, Depends(inbo
         await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep)
         for t in sorted(feed.visible_types(operator.role))
     ]
+    # The server has the subscriptions once a flush returns: "ready" then means listening.
+    await bus.nc.flush()
 
     async def events() -> AsyncIterator[dict[str, str]]:
         try:
