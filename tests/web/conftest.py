@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,10 +83,11 @@ async def _ready(url: str) -> bool:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+async def stack() -> AsyncIterator[Stack]:
     if shutil.which(CHROMIUM) is None:
         pytest.skip("chromium is not installed (make test installs it as root)")
-    tmp = tmp_path_factory.mktemp("web")
+    # Not under pytest's basetemp: concurrent pytest runs on one machine prune each other's.
+    tmp = Path(tempfile.mkdtemp(prefix="hilo-web-"))
     http_port, nats_port, inbox_port = free_port(), free_port(), free_port()
     cleared = ("HILO_", "TWILIO_", "WHATSAPP_", "ELEVENLABS_", "OPENAI_", "GRAPH_", "ANALYZER_")
     env = {k: v for k, v in os.environ.items() if not k.startswith((*cleared, "INBOX_"))}
@@ -118,7 +120,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     finally:
         process.send_signal(signal.SIGINT)
         await asyncio.to_thread(process.wait, timeout=60)
-    assert process.returncode == 0, log.read_text()[-3000:]
+    output = log.read_text()
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert process.returncode == 0, output[-3000:]
 
 
 @pytest_asyncio.fixture(scope="module")

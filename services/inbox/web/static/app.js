@@ -84,9 +84,12 @@
     return refreshList().then(function () { if (both) return refreshDetail(); });
   }
   function changed(event) {
-    var detail = document.getElementById("live-detail");
     var contact = null;
     try { contact = JSON.parse(event.data).contact; } catch (e) { contact = null; }
+    changedFor(contact);
+  }
+  function changedFor(contact) {
+    var detail = document.getElementById("live-detail");
     if (detail && (!contact || contact === detail.dataset.contact)) detailToo = true;
     timers.forEach(clearTimeout);
     timers = AFTER_MS.map(function (ms, n) {
@@ -108,6 +111,8 @@
     var body = document.body;
     var source = new EventSource("/api/stream");
     source.onopen = function () { liveState(body.dataset.live, true); };
+    // What happened before the stream was (re)connected, this page has not heard of.
+    source.addEventListener("ready", function () { changedFor(null); });
     source.onerror = function () { liveState(body.dataset.reconnecting, false); };
     // The stream names each event by its type (message.received, task.updated…).
     (body.dataset.streamTypes || "").split(" ").forEach(function (name) {
@@ -121,6 +126,12 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "composer") scrollTimeline(true);
+  });
+  // The page's own changes (read, reply, take-over, tasks) may reach the read models before
+  // the stream is connected: they schedule the same refreshes as news from the stream.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var verb = event.detail.requestConfig && event.detail.requestConfig.verb;
+    if (verb && verb !== "get" && event.detail.successful) changedFor(null);
   });
   document.addEventListener("htmx:oobAfterSwap", function () { scrollTimeline(true); });
   // The reply box is cleared by the server's answer; focus stays in it for the next reply.
