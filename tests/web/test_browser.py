@@ -296,3 +296,18 @@ async def test_an_agent_may_not_see_analytics(browser: Any, conversations: Stack
         await expect(page.locator("p.error[role=alert]")).to_contain_text("admin")
     finally:
         await context.close()
+
+
+async def test_a_refused_reply_shows_why(page: Any, conversations: Stack) -> None:
+    """The contact opts out while the page is open: the send is refused, with the reason."""
+    stack = conversations
+    await sign_in(page, stack)
+    await page.goto(stack.url + f"/conversations/{LIVE_CONTACT}")
+    await expect(page.locator("#reply-text")).to_be_visible()
+    await stack.say(LIVE_CONTACT, "BAJA")
+    await expect(page.locator("#window-state")).to_contain_text("Opted out")  # live
+    await page.fill("#reply-text", "¿Seguro que no quieres más mensajes?")
+    await page.click("#send")
+    await expect(page.locator("#refusal")).to_contain_text("opted out")
+    refused = page.locator("#timeline-items li.outbound", has_text="Seguro que no quieres")
+    assert await refused.count() == 0
