@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from hilo.cli.reanalyze import run as reanalyze
 from hilo.testing import eventually
@@ -11,6 +12,8 @@ from schemas import CalendarEventScheduled, utc_now
 from services.analyzer.app import build as build_analyzer
 from services.analyzer.backends import RulesBackend
 from services.analyzer.settings import AnalyzerSettings
+from services.router.app import build as build_router
+from services.router.settings import RouterSettings
 from tests.inbox.conftest import CONTACT, Stack, inbound
 
 ASK = "Hola, ¿me envías la cotización del almacén por correo? Es urgente"
@@ -25,9 +28,17 @@ def analyzer_settings() -> AnalyzerSettings:
     )
 
 
-async def test_a_task_closed_by_a_person_stays_closed_after_a_reanalysis(stack: Stack) -> None:
+async def test_a_task_closed_by_a_person_stays_closed_after_a_reanalysis(
+    stack: Stack, tmp_path: Path
+) -> None:
     config = analyzer_settings()
-    async with build_analyzer(config).running(stack.settings, http=False), stack.agent() as api:
+    # The analyzer analyses a message once the router has said who answers it.
+    router = build_router(RouterSettings(_env_file=None, hilo_flows_dir=tmp_path / "flows"))
+    async with (
+        router.running(stack.settings, http=False),
+        build_analyzer(config).running(stack.settings, http=False),
+        stack.agent() as api,
+    ):
         await stack.publish(inbound(ASK))
 
         async def two_tasks() -> list[dict[str, object]] | None:
@@ -87,6 +98,11 @@ async def test_a_task_closed_by_a_person_stays_closed_after_a_reanalysis(stack: 
         ] == ["email"]
         by_contact = await api.get("/api/tasks", params={"contact": CONTACT})
         assert len(by_contact.json()["items"]) == 2
+        first = (await api.get("/api/tasks", params={"limit": 1})).json()
+        rest = (await api.get("/api/tasks", params={"cursor": first["next_cursor"]})).json()
+        paged = [t["task_id"] for t in first["items"] + rest["items"]]
+        assert paged == [t["task_id"] for t in by_contact.json()["items"]]
+        assert rest["next_cursor"] is None
 
 
 async def test_task_edits_are_checked(stack: Stack) -> None:

@@ -132,7 +132,8 @@ async def test_bad_signatures_stale_requests_and_unknown_types_are_refused(
         )
     async with ingest(ingest_elevenlabs_tolerance_seconds=3600) as running:
         tolerated = await running.elevenlabs(payload, age_seconds=31 * 60)
-    async with ingest(elevenlabs_webhook_secret=None) as running:
+    # No secret and no simulator (whose token `hilo simulate call` signs with): not configured.
+    async with ingest(elevenlabs_webhook_secret=None, ingest_allow_simulator=False) as running:
         unconfigured = await running.elevenlabs(payload)
     assert forged.status_code == stale.status_code == unsigned.status_code == 403
     assert stale.json() == {"error": "invalid_signature", "detail": "the signature is too old"}
