@@ -77,6 +77,7 @@ SPANISH: dict[str, str] = {
     "Back to the list": "Volver a la lista",
     "Timeline": "Cronología",
     "Answered by": "Respondido por",
+    "Routed to": "Atendido por",
     "Take over": "Tomar el control",
     "Hand back": "Devolver al bot",
     "A person answers: no automatic replies.": "Responde una persona: sin respuestas automáticas.",

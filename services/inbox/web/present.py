@@ -25,6 +25,7 @@ AUTHOR_LABELS = {
     "flow": "Flow",
     "human": "Person",
     "system": "System",
+    "nobody": "Nobody (opted out)",
 }
 AUTOMATIC_MODES = ("analyzer", "voice_agent", "flow")
 SENTIMENTS = ("positive", "neutral", "negative", "urgent")
@@ -88,7 +89,10 @@ def window_state(until: str | datetime | None, now: datetime) -> str:
 
 
 def is_flow_item(item: dict[str, Any]) -> bool:
-    return item.get("author") == "flow" or bool(item.get("flow_id") or item.get("question_id"))
+    """A flow's question (sent by the flow) or an answer to it (routed to the flow)."""
+    if item.get("author") == "flow" or item.get("answerer") == "flow":
+        return True
+    return bool(item.get("flow_id") or item.get("question_id"))
 
 
 # --- the calendar's week -----------------------------------------------------------------
