@@ -39,6 +39,12 @@ def _list_params(request: Request) -> dict[str, str]:
     return {k: v for k in LIST_FILTERS if (v := request.query_params.get(k, ""))}
 
 
+def _error_page(request: Request, problem: HTTPException, me: dict[str, Any]) -> Response:
+    """A page the API refused (an unknown contact, a bad date): said on a page, not in JSON."""
+    context = {"me": me, "status": problem.status_code, "detail": problem.detail}
+    return render(request, "error.html", context, status_code=problem.status_code)
+
+
 async def _me(client: Api) -> dict[str, Any]:
     answer = await client.call("GET", "/api/auth/me")
     return answer.body if isinstance(answer.body, dict) else {}
@@ -133,7 +139,12 @@ async def conversation_list(request: Request, client: ApiClient) -> Response:
 async def conversation_page(request: Request, contact: str, client: ApiClient) -> Response:
     me = await _me(client)
     context = await _list(client, _list_params(request))
-    context.update(await _detail(client, contact))
+    try:
+        context.update(await _detail(client, contact))
+    except HTTPException as problem:
+        if problem.status_code in (303, 401):
+            raise
+        return _error_page(request, problem, me)
     context.update(me=me, current=context["conversation"]["contact"], templates=_templates(request))
     context["idempotency_key"] = uuid.uuid4()
     return render(request, "inbox.html", context)
@@ -298,7 +309,10 @@ async def calendar_page(request: Request, client: ApiClient, week: str = "") -> 
     me = await _me(client)
     local_zone = zone(request)
     today = datetime.now(local_zone).date()
-    first = present.week_start(_day(week, today))
+    try:
+        first = present.week_start(_day(week, today))
+    except HTTPException as problem:
+        return _error_page(request, problem, me)
     since = datetime.combine(first, datetime.min.time(), local_zone)
     until = since + timedelta(days=7)
     params = {"from": since.isoformat(), "to": until.isoformat()}
@@ -326,8 +340,11 @@ async def analytics_page(
 ) -> Response:
     me = await _me(client)
     today = datetime.now(UTC).date()
-    last = _day(until, today)
-    first = _day(since, last - timedelta(days=29))
+    try:
+        last = _day(until, today)
+        first = _day(since, last - timedelta(days=29))
+    except HTTPException as problem:
+        return _error_page(request, problem, me)
     answer = await client.call(
         "GET", "/api/analytics", params={"from": first.isoformat(), "to": last.isoformat()}
     )

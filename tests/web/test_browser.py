@@ -311,3 +311,21 @@ async def test_a_refused_reply_shows_why(page: Any, conversations: Stack) -> Non
     await expect(page.locator("#refusal")).to_contain_text("opted out")
     refused = page.locator("#timeline-items li.outbound", has_text="Seguro que no quieres")
     assert await refused.count() == 0
+
+
+async def test_bad_addresses_say_what_is_wrong_and_sign_out_ends_it(
+    page: Any, conversations: Stack
+) -> None:
+    stack = conversations
+    await sign_in(page, stack)
+    missing = await page.goto(stack.url + "/conversations/+34699999999")
+    assert missing is not None and missing.status == 404
+    await expect(page.locator("#page-error")).to_contain_text("+34699999999")
+    bad = await page.goto(stack.url + "/calendar?week=next-tuesday")
+    assert bad is not None and bad.status == 422
+    await expect(page.locator("#page-error")).to_contain_text("next-tuesday")
+    await accessible(page, "error page")
+    await page.click("button:has-text('Sign out')")
+    await expect(page.locator("#email")).to_be_visible()
+    await page.goto(stack.url + "/tasks")
+    await expect(page.locator("#email")).to_be_visible()
