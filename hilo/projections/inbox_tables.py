@@ -159,11 +159,16 @@ def _daily(state: dict[str, inbox.Entry]) -> list[tuple[date, str, str, int]]:
 
 
 def _responses(state: dict[str, inbox.Entry]) -> list[tuple[Any, ...]]:
-    return [
-        (contact, _instant(waiting), _day(day), answered_by, seconds)
-        for entry in state.values()
-        for contact, waiting, day, answered_by, seconds in entry["responses"]
-    ]
+    """One row per (contact, waited since), the first in store order: a late message stamped
+    with the same instant as an answered one must not fail a rebuild's COPY (live inserts
+    skip it the same way, ON CONFLICT DO NOTHING)."""
+    rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for entry in state.values():
+        for contact, waiting, day, answered_by, seconds in entry["responses"]:
+            rows.setdefault(
+                (contact, waiting), (contact, _instant(waiting), _day(day), answered_by, seconds)
+            )
+    return list(rows.values())
 
 
 class InboxProjection:

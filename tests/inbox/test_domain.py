@@ -129,3 +129,16 @@ def test_accounts_refuse_what_cannot_be_used() -> None:
     assert not accounts.password_matches(None, "a long enough secret")
     assert InboxSettings(_env_file=None, hilo_public_url="https://inbox.example.com").secure_cookies
     assert not InboxSettings(_env_file=None, hilo_public_url="http://localhost").secure_cookies
+
+
+def test_a_late_message_stamped_like_an_answered_one_counts_one_first_response() -> None:
+    from hilo.projections.inbox_tables import _responses
+
+    entry = inbox.new_entry("+34600111222")
+    inbox.apply(entry, _event("message.received", 0, text="Hola"))
+    inbox.apply(entry, _event("reply.ready", 1, author="analyzer", reply_id="r1", text="Hola"))
+    inbox.apply(entry, _event("message.received", 0, text="¿Hola?"))  # the provider's late copy
+    inbox.apply(entry, _event("reply.ready", 2, author="human", reply_id="r2", text="Hola"))
+    assert len(entry["responses"]) == 2
+    [row] = _responses({"+34600111222": entry})
+    assert row[3] == "automatic"

@@ -103,6 +103,8 @@ async def test_simulated_whatsapp_conversation_schedules_and_gets_replies(tmp_pa
         stack.send_signal(signal.SIGINT)
         output, _ = await asyncio.to_thread(stack.communicate, timeout=60)
     assert stack.returncode == 0, output.decode()[-3000:]
+    # `hilo up` tells where the operator app is.
+    assert f"http://127.0.0.1:{env['HILO_INBOX_PORT']}/" in output.decode()
 
     [event] = _events(doc)
     start = event["start"]
