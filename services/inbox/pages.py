@@ -196,6 +196,10 @@ async def reply(
         "refusal": None if answer.ok else answer,
         "draft": "" if answer.ok else text,
     }
+    if not _is_htmx(request):  # no JavaScript: the whole page, with the refusal in it
+        context.update(await _list(client, {}), me=await _me(client))
+        context["current"] = conversation["contact"]
+        return render(request, "inbox.html", context, status_code=answer.status)
     if answer.ok:
         context["pending"] = {
             "key": f"reply:{answer.body['reply_id']}",

@@ -329,3 +329,22 @@ async def test_bad_addresses_say_what_is_wrong_and_sign_out_ends_it(
     await expect(page.locator("#email")).to_be_visible()
     await page.goto(stack.url + "/tasks")
     await expect(page.locator("#email")).to_be_visible()
+
+
+async def test_without_javascript_a_person_still_signs_in_and_answers(
+    browser: Any, conversations: Stack
+) -> None:
+    stack = conversations
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US", java_script_enabled=False)
+    context.set_default_timeout(SLOW)
+    page = await context.new_page()
+    try:
+        await sign_in(page, stack)
+        await page.goto(stack.url + f"/conversations/{TEXT_CONTACT}")
+        await page.fill("#reply-text", "Answered from a page without scripts")
+        await page.click("#send")
+        await expect(page).to_have_url(re.compile(re.escape(TEXT_CONTACT) + "$"))
+        sent = page.locator("#timeline-items li.outbound", has_text="without scripts")
+        await reload_until_visible(page, sent)
+    finally:
+        await context.close()
