@@ -10,7 +10,7 @@ from schemas.analysis import (
     TaskUpdated,
 )
 from schemas.audio import AudioTranscribed, AudioTranscriptionFailed, TranscriptSegment
-from schemas.calls import CallAudioRecorded, CallEnded, CallFailed, CallTurn
+from schemas.calls import CallAnalyzed, CallAudioRecorded, CallEnded, CallFailed, CallTurn
 from schemas.conversations import (
     AgentReplyFailed,
     ConversationHandbackRequested,
@@ -58,6 +58,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AudioTranscribed,
     AudioTranscriptionFailed,
     CallEnded,
+    CallAnalyzed,
     CallAudioRecorded,
     CallFailed,
     IntentDetected,
@@ -92,6 +93,7 @@ __all__ = [
     "CalendarEventCancelled",
     "CalendarEventRescheduled",
     "CalendarEventScheduled",
+    "CallAnalyzed",
     "CallAudioRecorded",
     "CallEnded",
     "CallFailed",
