@@ -2,16 +2,19 @@
 
 Ours live in ``static/``; the libraries come from npm (``package.json`` here, installed
 by ``make install`` into ``node_modules/``, which git ignores) and are served from there
-by a fixed list of names, so no other file of ``node_modules`` is reachable.
+by a fixed list of names, so no other file of ``node_modules`` is reachable. An installed
+package (a container image) has no ``node_modules`` beside it: INBOX_NODE_MODULES names
+where `npm ci` put them instead.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-NODE_MODULES = HERE / "node_modules"
+NODE_MODULES = Path(os.environ.get("INBOX_NODE_MODULES") or HERE / "node_modules")
 
 VENDORED = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
