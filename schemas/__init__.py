@@ -10,6 +10,7 @@ from schemas.analysis import (
     TaskUpdated,
 )
 from schemas.audio import AudioTranscribed, AudioTranscriptionFailed, TranscriptSegment
+from schemas.business import BUSINESS_STREAM, BusinessProfileLoaded
 from schemas.calls import CallAnalyzed, CallAudioRecorded, CallEnded, CallFailed, CallTurn
 from schemas.conversations import (
     AgentReplyFailed,
@@ -28,6 +29,7 @@ from schemas.flows import (
     FlowSessionStarted,
     FlowStartRequested,
 )
+from schemas.handoff import PersonNeeded
 from schemas.messages import (
     ContactOptedIn,
     ContactOptedOut,
@@ -78,6 +80,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FlowSessionAbandoned,
     FlowSessionReset,
     FlowSessionFailed,
+    BusinessProfileLoaded,
+    PersonNeeded,
     ConversationReadMarked,
     TaskEdited,
 )
@@ -87,9 +91,11 @@ registry.register_all(ALL_EVENTS)
 
 __all__ = [
     "ALL_EVENTS",
+    "BUSINESS_STREAM",
     "AgentReplyFailed",
     "AudioTranscribed",
     "AudioTranscriptionFailed",
+    "BusinessProfileLoaded",
     "CalendarEventCancelled",
     "CalendarEventRescheduled",
     "CalendarEventScheduled",
@@ -125,6 +131,7 @@ __all__ = [
     "MessageSent",
     "MessageStatusReported",
     "Mode",
+    "PersonNeeded",
     "ReplyReady",
     "TaskCreated",
     "TaskEdited",

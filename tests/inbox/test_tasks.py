@@ -16,6 +16,7 @@ from services.router.app import build as build_router
 from services.router.settings import RouterSettings
 from tests.inbox.conftest import CONTACT, Stack, inbound
 
+OTHER = "+573001112233"
 ASK = "Hola, ¿me envías la cotización del almacén por correo? Es urgente"
 
 
@@ -41,12 +42,12 @@ async def test_a_task_closed_by_a_person_stays_closed_after_a_reanalysis(
     ):
         await stack.publish(inbound(ASK))
 
-        async def two_tasks() -> list[dict[str, object]] | None:
+        async def asked_tasks() -> list[dict[str, object]] | None:
+            # The quote and the e-mail asked for (the analyzer may add a task for a person).
             items = (await api.get("/api/tasks")).json()["items"]
-            return items if len(items) == 2 else None
+            return items if {"quote", "email"} <= {t["type"] for t in items} else None
 
-        tasks = await eventually(two_tasks, timeout=30)
-        assert {t["type"] for t in tasks} == {"quote", "email"}
+        tasks = await eventually(asked_tasks, timeout=30)
         assert all(t["status"] == "open" and t["contact"] == CONTACT for t in tasks)
         quote = next(t for t in tasks if t["type"] == "quote")
 
@@ -92,17 +93,23 @@ async def test_a_task_closed_by_a_person_stays_closed_after_a_reanalysis(
             quote["task_id"],
         )
         assert updates == 0
-        assert [
-            t["type"]
-            for t in (await api.get("/api/tasks", params={"status": "open"})).json()["items"]
-        ] == ["email"]
-        by_contact = await api.get("/api/tasks", params={"contact": CONTACT})
-        assert len(by_contact.json()["items"]) == 2
-        first = (await api.get("/api/tasks", params={"limit": 1})).json()
-        rest = (await api.get("/api/tasks", params={"cursor": first["next_cursor"]})).json()
-        paged = [t["task_id"] for t in first["items"] + rest["items"]]
-        assert paged == [t["task_id"] for t in by_contact.json()["items"]]
-        assert rest["next_cursor"] is None
+        still_open = (await api.get("/api/tasks", params={"status": "open"})).json()["items"]
+        assert "email" in {t["type"] for t in still_open}
+        assert quote["task_id"] not in {t["task_id"] for t in still_open}
+        by_contact = (await api.get("/api/tasks", params={"contact": CONTACT})).json()["items"]
+        assert len(by_contact) >= 2
+        assert (await api.get("/api/tasks", params={"contact": OTHER})).json()["items"] == []
+        # One task a page, following the cursor, lists them all once.
+        paged: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": "1", **({"cursor": cursor} if cursor else {})}
+            page = (await api.get("/api/tasks", params=params)).json()
+            paged += [t["task_id"] for t in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert paged == [t["task_id"] for t in by_contact]
 
 
 async def test_task_edits_are_checked(stack: Stack) -> None:
