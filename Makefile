@@ -6,13 +6,16 @@ STAMP  := $(VENV)/.installed-stamp
 # The tested versions of every dependency of every extra, with hashes (`make lock` writes it).
 LOCK   := requirements.lock
 CODE   := hilo schemas services tests bench fuzz deploy/tools
+# The web app's browser libraries (htmx, Chart.js; axe-core for the tests), from npm.
+WEB       := services/inbox/web
+WEB_STAMP := $(WEB)/node_modules/.installed-stamp
 
-.PHONY: run test lint audit deploy-lint manifests bench eval fuzz install lock lock-upgrade system-deps clean
+.PHONY: run test lint audit deploy-lint manifests bench eval fuzz install lock lock-upgrade system-deps browser-deps clean
 
 run: install
 	$(BIN)/hilo up
 
-test: install system-deps lint
+test: install system-deps browser-deps lint
 	$(BIN)/pytest
 
 lint: install
@@ -55,7 +58,7 @@ fuzz: install
 eval: install
 	$(BIN)/python -m services.analyzer.evaluate data/analysis-dev.jsonl
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
 
 # The locked versions first, each checked against its hash; then the project itself
 # (editable), whose requirements they already satisfy. A requirement added to pyproject.toml
@@ -79,6 +82,25 @@ lock:
 lock-upgrade:
 	$(MAKE) lock LOCK_FLAGS=--upgrade
 
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else \
+			echo "please install Node.js and npm (Debian/Ubuntu: sudo apt-get install nodejs npm)"; exit 1; \
+		fi; }
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The web app's browser tests drive Debian's chromium (Playwright cannot download one here).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "please install chromium (Debian/Ubuntu: sudo apt-get install chromium)"; exit 1; \
+		fi; }
+
 # espeak-ng makes the speech the transcriber's tests and benchmark listen to.
 system-deps:
 	@command -v espeak-ng >/dev/null 2>&1 || { \
@@ -89,4 +111,4 @@ system-deps:
 		fi; }
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules
