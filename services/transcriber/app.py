@@ -50,7 +50,11 @@ def build(settings: TranscriberSettings | None = None, backend: Backend | None =
     @service.on_startup
     async def start(runtime: Runtime) -> None:
         # Loading the model takes a moment and fails loudly (BackendUnavailable) when it cannot.
-        chosen = backend if backend is not None else await asyncio.to_thread(create_backend, config)
+        chosen = (
+            backend
+            if backend is not None
+            else await asyncio.to_thread(create_backend, config, runtime.settings.data_dir)
+        )
         http = httpx.AsyncClient(
             follow_redirects=False,  # media.py follows redirects itself, hop by hop
             timeout=config.transcriber_download_timeout_seconds,

