@@ -47,8 +47,7 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
         text = item.get("text") or f"[{item.get('message_kind') or 'media'}]"
         transcript = item.get("transcript")
         if transcript:
-            detail = transcript.get("text") or transcript.get("reason") or ""
-            text += f"  (voice note, transcript {transcript['status']}: {detail})"
+            text += f"  (voice note, {_transcript_detail(transcript)})"
         status = item.get("status")
         return f"{arrow} whatsapp", text + (f"  [{status}]" if status else "")
     if kind == "call":
@@ -64,6 +63,35 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
     if kind == "status":
         return "· status", f"{item.get('status')} (message not yet recorded as sent)"
     return kind, json.dumps({k: v for k, v in item.items() if k not in ("key", "kind")})
+
+
+# Why a voice note has no words, said to an operator (reason codes: services/transcriber).
+UNHEARD_REASONS = {
+    "no_speech": "nothing recognisable was said",
+    "corrupt": "the file could not be decoded",
+    "empty": "the file was empty",
+    "too_long": "longer than the limit",
+    "too_large": "larger than the limit",
+    "unsupported_type": "not an audio file",
+    "host_not_allowed": "its address is not a provider's",
+    "not_found": "the provider no longer has it",
+    "download_failed": "it could not be downloaded",
+    "not_configured": "provider credentials are missing",
+    "no_media": "the message named no file",
+    "backend_failed": "the transcription service failed",
+}
+
+
+def _transcript_detail(transcript: dict[str, Any]) -> str:
+    status = transcript.get("status")
+    if status == "completed":
+        return f"transcript completed: {transcript.get('text') or ''}"
+    if status != "failed":
+        return f"transcript {status}"
+    reason = str(transcript.get("reason") or "")
+    why = UNHEARD_REASONS.get(reason, reason.replace("_", " "))
+    answered = "; the contact was asked to write it" if transcript.get("answered_by") else ""
+    return f"transcript failed: {reason} ({why}){answered}"
 
 
 def conversation_table(doc: dict[str, Any]) -> Table:

@@ -25,6 +25,7 @@ from services.analyzer.conversation_log import build_conversation, contact_timez
 from services.analyzer.diff import Cause
 from services.analyzer.replies import ReplyFacts, compose, reply_language
 from services.analyzer.settings import AnalyzerSettings
+from services.analyzer.unheard import unheard_outcome
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ class Responder:
             )
             first_reply = not any(m.direction == "outbound" for m in built.messages)
             replied = await self._answer(conversation, rows, outcome, unheard, first_reply, cause)
+        elif unheard:  # only notes that could not be heard: nothing to analyse, still answered
+            outcome = unheard_outcome(conversation, self.settings.analyzer_default_language)
+            replied = await self._answer(conversation, rows, outcome, True, True, cause)
         await ledger.finish_burst(db, burst, replied)
 
     async def _answer(
