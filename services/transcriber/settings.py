@@ -35,11 +35,16 @@ class TranscriberSettings(BaseSettings):
     transcriber_max_duration_seconds: float = Field(default=900.0, gt=0)
     # Comma-separated host patterns media may come from ("*.example.com", "host:port").
     transcriber_media_hosts: str = DEFAULT_MEDIA_HOSTS
-    # Ingest's own media route, where `hilo simulate whatsapp --audio` notes are served from:
-    # allowed over plain HTTP on the loopback, without credentials. Empty disables it. `hilo up`
-    # gives each service its own HILO_HTTP_PORT, so ingest's port is spelled out here.
-    transcriber_local_media_url: str = "http://127.0.0.1:8000/media/"
+    # Ingest's own media route, where `hilo simulate whatsapp --audio` notes are served from
+    # (`hilo up` sets it): that loopback origin, that path, over plain HTTP and without
+    # credentials. Empty (the default) allows no local route.
+    transcriber_local_media_url: str = ""
+    # Let allow-listed hosts be reached on loopback addresses (local stand-ins in tests).
+    # Off by default: media URLs then reach only public addresses (addresses.py).
+    transcriber_allow_loopback: bool = False
+    # Per network operation (connect, each read) and for a whole download, redirects included.
     transcriber_download_timeout_seconds: float = Field(default=30.0, gt=0)
+    transcriber_download_deadline_seconds: float = Field(default=120.0, gt=0)
 
     # Attempts for transient trouble (network, 5xx) before `audio.transcription_failed`,
     # and the waits between them.

@@ -66,6 +66,8 @@ def transcriber_settings(standin: ProviderStandIn, **overrides: Any) -> Transcri
         "whatsapp_token": WHATSAPP_TOKEN,
         # The stand-in CDN host, as *.twiliocdn.com and lookaside.fbsbx.com are in production.
         "transcriber_media_hosts": CDN_HOST,
+        # The stand-ins listen on the loopback, which production never allows.
+        "transcriber_allow_loopback": True,
         "transcriber_attempts": 3,
         "transcriber_retry_backoff_seconds": "0.2,0.4",
         "transcriber_download_timeout_seconds": 5,
