@@ -17,6 +17,7 @@ import asyncpg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hilo.bus import EventBus
+from hilo.business_time import settings_zone
 from hilo.cli.connect import database, event_bus
 from hilo.cli.errors import UserError
 from hilo.settings import HiloSettings
@@ -24,7 +25,7 @@ from hilo.store.eventstore import EventStore, RecordedEvent
 from schemas import Event, derived_id
 from services.analyzer import pipeline
 from services.analyzer.backends import Backend, BackendUnavailable, make_backend
-from services.analyzer.conversation_log import build_conversation, contact_timezone, fold
+from services.analyzer.conversation_log import build_conversation, fold
 from services.analyzer.diff import Cause
 from services.analyzer.settings import AnalyzerSettings
 
@@ -142,9 +143,9 @@ async def _one(
     built = build_conversation(
         conversation,
         folded.ordered(),
-        timezone=contact_timezone(
-            conversation, settings.timezone, from_number=analyzer.analyzer_timezone_from_number
-        ),
+        timezone=settings_zone(
+            settings, folded.business_number, analyzer.twilio_whatsapp_from
+        ).name,
         contact_name=folded.contact_name,
         call_summary=folded.call_summary,
         limit=analyzer.analyzer_context_messages,

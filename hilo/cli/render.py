@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
+from hilo.business_time import local_time
 from hilo.projections.conversation import timeline
 from hilo.store.eventstore import RecordedEvent
 
@@ -26,21 +29,39 @@ def event_line(record: RecordedEvent) -> dict[str, Any]:
     }
 
 
-def events_table(records: list[RecordedEvent]) -> Table:
-    table = Table("pos", "type", "conversation", "v", "occurred at", "event id")
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def events_table(records: list[RecordedEvent], zone: ZoneInfo = UTC_ZONE) -> Table:
+    """Times in the business's zone (hilo/business_time.py), each with its offset."""
+    table = Table("pos", "type", "conversation", "v", f"occurred at ({zone.key})", "event id")
     for r in records:
         table.add_row(
             str(r.position),
             r.type,
             r.stream,
             str(r.stream_version),
-            r.occurred_at.isoformat(timespec="seconds"),
+            local_time(r.occurred_at, zone),
             str(r.event_id),
         )
     return table
 
 
-def _describe(item: dict[str, Any]) -> tuple[str, str]:
+def _local(text: Any, zone: ZoneInfo) -> str:
+    """A stored ISO instant (``…Z`` or with an offset) in ``zone``; a bare date as it is."""
+    value = str(text or "")
+    if "T" not in value:
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    return local_time(moment, zone)
+
+
+def _describe(item: dict[str, Any], zone: ZoneInfo) -> tuple[str, str]:
     kind = item["kind"]
     if kind == "message":
         arrow = "←" if item.get("direction") == "inbound" else "→"
@@ -55,7 +76,8 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
     if kind == "intent":
         return "◆ intent", f"{item.get('intent')} / {item.get('sentiment')}: {item.get('summary')}"
     if kind == "calendar_event":
-        return "▣ event", f"{item.get('status')}: {item.get('title')} at {item.get('start')}"
+        start = _local(item.get("start"), zone)
+        return "▣ event", f"{item.get('status')}: {item.get('title')} at {start}"
     if kind == "task":
         return "✓ task", f"{item.get('task_type')} p{item.get('priority')}: {item.get('title')}"
     if kind == "mode_changed":
@@ -94,10 +116,11 @@ def _transcript_detail(transcript: dict[str, Any]) -> str:
     return f"transcript failed: {reason} ({why}){answered}"
 
 
-def conversation_table(doc: dict[str, Any]) -> Table:
+def conversation_table(doc: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> Table:
+    """Times in the business's zone (hilo/business_time.py), each with its offset."""
     title = f"{doc['conversation']} {doc.get('contact_name') or ''}".strip()
-    table = Table("at (UTC)", "what", "detail", title=title, show_lines=False)
+    table = Table(f"at ({zone.key})", "what", "detail", title=title, show_lines=False)
     for item in timeline(doc):
-        what, detail = _describe(item)
-        table.add_row(item["at"][:19].replace("T", " "), what, detail)
+        what, detail = _describe(item, zone)
+        table.add_row(_local(item["at"], zone), what, detail)
     return table

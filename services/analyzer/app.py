@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
+from hilo.business_time import settings_zone, startup_warning
 from hilo.service import Runtime, Service
 from services.analyzer.backends import Guarded, make_backend
 from services.analyzer.handlers import HANDLED_EVENTS, on_event
 from services.analyzer.responder import Responder
 from services.analyzer.routes import router
 from services.analyzer.settings import AnalyzerSettings
+
+log = logging.getLogger(__name__)
 
 
 def build(settings: AnalyzerSettings | None = None) -> Service:
@@ -25,6 +30,9 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
         backend = Guarded(make_backend(config), config.analyzer_default_language)
         responder = Responder(runtime, backend, config)
         runtime.state.update(settings=config, backend=backend, responder=responder)
+        warning = startup_warning(settings_zone(runtime.settings, config.twilio_whatsapp_from))
+        if warning:
+            log.warning(warning)
         # Bursts that a previous run queued but never finished.
         await responder.resume()
 

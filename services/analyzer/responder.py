@@ -15,13 +15,14 @@ import contextlib
 import logging
 from dataclasses import replace
 
+from hilo.business_time import settings_zone
 from hilo.service import Runtime
 from hilo.workers import KeyedWorkers
 from schemas import ReplyReady, derived_id, utc_now
 from services.analyzer import ledger, pipeline
 from services.analyzer.backends import Backend
 from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
-from services.analyzer.conversation_log import build_conversation, contact_timezone
+from services.analyzer.conversation_log import build_conversation
 from services.analyzer.diff import Cause
 from services.analyzer.replies import ReplyFacts, compose, reply_language
 from services.analyzer.settings import AnalyzerSettings
@@ -97,11 +98,9 @@ class Responder:
         built = build_conversation(
             conversation,
             messages,
-            timezone=contact_timezone(
-                conversation,
-                self.runtime.settings.timezone,
-                from_number=self.settings.analyzer_timezone_from_number,
-            ),
+            timezone=settings_zone(
+                self.runtime.settings, contact.business_number, self.settings.twilio_whatsapp_from
+            ).name,
             contact_name=contact.contact_name,
             call_summary=contact.call_summary,
             limit=self.settings.analyzer_context_messages,
