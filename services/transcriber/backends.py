@@ -90,12 +90,12 @@ class LocalWhisper:
         beam_size: int = 5,
         cpu_threads: int = 0,
     ) -> None:
-        from faster_whisper import WhisperModel
+        from services.transcriber.whisper_model import ReusingWhisperModel
 
         path, self.model = _local_model(model, data_dir)
         try:
             # local_files_only: a model name resolves from the local cache, never a hub download.
-            self._whisper = WhisperModel(
+            self._whisper = ReusingWhisperModel(
                 path,
                 device="cpu",
                 compute_type="int8",
@@ -124,7 +124,7 @@ class LocalWhisper:
         """Detected per note; the hint decides only when the model is unsure (languages.py)."""
         if not self.multilingual:
             return "en"
-        _, _, probabilities = self._whisper.detect_language(audio.samples)
+        probabilities = self._whisper.language_probabilities(audio.samples)
         return choose_language(probabilities, self.language_hints)
 
     def transcribe_samples(self, audio: DecodedAudio) -> Transcript:

@@ -14,7 +14,10 @@ from services.transcriber.languages import choose_language, parse_hint
         ([("en", 0.9), ("es", 0.05)], ("es",), "en"),  # an English note to a Spanish business
         ([("th", 0.44), ("en", 0.34), ("es", 0.06)], ("es",), "es"),  # unsure: the hint
         ([("th", 0.44), ("en", 0.34), ("es", 0.06)], (), "en"),  # unsure, no hint: es or en
-        ([("es", 0.27), ("la", 0.21), ("en", 0.17)], (), "es"),  # unsure but first-class
+        ([("en", 0.37), ("es", 0.23), ("la", 0.14)], (), "es"),  # the first hint counts double
+        ([("en", 0.6), ("es", 0.15)], (), "en"),  # ... but no more than that
+        ([("en", 0.37), ("es", 0.23)], ("en", "es"), "en"),
+        ([("es", 0.27), ("la", 0.21), ("en", 0.17)], (), "es"),
         ([("it", 0.4), ("pt", 0.35), ("es", 0.2)], ("pt", "es"), "pt"),
         ([], ("de",), "de"),
         ([], (), "es"),
