@@ -53,12 +53,19 @@ def wheel_parts() -> tuple[Path, Path]:
 def ensure_default_model(data_dir: Path, *, expected_sha256: str = WHISPER_BASE_SHA256) -> Path:
     """The assembled model's directory, joining the wheels' parts when needed."""
     first, second = wheel_parts()
-    return assemble(
-        default_model_dir(data_dir),
-        parts=(first / "model.bin.part1", second / "model.bin.part2"),
-        side_files=tuple(first / name for name in SIDE_FILES),
-        expected_sha256=expected_sha256,
-    )
+    target = default_model_dir(data_dir)
+    try:
+        return assemble(
+            target,
+            parts=(first / "model.bin.part1", second / "model.bin.part2"),
+            side_files=tuple(first / name for name in SIDE_FILES),
+            expected_sha256=expected_sha256,
+        )
+    except OSError as exc:  # a read-only or full data directory: say where, not a traceback
+        raise ModelFilesError(
+            f"cannot write the Whisper model into {target}: {exc.strerror or exc} "
+            "(check HILO_DATA_DIR, or set TRANSCRIBER_MODEL to a model directory)"
+        ) from exc
 
 
 def assemble(

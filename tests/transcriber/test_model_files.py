@@ -108,3 +108,10 @@ def test_the_english_only_model_is_still_an_option(tmp_path: Path) -> None:
     assert not (tmp_path / "models").exists()  # nothing assembled for it
     with pytest.raises(BackendUnavailable, match=r"model\.bin"):
         LocalWhisper(str(tmp_path), data_dir=tmp_path)
+
+
+def test_a_data_directory_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "data"
+    blocked.write_text("a file where the data directory should be")
+    with pytest.raises(ModelFilesError, match="cannot write the Whisper model"):
+        ensure_default_model(blocked)
