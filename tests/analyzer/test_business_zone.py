@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
+import pytest
 
 from hilo.bus import EventBus
 from hilo.settings import HiloSettings
@@ -66,3 +68,20 @@ async def test_hilo_timezone_wins_over_the_number(
     scheduled, _ = await schedule(madrid, bus, published)
     assert scheduled.timezone == "Europe/Madrid"
     assert scheduled.start == friday_at_ten(ZoneInfo("Europe/Madrid"))
+
+
+async def test_utc_by_default_is_said_at_start_up(
+    settings: HiloSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = build(AnalyzerSettings(hilo_analyzer="rules", twilio_whatsapp_from=None))
+    with caplog.at_level(logging.WARNING, logger="services.analyzer.app"):
+        async with service.running(settings, http=False):
+            pass
+    assert any("HILO_TIMEZONE is not set" in r.getMessage() for r in caplog.records)
+
+    caplog.clear()
+    lima = build(AnalyzerSettings(hilo_analyzer="rules", twilio_whatsapp_from=PERU_BUSINESS))
+    with caplog.at_level(logging.WARNING, logger="services.analyzer.app"):
+        async with lima.running(settings, http=False):
+            pass
+    assert not any("HILO_TIMEZONE" in r.getMessage() for r in caplog.records)
