@@ -33,12 +33,32 @@ class AddressNotAllowed(Exception):
     """A media host resolved to an address a download must never reach."""
 
 
+# NAT64's well-known prefix: 64:ff9b::10.0.0.5 reaches 10.0.0.5 through the translator.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def is_allowed_address(address: Address, *, allow_loopback: bool) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:  # judged by the IPv4 address it leads to
+        return is_allowed_address(embedded, allow_loopback=allow_loopback)
     if address.is_loopback:
         return allow_loopback
     return address.is_global and not address.is_multicast
+
+
+def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped ::ffff:a.b.c.d, NAT64, 6to4, Teredo)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client behind the relay
+    return None
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

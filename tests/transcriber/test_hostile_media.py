@@ -117,6 +117,8 @@ async def test_a_listed_name_resolving_to_the_loopback_is_refused(
         ["224.0.0.1"],
         ["::ffff:10.0.0.5"],
         ["::ffff:127.0.0.1"],
+        ["64:ff9b::a00:5"],  # NAT64 of 10.0.0.5
+        ["2002:a00:5::1"],  # 6to4 of 10.0.0.5
         ["fd00::1"],
         ["fe80::1"],
         ["::1"],
