@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,8 @@ from hilo.testing import Published
 from schemas import utc_now
 from services.analyzer.app import build
 from services.analyzer.settings import AnalyzerSettings
+from services.router.app import build as build_router
+from services.router.settings import RouterSettings
 from tests.analyzer.conftest import settled, text_message
 
 SEED = ("Quiero agendar una reunión", "El viernes a las 10", "Revisión del proyecto")
@@ -32,13 +35,15 @@ def friday_at_ten(zone: ZoneInfo) -> datetime:
 
 
 async def schedule(
-    settings: HiloSettings, bus: EventBus, published: Published
+    settings: HiloSettings, bus: EventBus, published: Published, flows: Path
 ) -> tuple[Any, bytes]:
     config = AnalyzerSettings(
         hilo_analyzer="rules", analyzer_burst_seconds=0, analyzer_reply_max_age_hours=0
     )
     service = build(config)
-    async with service.running(settings) as runtime:
+    # The router assigns each message to the analyzer, as in the stack.
+    router = build_router(RouterSettings(hilo_flows_dir=flows))
+    async with router.running(settings, http=False), service.running(settings) as runtime:
         for text in SEED:
             message = text_message(text, conversation=SPAIN)
             await bus.publish(message.model_copy(update={"business_number": PERU_BUSINESS}))
@@ -50,9 +55,9 @@ async def schedule(
 
 
 async def test_the_business_number_places_the_event_when_hilo_timezone_is_unset(
-    settings: HiloSettings, bus: EventBus, published: Published
+    settings: HiloSettings, bus: EventBus, published: Published, tmp_path: Path
 ) -> None:
-    scheduled, feed = await schedule(settings, bus, published)
+    scheduled, feed = await schedule(settings, bus, published, tmp_path / "no-flows")
     lima = ZoneInfo("America/Lima")
     assert scheduled.timezone == "America/Lima"
     assert scheduled.start == friday_at_ten(lima)
@@ -62,10 +67,10 @@ async def test_the_business_number_places_the_event_when_hilo_timezone_is_unset(
 
 
 async def test_hilo_timezone_wins_over_the_number(
-    settings: HiloSettings, bus: EventBus, published: Published
+    settings: HiloSettings, bus: EventBus, published: Published, tmp_path: Path
 ) -> None:
     madrid = settings.model_copy(update={"timezone": "Europe/Madrid"})
-    scheduled, _ = await schedule(madrid, bus, published)
+    scheduled, _ = await schedule(madrid, bus, published, tmp_path / "no-flows")
     assert scheduled.timezone == "Europe/Madrid"
     assert scheduled.start == friday_at_ten(ZoneInfo("Europe/Madrid"))
 
