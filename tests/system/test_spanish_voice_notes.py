@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hilo import registry
 from hilo.embedded import free_port
 from hilo.testing import eventually
 from services.transcriber.decoding import encode
@@ -42,9 +43,10 @@ async def test_a_spanish_note_is_heard_in_spanish_and_an_unheard_one_is_still_an
     stack = subprocess.Popen(
         [*HILO, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
+    failure: AssertionError | None = None
     try:
-        for offset in range(7):
-            url = f"http://127.0.0.1:{http_port + offset}/readyz"
+        for service in registry.services():
+            url = f"http://127.0.0.1:{service.port(http_port, env)}/readyz"
             await eventually(functools.partial(_ready, url), timeout=120)
 
         sent = await _hilo(env, "simulate", "whatsapp", "--from", CONTACT, "--audio", str(spoken))
@@ -70,9 +72,13 @@ async def test_a_spanish_note_is_heard_in_spanish_and_an_unheard_one_is_still_an
 
         second = await eventually(unheard_and_answered, timeout=120, interval=0.5)
         shown = await _hilo({**env, "COLUMNS": "300"}, "conversation", "show", CONTACT)
+    except AssertionError as exc:
+        failure = exc
     finally:
         stack.send_signal(signal.SIGINT)
         output, _ = await asyncio.to_thread(stack.communicate, timeout=60)
+    if failure is not None:  # what the stack said is what explains it
+        raise AssertionError(f"{failure}\n--- hilo up ---\n{output.decode()[-4000:]}") from failure
     assert stack.returncode == 0, output.decode()[-3000:]
 
     [note] = _voice_notes(first)
