@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import shutil
 import signal
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,17 @@ CONTACT = "+34611223344"  # the module's own contact, in _conversation
 SENTENCE = "Buenos días, necesito cambiar mi reunión del martes al jueves por la tarde."
 
 
+@pytest.fixture
+def stack_dir() -> Iterator[Path]:
+    """The stack's data, outside pytest's temporary root: pgserver (running PostgreSQL as its
+    own user when we are root) opens the data directory's parents to that user, and any other
+    pytest session on the machine sets ``/tmp/pytest-of-<user>`` back to 0700 meanwhile,
+    failing initdb with "Permission denied"."""
+    path = Path(tempfile.mkdtemp(prefix="hilo-system-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _voice_notes(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for item in doc["timeline"] if item.get("transcript")]
 
@@ -32,14 +46,14 @@ def _voice_notes(doc: dict[str, Any]) -> list[dict[str, Any]]:
 @needs_espeak
 @pytest.mark.timeout(300)
 async def test_a_spanish_note_is_heard_in_spanish_and_an_unheard_one_is_still_answered(
-    tmp_path: Path,
+    tmp_path: Path, stack_dir: Path
 ) -> None:
     spoken = tmp_path / "nota.ogg"
     spoken.write_bytes(encode(speak(SENTENCE, voice="es")))
     silent = tmp_path / "silencio.ogg"
     silent.write_bytes(encode(np.zeros(16_000 * 2, dtype=np.float32)))
     http_port, nats_port = free_port(), free_port()
-    env = _env(tmp_path, http_port, nats_port)
+    env = _env(stack_dir, http_port, nats_port)
     stack = subprocess.Popen(
         [*HILO, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
