@@ -26,7 +26,7 @@ import phonenumbers
 from phonenumbers import timezone as number_timezones
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 from hilo.settings import HiloSettings
 
 Source = Literal["HILO_TIMEZONE", "business number", "fallback"]

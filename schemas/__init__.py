@@ -10,7 +10,8 @@ from schemas.analysis import (
     TaskUpdated,
 )
 from schemas.audio import AudioTranscribed, AudioTranscriptionFailed, TranscriptSegment
-from schemas.calls import CallAudioRecorded, CallEnded, CallFailed, CallTurn
+from schemas.business import BUSINESS_STREAM, BusinessProfileLoaded
+from schemas.calls import CallAnalyzed, CallAudioRecorded, CallEnded, CallFailed, CallTurn
 from schemas.conversations import (
     AgentReplyFailed,
     ConversationHandbackRequested,
@@ -28,6 +29,7 @@ from schemas.flows import (
     FlowSessionStarted,
     FlowStartRequested,
 )
+from schemas.handoff import PersonNeeded
 from schemas.messages import (
     ContactOptedIn,
     ContactOptedOut,
@@ -57,6 +59,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AudioTranscribed,
     AudioTranscriptionFailed,
     CallEnded,
+    CallAnalyzed,
     CallAudioRecorded,
     CallFailed,
     IntentDetected,
@@ -76,6 +79,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FlowSessionAbandoned,
     FlowSessionReset,
     FlowSessionFailed,
+    BusinessProfileLoaded,
+    PersonNeeded,
 )
 
 registry = EventRegistry()
@@ -83,12 +88,15 @@ registry.register_all(ALL_EVENTS)
 
 __all__ = [
     "ALL_EVENTS",
+    "BUSINESS_STREAM",
     "AgentReplyFailed",
     "AudioTranscribed",
     "AudioTranscriptionFailed",
+    "BusinessProfileLoaded",
     "CalendarEventCancelled",
     "CalendarEventRescheduled",
     "CalendarEventScheduled",
+    "CallAnalyzed",
     "CallAudioRecorded",
     "CallEnded",
     "CallFailed",
@@ -119,6 +127,7 @@ __all__ = [
     "MessageSent",
     "MessageStatusReported",
     "Mode",
+    "PersonNeeded",
     "ReplyReady",
     "TaskCreated",
     "TaskUpdated",

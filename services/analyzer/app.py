@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from hilo.business_time import settings_zone, startup_warning
+from hilo.business_time import business_zone, configured_timezone, startup_warning
 from hilo.service import Runtime, Service
-from services.analyzer.backends import Guarded, make_backend
+from schemas import BusinessProfileLoaded
+from services.analyzer.backends import Guarded
+from services.analyzer.business_desk import on_profile_loaded
+from services.analyzer.choose_backend import make_backend
 from services.analyzer.handlers import HANDLED_EVENTS, on_event
 from services.analyzer.responder import Responder
 from services.analyzer.routes import router
@@ -23,6 +26,10 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
         *HANDLED_EVENTS, durable="analyzer", max_deliver=6, max_ack_pending=5000, batch=256
     )(on_event)
     service.router.include_router(router)
+    # Business hook (issue 19): profile versions read back, so a replay knows each one's time.
+    service.subscriber(BusinessProfileLoaded, durable="analyzer-business", max_deliver=6)(
+        on_profile_loaded
+    )
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:
@@ -30,8 +37,14 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
         backend = Guarded(make_backend(config), config.analyzer_default_language)
         responder = Responder(runtime, backend, config)
         runtime.state.update(settings=config, backend=backend, responder=responder)
-        warning = startup_warning(settings_zone(runtime.settings, config.twilio_whatsapp_from))
-        if warning:
+        # The business profile's version, recorded and announced (business hook, issue 19).
+        await responder.desk.refresh()
+        # Where dates are read: the profile's zone, HILO_TIMEZONE, the number's, else UTC.
+        zone = business_zone(
+            responder.desk.timezone(configured_timezone(runtime.settings) or "") or None,
+            config.twilio_whatsapp_from,
+        )
+        if warning := startup_warning(zone):
             log.warning(warning)
         # Bursts that a previous run queued but never finished.
         await responder.resume()

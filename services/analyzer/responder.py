@@ -14,23 +14,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 
-from hilo.business_time import settings_zone
+from hilo.business_time import business_zone, configured_timezone
 from hilo.outbox import RetryPolicy, record_dead_work
 from hilo.service import Runtime
 from hilo.workers import KeyedWorkers
 from schemas import ReplyReady, derived_id, utc_now
-from services.analyzer import ledger, pipeline
+from services.analyzer import call_handlers, ledger, pipeline
 from services.analyzer.backends import Backend
 from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
+from services.analyzer.business_desk import BusinessDesk
 from services.analyzer.conversation_log import build_conversation
 from services.analyzer.diff import Cause
 from services.analyzer.models import Conversation
-from services.analyzer.replies import ReplyFacts, compose, reply_language
+from services.analyzer.replies import ReplyFacts, reply_language
 from services.analyzer.settings import AnalyzerSettings
 from services.analyzer.unheard import unheard_outcome
 
 log = logging.getLogger(__name__)
+
+
+class _TakenElsewhere(Exception):
+    """Another worker (a replica that took the conversation over) processed these rows."""
 
 
 class Responder:
@@ -40,6 +46,8 @@ class Responder:
         self.settings = settings
         self.retries = RetryPolicy(max_attempts=settings.analyzer_max_attempts)
         self._workers = KeyedWorkers(self._drain, "analyzer")
+        # Business hook (issue 19): the profile, bookings that fit, the answer itself.
+        self.desk = BusinessDesk(runtime, settings)
 
     def kick(self, conversation: str) -> None:
         """Make sure the conversation's worker runs and looks at its inbox again."""
@@ -51,6 +59,7 @@ class Responder:
 
     async def close(self) -> None:
         await self._workers.close()
+        await self.desk.close()
 
     async def _drain(self, conversation: str) -> None:
         wake = self._workers.wake(conversation)
@@ -68,6 +77,8 @@ class Responder:
                 await self._process(conversation, rows)
             except asyncio.CancelledError:
                 raise
+            except _TakenElsewhere:
+                continue
             except Exception as exc:
                 await self._failed(conversation, rows, exc)
 
@@ -111,8 +122,11 @@ class Responder:
         built = build_conversation(
             conversation,
             messages,
-            timezone=settings_zone(
-                self.runtime.settings, contact.business_number, self.settings.twilio_whatsapp_from
+            # The profile's zone, else HILO_TIMEZONE, else the business number's (business_time).
+            timezone=business_zone(
+                self.desk.timezone(configured_timezone(self.runtime.settings) or "") or None,
+                contact.business_number,
+                self.settings.twilio_whatsapp_from,
             ).name,
             contact_name=contact.contact_name,
             call_summary=contact.call_summary,
@@ -122,15 +136,20 @@ class Responder:
 
     async def _process(self, conversation: str, rows: list[InboxRow]) -> None:
         burst = burst_id(rows)
+        rows = [replace(r, burst_id=burst) for r in rows]
         last = max(rows, key=lambda r: r.seq)
         cause = Cause(last.cause_event_id, last.correlation_id)
         built, contact = await self._read(conversation, rows)
         # The backend may be slow (a model over HTTP): it runs before the transaction opens.
         analysis = None
+        gate = None
         if any(m.direction == "inbound" for m in built.messages):
             analysis = await self.backend.analyze(built)
+            # Business hook (issue 19): only slots that fit the calendar are booked.
+            gate = await self.desk.gate_for(conversation, rows)
         async with self.runtime.transaction() as tx:
-            replied = False
+            if not await ledger.claim_burst(tx.conn, rows, burst):
+                raise _TakenElsewhere  # rolls back; the worker reads the inbox again
             if analysis is not None:
                 await tx.publish(
                     pipeline.intent_event(
@@ -138,22 +157,25 @@ class Responder:
                     )
                 )
                 outcome = await pipeline.publish_changes(
-                    tx.conn, tx.publish, built, analysis, cause, contact.business_number
+                    tx.conn, tx.publish, built, analysis, cause, contact.business_number, gate
                 )
+                await call_handlers.publish_call_analyses(
+                    tx.conn, tx.publish, [r.trigger_id for r in rows], analysis, conversation,
+                    cause,
+                )  # fmt: skip
                 first_reply = not any(m.direction == "outbound" for m in built.messages)
-                reply = self._reply(contact, rows, burst, outcome, first_reply, cause)
+                reply = await self._reply(contact, rows, burst, outcome, first_reply, cause)
                 if reply is not None:
                     await tx.publish(reply)
-                    replied = True
+                    await ledger.mark_replied(tx.conn, burst)
             elif any(r.unheard for r in rows):  # only notes that could not be heard: answered
                 outcome = unheard_outcome(conversation, self.settings.analyzer_default_language)
-                reply = self._reply(contact, rows, burst, outcome, True, cause)
+                reply = await self._reply(contact, rows, burst, outcome, True, cause)
                 if reply is not None:
                     await tx.publish(reply)
-                    replied = True
-            await ledger.finish_burst(tx.conn, rows, burst, replied)
+                    await ledger.mark_replied(tx.conn, burst)
 
-    def _reply(
+    async def _reply(
         self,
         contact: ledger.ContactRow,
         rows: list[InboxRow],
@@ -162,13 +184,21 @@ class Responder:
         first_reply: bool,
         cause: Cause,
     ) -> ReplyReady | None:
-        """The answer to the burst, if the router gave any of its messages to the analyzer."""
-        if not self.settings.analyzer_replies or not any(r.reply_wanted for r in rows):
+        """The answer to the burst, if the router gave any of its messages to the analyzer.
+
+        A message still without the router's decision (the routing wait ran out) is read
+        but not answered here: its decision, when it comes, queues its own answer.
+        """
+        wanted = [r for r in rows if r.routed and r.reply_wanted]
+        if not self.settings.analyzer_replies or not wanted:
             return None
         language = reply_language(
             outcome.analysis.language, self.settings.analyzer_default_language
         )
-        text = compose(
+        # Business hook (issue 19): facts, refused slots, a hand-off, or None (say nothing).
+        text = await self.desk.answer(
+            contact.conversation,
+            rows,
             ReplyFacts(
                 analysis=outcome.analysis,
                 language=language,
@@ -178,8 +208,11 @@ class Responder:
                 contact_name=contact.contact_name,
                 unheard_voice_note=any(r.unheard for r in rows),
                 first_reply=first_reply,
-            )
+            ),
+            outcome.refused,
         )
+        if text is None:
+            return None
         return ReplyReady(
             event_id=derived_id(str(burst), "analyzer.reply"),
             reply_id=derived_id(str(burst), "analyzer.reply_id"),
@@ -189,5 +222,5 @@ class Responder:
             author="analyzer",
             text=text,
             language=language,
-            in_reply_to=tuple(dict.fromkeys(r.message_id for r in rows)),
+            in_reply_to=tuple(dict.fromkeys(r.message_id for r in wanted)),
         )

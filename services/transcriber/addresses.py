@@ -8,9 +8,10 @@ answer, and connects to the checked address itself: no second lookup that a
 rebinding DNS server could answer differently (TLS still verifies the certificate
 for the name, since httpcore passes the request's host as the server name).
 
-Loopback is refused unless ``allow_loopback`` (tests' stand-ins; ``hilo up``'s local
-media origin is allowed by itself). Private, link-local, shared, reserved, multicast and
-unspecified addresses are refused always.
+Loopback is refused unless ``allow_loopback`` (tests' stand-ins). The local media origin
+the operator configured (ingest's ``/media/``: the loopback under ``hilo up``, a private
+address in compose or a cluster) may be loopback or private. Link-local, shared, reserved,
+multicast and unspecified addresses are refused always.
 """
 
 from __future__ import annotations
@@ -71,19 +72,22 @@ async def system_resolver(host: str, port: int) -> list[str]:
 @dataclass(frozen=True)
 class AddressPolicy:
     allow_loopback: bool = False
-    # Origins (host, port) allowed on the loopback even so: ingest's own media route.
-    loopback_origins: frozenset[tuple[str, int]] = frozenset()
+    # Origins (host, port) allowed on the loopback or a private address: ingest's media route.
+    local_origins: frozenset[tuple[str, int]] = frozenset()
 
     def check(self, host: str, port: int, addresses: Iterable[str]) -> str:
         """The address to connect to; raises AddressNotAllowed when any answer is refused."""
-        loopback_ok = self.allow_loopback or (host.lower(), port) in self.loopback_origins
+        local = (host.lower(), port) in self.local_origins
         chosen: str | None = None
         for text in addresses:
             try:
                 address = ipaddress.ip_address(text.split("%", 1)[0])
             except ValueError as exc:
                 raise AddressNotAllowed(f"{host} resolved to something not an address") from exc
-            if not is_allowed_address(address, allow_loopback=loopback_ok):
+            inside = local and (
+                address.is_loopback or (address.is_private and not address.is_link_local)
+            )
+            if not inside and not is_allowed_address(address, allow_loopback=self.allow_loopback):
                 # One bad answer is enough: a name mixing public and private answers is a trick.
                 raise AddressNotAllowed(f"{host} resolves to a non-public address")
             chosen = chosen or str(address)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from hilo.service import Runtime, Service
+from hilo.settings import reveal
 from schemas import MessageReceived
 from services.transcriber.addresses import AddressPolicy, guarded_client
 from services.transcriber.allowlist import HostAllowList
@@ -20,26 +21,27 @@ from services.transcriber.storage import AudioStore
 
 
 def media_config(config: TranscriberSettings) -> MediaConfig:
-    hosts = (*config.media_host_patterns, config.twilio_api_base, config.graph_api_base)
+    hosts = (*config.transcriber_media_hosts, config.twilio_api_base, config.graph_api_base)
     return MediaConfig(
         allow=HostAllowList.of(hosts, config.transcriber_local_media_url),
         max_bytes=config.transcriber_max_bytes,
         twilio_api_base=config.twilio_api_base,
         twilio_account_sid=config.twilio_account_sid,
-        twilio_auth_token=config.twilio_auth_token,
+        twilio_auth_token=reveal(config.twilio_auth_token),
         graph_api_base=config.graph_api_base,
         graph_api_version=config.graph_api_version,
-        whatsapp_token=config.whatsapp_token,
+        whatsapp_token=reveal(config.whatsapp_token),
         deadline_seconds=config.transcriber_download_deadline_seconds,
     )
 
 
 def media_client(config: TranscriberSettings) -> httpx.AsyncClient:
-    """Connections only to checked public addresses; loopback only where configured."""
+    """Connections only to checked public addresses; loopback or private only where configured."""
     local = urlsplit(config.transcriber_local_media_url)
     origins: frozenset[tuple[str, int]] = frozenset()
-    if local.hostname and local.port:
-        origins = frozenset({(local.hostname.lower(), local.port)})
+    if local.hostname:
+        port = local.port or (443 if local.scheme == "https" else 80)
+        origins = frozenset({(local.hostname.lower(), port)})
     policy = AddressPolicy(config.transcriber_allow_loopback, origins)
     return guarded_client(policy, timeout=config.transcriber_download_timeout_seconds)
 

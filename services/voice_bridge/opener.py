@@ -25,11 +25,11 @@ items separated by new lines or ``;``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from hilo.text import guess_language, keyword
 from schemas import CallEnded, CallFailed
 
 NAME_KEYS = ("customer_name", "contact_name", "name", "first_name", "nombre", "user_name")
@@ -54,66 +54,6 @@ NEXT_STEP_KEYS = (
 )
 MAX_ITEMS = 3
 MAX_ITEM_CHARS = 160
-
-_SPANISH_HINTS = frozenset(
-    [
-        "el",
-        "la",
-        "los",
-        "las",
-        "de",
-        "que",
-        "y",
-        "en",
-        "por",
-        "para",
-        "con",
-        "una",
-        "un",
-        "es",
-        "sí",
-        "gracias",
-        "hola",
-        "quiero",
-        "necesito",
-        "cuando",
-        "dónde",
-        "donde",
-        "cómo",
-        "como",
-        "pero",
-        "mañana",
-        "también",
-        "está",
-        "bueno",
-    ]
-)
-_ENGLISH_HINTS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "and",
-        "to",
-        "is",
-        "it",
-        "yes",
-        "thanks",
-        "hello",
-        "hi",
-        "want",
-        "need",
-        "when",
-        "where",
-        "how",
-        "but",
-        "tomorrow",
-        "also",
-        "okay",
-        "please",
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -159,8 +99,8 @@ class CallContext:
 
 
 def _fold(key: str) -> str:
-    stripped = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", stripped.lower()).strip("_")
+    """``"Customer Name"``, ``"customer-name"`` → ``"customer_name"``: ElevenLabs keys as typed."""
+    return keyword(key).replace(" ", "_")
 
 
 def _value(raw: Any) -> Any:
@@ -201,17 +141,6 @@ def normalize_language(raw: Any) -> str | None:
     if code in {"en", "eng", "english", "ingles", "inglés"}:
         return "en"
     return None
-
-
-def guess_language(texts: Iterable[str], default: str) -> str:
-    spanish = english = 0
-    for text in texts:
-        for word in re.findall(r"[a-záéíóúñü]+", text.lower()):
-            spanish += word in _SPANISH_HINTS
-            english += word in _ENGLISH_HINTS
-    if spanish == english:
-        return default
-    return "es" if spanish > english else "en"
 
 
 def language_of(
@@ -268,6 +197,23 @@ def call_context(event: CallEnded, default_language: str) -> CallContext:
         topics=topics,
         pending=_items(_lookup(collected, PENDING_KEYS)),
         next_steps=_items(_lookup(collected, NEXT_STEP_KEYS)),
+    )
+
+
+def wants_analysis(context: CallContext) -> bool:
+    """Data collection gave neither pending questions nor next steps: the analyzer's reading
+    of the call (``call.analyzed``) may."""
+    return not context.pending and not context.next_steps
+
+
+def with_analysis(
+    context: CallContext, pending: tuple[str, ...], next_steps: tuple[str, ...]
+) -> CallContext:
+    """The analyzer's pending questions and next steps where data collection gave none."""
+    return replace(
+        context,
+        pending=context.pending or _items(list(pending)),
+        next_steps=context.next_steps or _items(list(next_steps)),
     )
 
 

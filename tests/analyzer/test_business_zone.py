@@ -38,7 +38,10 @@ async def schedule(
     settings: HiloSettings, bus: EventBus, published: Published, flows: Path
 ) -> tuple[Any, bytes]:
     config = AnalyzerSettings(
-        hilo_analyzer="rules", analyzer_burst_seconds=0, analyzer_reply_max_age_hours=0
+        hilo_analyzer="rules",
+        analyzer_burst_seconds=0,
+        analyzer_reply_max_age_hours=0,
+        hilo_business_file="",  # no profile: its zone would come first
     )
     service = build(config)
     # The router assigns each message to the analyzer, as in the stack.
@@ -78,14 +81,20 @@ async def test_hilo_timezone_wins_over_the_number(
 async def test_utc_by_default_is_said_at_start_up(
     settings: HiloSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service = build(AnalyzerSettings(hilo_analyzer="rules", twilio_whatsapp_from=None))
+    service = build(
+        AnalyzerSettings(hilo_analyzer="rules", twilio_whatsapp_from=None, hilo_business_file="")
+    )
     with caplog.at_level(logging.WARNING, logger="services.analyzer.app"):
         async with service.running(settings, http=False):
             pass
     assert any("HILO_TIMEZONE is not set" in r.getMessage() for r in caplog.records)
 
     caplog.clear()
-    lima = build(AnalyzerSettings(hilo_analyzer="rules", twilio_whatsapp_from=PERU_BUSINESS))
+    lima = build(
+        AnalyzerSettings(
+            hilo_analyzer="rules", twilio_whatsapp_from=PERU_BUSINESS, hilo_business_file=""
+        )
+    )
     with caplog.at_level(logging.WARNING, logger="services.analyzer.app"):
         async with lima.running(settings, http=False):
             pass

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from hilo.testing import serving
 from schemas import MediaRef
 from services.transcriber.addresses import (
     AddressNotAllowed,
@@ -23,7 +24,7 @@ from services.transcriber.media import MediaFetcher
 from services.transcriber.settings import TranscriberSettings
 from tests.transcriber.conftest import transcriber_settings
 from tests.transcriber.hostile import PRIVATE_NAME, DnsStandIn, HostileServer
-from tests.transcriber.standins import API_HOST, ProviderStandIn, serving
+from tests.transcriber.standins import API_HOST, ProviderStandIn
 
 NOTE = b"OggS\x00\x02" + b"\x01" * 5000
 MiB = 1024 * 1024
@@ -224,3 +225,28 @@ async def test_the_bytes_decide_what_a_file_is_not_the_content_type(
     assert "served as audio/ogg" in error.detail
     got = await fetch(fetcher, f"{hostile.base}/ogg-as-text")
     assert got.content_type == "audio/ogg" and got.data.startswith(b"OggS")
+
+
+def test_the_configured_local_media_origin_may_be_private_and_only_it() -> None:
+    """Compose and the dev cluster serve simulated notes from `ingest` on a private address."""
+    config = TranscriberSettings(
+        _env_file=None, transcriber_local_media_url="http://ingest:8000/media/"
+    )
+    policy = guarded_client_policy(config)
+    assert policy.check("ingest", 8000, ["172.18.0.5"]) == "172.18.0.5"
+    for host, port, answer in (
+        ("ingest", 8001, "172.18.0.5"),  # another port
+        ("postgres", 8000, "172.18.0.6"),  # another host
+        ("ingest", 8000, "169.254.169.254"),  # never the metadata address
+    ):
+        with pytest.raises(AddressNotAllowed):
+            policy.check(host, port, [answer])
+    assert media_config(config).allow.allows("http://ingest:8000/media/abc")
+    assert not media_config(config).allow.allows("http://ingest:8000/admin")
+
+
+def guarded_client_policy(config: TranscriberSettings) -> AddressPolicy:
+    client = media_client(config)
+    network = client._transport._pool._network_backend  # type: ignore[attr-defined]
+    assert isinstance(network, GuardedNetwork)
+    return network.policy
