@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -79,6 +80,13 @@ def serve(
     run_service(service, settings)
 
 
+def _business_zone(*business_numbers: str | None) -> ZoneInfo:
+    """Where the business is: how the CLI shows times (HILO_TIMEZONE, else its number)."""
+    from hilo.business_time import configured_business_number, settings_zone
+
+    return settings_zone(_settings(), *business_numbers, configured_business_number()).zone
+
+
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (the store's and every service's) and exit."""
@@ -128,7 +136,7 @@ async def _events(
         for record in records:
             print(json.dumps(render.event_line(record), ensure_ascii=False, default=str))
     else:
-        render.console.print(render.events_table(records))
+        render.console.print(render.events_table(records, _business_zone()))
 
 
 async def _dead_letters(limit: int, as_json: bool) -> None:
@@ -245,7 +253,8 @@ def conversation_show(
             shown["timeline"] = timeline(doc)
             print(json.dumps(shown, ensure_ascii=False, indent=2))
         else:
-            render.console.print(render.conversation_table(doc))
+            zone = _business_zone(doc.get("business_number"))
+            render.console.print(render.conversation_table(doc, zone))
 
     asyncio.run(main())
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
+from hilo.business_time import local_time
 from hilo.projections.conversation import timeline
 from hilo.store.eventstore import RecordedEvent
 
@@ -26,29 +29,46 @@ def event_line(record: RecordedEvent) -> dict[str, Any]:
     }
 
 
-def events_table(records: list[RecordedEvent]) -> Table:
-    table = Table("pos", "type", "conversation", "v", "occurred at", "event id")
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def events_table(records: list[RecordedEvent], zone: ZoneInfo = UTC_ZONE) -> Table:
+    """Times in the business's zone (hilo/business_time.py), each with its offset."""
+    table = Table("pos", "type", "conversation", "v", f"occurred at ({zone.key})", "event id")
     for r in records:
         table.add_row(
             str(r.position),
             r.type,
             r.stream,
             str(r.stream_version),
-            r.occurred_at.isoformat(timespec="seconds"),
+            local_time(r.occurred_at, zone),
             str(r.event_id),
         )
     return table
 
 
-def _describe(item: dict[str, Any]) -> tuple[str, str]:
+def _local(text: Any, zone: ZoneInfo) -> str:
+    """A stored ISO instant (``…Z`` or with an offset) in ``zone``; a bare date as it is."""
+    value = str(text or "")
+    if "T" not in value:
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    return local_time(moment, zone)
+
+
+def _describe(item: dict[str, Any], zone: ZoneInfo) -> tuple[str, str]:
     kind = item["kind"]
     if kind == "message":
         arrow = "←" if item.get("direction") == "inbound" else "→"
         text = item.get("text") or f"[{item.get('message_kind') or 'media'}]"
         transcript = item.get("transcript")
         if transcript:
-            detail = transcript.get("text") or transcript.get("reason") or ""
-            text += f"  (voice note, transcript {transcript['status']}: {detail})"
+            text += f"  (voice note, {_transcript_detail(transcript)})"
         status = item.get("status")
         return f"{arrow} whatsapp", text + (f"  [{status}]" if status else "")
     if kind == "call":
@@ -56,7 +76,8 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
     if kind == "intent":
         return "◆ intent", f"{item.get('intent')} / {item.get('sentiment')}: {item.get('summary')}"
     if kind == "calendar_event":
-        return "▣ event", f"{item.get('status')}: {item.get('title')} at {item.get('start')}"
+        start = _local(item.get("start"), zone)
+        return "▣ event", f"{item.get('status')}: {item.get('title')} at {start}"
     if kind == "task":
         return "✓ task", f"{item.get('task_type')} p{item.get('priority')}: {item.get('title')}"
     if kind == "mode_changed":
@@ -66,10 +87,40 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
     return kind, json.dumps({k: v for k, v in item.items() if k not in ("key", "kind")})
 
 
-def conversation_table(doc: dict[str, Any]) -> Table:
+# Why a voice note has no words, said to an operator (reason codes: services/transcriber).
+UNHEARD_REASONS = {
+    "no_speech": "nothing recognisable was said",
+    "corrupt": "the file could not be decoded",
+    "empty": "the file was empty",
+    "too_long": "longer than the limit",
+    "too_large": "larger than the limit",
+    "unsupported_type": "not an audio file",
+    "host_not_allowed": "its address is not a provider's",
+    "not_found": "the provider no longer has it",
+    "download_failed": "it could not be downloaded",
+    "not_configured": "provider credentials are missing",
+    "no_media": "the message named no file",
+    "backend_failed": "the transcription service failed",
+}
+
+
+def _transcript_detail(transcript: dict[str, Any]) -> str:
+    status = transcript.get("status")
+    if status == "completed":
+        return f"transcript completed: {transcript.get('text') or ''}"
+    if status != "failed":
+        return f"transcript {status}"
+    reason = str(transcript.get("reason") or "")
+    why = UNHEARD_REASONS.get(reason, reason.replace("_", " "))
+    answered = "; the contact was asked to write it" if transcript.get("answered_by") else ""
+    return f"transcript failed: {reason} ({why}){answered}"
+
+
+def conversation_table(doc: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> Table:
+    """Times in the business's zone (hilo/business_time.py), each with its offset."""
     title = f"{doc['conversation']} {doc.get('contact_name') or ''}".strip()
-    table = Table("at (UTC)", "what", "detail", title=title, show_lines=False)
+    table = Table(f"at ({zone.key})", "what", "detail", title=title, show_lines=False)
     for item in timeline(doc):
-        what, detail = _describe(item)
-        table.add_row(item["at"][:19].replace("T", " "), what, detail)
+        what, detail = _describe(item, zone)
+        table.add_row(_local(item["at"], zone), what, detail)
     return table

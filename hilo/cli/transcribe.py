@@ -20,11 +20,12 @@ from hilo.errors import UserError
 
 def transcribe_files(files: list[Path]) -> None:
     """Raises UserError when any file failed (after all were tried)."""
+    from hilo.settings import HiloSettings
     from services.transcriber.backends import create_backend
     from services.transcriber.settings import TranscriberSettings
 
     config = TranscriberSettings()
-    backend = create_backend(config)
+    backend = create_backend(config, HiloSettings().data_dir)
     errors = Console(stderr=True)
     failed = 0
     progress = Progress(

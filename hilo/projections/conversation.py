@@ -191,6 +191,12 @@ def _reply_ready(doc: Doc, data: Data, position: int) -> None:
         item["operator"] = data["operator"]  # who answered, when a person did
     # A reply is placed in time where it was decided, even if its send came first.
     item["at"] = min(item["at"], data["occurred_at"])
+    # A voice note that could not be heard shows the reply that asked to write it.
+    for message_id in data.get("in_reply_to") or ():
+        note = doc["items"].get(f"message:{message_id}")
+        transcript = (note or {}).get("transcript") or {}
+        if transcript.get("status") == "failed":
+            transcript["answered_by"] = data["reply_id"]
 
 
 def _message_sent(doc: Doc, data: Data, position: int) -> None:

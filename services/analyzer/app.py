@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from hilo.business_time import business_zone, configured_timezone, startup_warning
 from hilo.service import Runtime, Service
 from schemas import BusinessProfileLoaded
 from services.analyzer.backends import Guarded
@@ -11,6 +14,8 @@ from services.analyzer.handlers import HANDLED_EVENTS, on_event
 from services.analyzer.responder import Responder
 from services.analyzer.routes import router
 from services.analyzer.settings import AnalyzerSettings
+
+log = logging.getLogger(__name__)
 
 
 def build(settings: AnalyzerSettings | None = None) -> Service:
@@ -34,6 +39,13 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
         runtime.state.update(settings=config, backend=backend, responder=responder)
         # The business profile's version, recorded and announced (business hook, issue 19).
         await responder.desk.refresh()
+        # Where dates are read: the profile's zone, HILO_TIMEZONE, the number's, else UTC.
+        zone = business_zone(
+            responder.desk.timezone(configured_timezone(runtime.settings) or "") or None,
+            config.twilio_whatsapp_from,
+        )
+        if warning := startup_warning(zone):
+            log.warning(warning)
         # Bursts that a previous run queued but never finished.
         await responder.resume()
 

@@ -11,10 +11,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import phonenumbers
-from phonenumbers import timezone as number_timezones
 
 from schemas import (
     AudioTranscribed,
@@ -44,30 +40,6 @@ def business_digits(number: str | None) -> str | None:
         return None
     digits = "".join(ch for ch in number if ch.isdigit())
     return digits or None
-
-
-def contact_timezone(conversation: str, default: str, *, from_number: bool = True) -> str:
-    """The number's country zone when it has exactly one (+57 → America/Bogota), else default.
-
-    Countries spanning zones (+1, +34 with the Canaries, +52) keep the default: guessing
-    would put appointments an hour or more off.
-    """
-    if from_number:
-        try:
-            zones = number_timezones.time_zones_for_number(phonenumbers.parse(conversation))
-        except phonenumbers.NumberParseException:
-            zones = ()
-        if len(zones) == 1 and zones[0] != "Etc/Unknown" and _known_zone(zones[0]):
-            return str(zones[0])
-    return default if _known_zone(default) else "UTC"
-
-
-def _known_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def build_conversation(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from hilo.bus import EventBus
+from hilo.business_time import settings_zone
 from hilo.errors import UserError
 from hilo.phones import to_e164
 from hilo.settings import HiloSettings
@@ -24,7 +25,7 @@ from schemas import Event, derived_id
 from services.analyzer import pipeline
 from services.analyzer.backends import Backend
 from services.analyzer.calendar_gate import BookedOnly
-from services.analyzer.conversation_log import build_conversation, contact_timezone, fold
+from services.analyzer.conversation_log import build_conversation, fold
 from services.analyzer.diff import Cause
 from services.analyzer.settings import AnalyzerSettings
 
@@ -104,9 +105,9 @@ async def _one(
     built = build_conversation(
         conversation,
         folded.ordered(),
-        timezone=contact_timezone(
-            conversation, settings.timezone, from_number=analyzer.analyzer_timezone_from_number
-        ),
+        timezone=settings_zone(
+            settings, folded.business_number, analyzer.twilio_whatsapp_from
+        ).name,
         contact_name=folded.contact_name,
         call_summary=folded.call_summary,
         limit=analyzer.analyzer_context_messages,

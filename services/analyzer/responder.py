@@ -16,6 +16,7 @@ import contextlib
 import logging
 from dataclasses import replace
 
+from hilo.business_time import business_zone, configured_timezone
 from hilo.outbox import RetryPolicy, record_dead_work
 from hilo.service import Runtime
 from hilo.workers import KeyedWorkers
@@ -24,11 +25,12 @@ from services.analyzer import call_handlers, ledger, pipeline
 from services.analyzer.backends import Backend
 from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
 from services.analyzer.business_desk import BusinessDesk
-from services.analyzer.conversation_log import build_conversation, contact_timezone
+from services.analyzer.conversation_log import build_conversation
 from services.analyzer.diff import Cause
 from services.analyzer.models import Conversation
 from services.analyzer.replies import ReplyFacts, reply_language
 from services.analyzer.settings import AnalyzerSettings
+from services.analyzer.unheard import unheard_outcome
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +130,12 @@ class Responder:
         built = build_conversation(
             conversation,
             messages,
-            timezone=contact_timezone(
-                conversation,
-                # Business hook (issue 19): the profile's zone is the business's zone.
-                self.desk.timezone(self.runtime.settings.timezone),
-                from_number=self.settings.analyzer_timezone_from_number,
-            ),
+            # The profile's zone, else HILO_TIMEZONE, else the business number's (business_time).
+            timezone=business_zone(
+                self.desk.timezone(configured_timezone(self.runtime.settings) or "") or None,
+                contact.business_number,
+                self.settings.twilio_whatsapp_from,
+            ).name,
             contact_name=contact.contact_name,
             call_summary=contact.call_summary,
             limit=limit,
@@ -171,6 +173,12 @@ class Responder:
                 )  # fmt: skip
                 first_reply = not any(m.direction == "outbound" for m in built.messages)
                 reply = await self._reply(contact, rows, burst, outcome, first_reply, cause)
+                if reply is not None:
+                    await tx.publish(reply)
+                    await ledger.mark_replied(tx.conn, burst)
+            elif any(r.unheard for r in rows):  # only notes that could not be heard: answered
+                outcome = unheard_outcome(conversation, self.settings.analyzer_default_language)
+                reply = await self._reply(contact, rows, burst, outcome, True, cause)
                 if reply is not None:
                     await tx.publish(reply)
                     await ledger.mark_replied(tx.conn, burst)

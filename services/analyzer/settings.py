@@ -35,8 +35,9 @@ class AnalyzerSettings(OpenAICredentials):
     analyzer_context_messages: int = Field(default=40, ge=1)
     # Reply language when the conversation's cannot be told (es or en).
     analyzer_default_language: str = "es"
-    # Take the contact's time zone from the number's country when it has exactly one.
-    analyzer_timezone_from_number: bool = True
+    # The business's WhatsApp number: its country's zone when HILO_TIMEZONE is unset
+    # (hilo/business_time.py).
+    twilio_whatsapp_from: str | None = None
     # Whether the analyzer answers at all (off: it only analyses).
     analyzer_replies: bool = True
     # Older messages are analysed but not answered (a first start over a long stream, a

@@ -67,7 +67,10 @@ class HostAllowList:
         if not self.local_media_url:
             return False
         route = urlsplit(self.local_media_url)
-        if route.hostname not in LOOPBACK_HOSTS or not route.path.startswith("/"):
+        # Any host the operator names (the loopback under `hilo up`, `ingest` in compose).
+        if not route.hostname or route.scheme not in ("http", "https"):
+            return False
+        if not route.path.startswith("/"):
             return False
         parts = urlsplit(url)
         return (

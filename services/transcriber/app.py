@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 import httpx
 
 from hilo.service import Runtime, Service
 from hilo.settings import reveal
 from schemas import MessageReceived
+from services.transcriber.addresses import AddressPolicy, guarded_client
 from services.transcriber.allowlist import HostAllowList
 from services.transcriber.backends import Backend, create_backend
 from services.transcriber.handlers import on_message_received
@@ -29,7 +31,19 @@ def media_config(config: TranscriberSettings) -> MediaConfig:
         graph_api_base=config.graph_api_base,
         graph_api_version=config.graph_api_version,
         whatsapp_token=reveal(config.whatsapp_token),
+        deadline_seconds=config.transcriber_download_deadline_seconds,
     )
+
+
+def media_client(config: TranscriberSettings) -> httpx.AsyncClient:
+    """Connections only to checked public addresses; loopback or private only where configured."""
+    local = urlsplit(config.transcriber_local_media_url)
+    origins: frozenset[tuple[str, int]] = frozenset()
+    if local.hostname:
+        port = local.port or (443 if local.scheme == "https" else 80)
+        origins = frozenset({(local.hostname.lower(), port)})
+    policy = AddressPolicy(config.transcriber_allow_loopback, origins)
+    return guarded_client(policy, timeout=config.transcriber_download_timeout_seconds)
 
 
 def build(settings: TranscriberSettings | None = None, backend: Backend | None = None) -> Service:
@@ -51,11 +65,12 @@ def build(settings: TranscriberSettings | None = None, backend: Backend | None =
     @service.on_startup
     async def start(runtime: Runtime) -> None:
         # Loading the model takes a moment and fails loudly (BackendUnavailable) when it cannot.
-        chosen = backend if backend is not None else await asyncio.to_thread(create_backend, config)
-        http = httpx.AsyncClient(
-            follow_redirects=False,  # media.py follows redirects itself, hop by hop
-            timeout=config.transcriber_download_timeout_seconds,
+        chosen = (
+            backend
+            if backend is not None
+            else await asyncio.to_thread(create_backend, config, runtime.settings.data_dir)
         )
+        http = media_client(config)  # media.py follows redirects itself, hop by hop
         pipeline = Pipeline(
             fetcher=MediaFetcher(http, media_config(config)),
             store=AudioStore(runtime.settings.data_dir / "audio"),

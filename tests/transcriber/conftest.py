@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,20 +31,24 @@ from tests.transcriber.standins import (
 OUTPUT_TYPES = ("audio.transcribed", "audio.transcription_failed")
 
 
+# The default model is assembled here once and reused by every later run (as `hilo up` does).
+REPO_DATA_DIR = Path(__file__).parents[2] / ".hilo"
+
+
 @pytest.fixture(scope="session")
 def whisper() -> LocalWhisper:
-    """Whisper tiny.en from the wheel, loaded once for the whole session."""
-    return LocalWhisper()
+    """The default model (multilingual Whisper base from its wheels), loaded once."""
+    return LocalWhisper(data_dir=REPO_DATA_DIR)
 
 
-_spoken: dict[str, bytes] = {}
+_spoken: dict[tuple[str, str], bytes] = {}
 
 
-def voice_note(text: str) -> bytes:
+def voice_note(text: str, voice: str = "en-us") -> bytes:
     """``text`` spoken by espeak-ng, as a WhatsApp-like Ogg/Opus voice note (cached)."""
-    if text not in _spoken:
-        _spoken[text] = encode(speak(text))
-    return _spoken[text]
+    if (text, voice) not in _spoken:
+        _spoken[text, voice] = encode(speak(text, voice=voice))
+    return _spoken[text, voice]
 
 
 @pytest_asyncio.fixture
@@ -61,6 +66,8 @@ def transcriber_settings(standin: ProviderStandIn, **overrides: Any) -> Transcri
         "whatsapp_token": WHATSAPP_TOKEN,
         # The stand-in CDN host, as *.twiliocdn.com and lookaside.fbsbx.com are in production.
         "transcriber_media_hosts": CDN_HOST,
+        # The stand-ins listen on the loopback, which production never allows.
+        "transcriber_allow_loopback": True,
         "transcriber_attempts": 3,
         "transcriber_retry_backoff_seconds": "0.2,0.4",
         "transcriber_download_timeout_seconds": 5,

@@ -44,7 +44,7 @@ def test_one_json_line_per_file_and_clear_errors_for_the_rest(tmp_path: Path) ->
     assert set(out) == {"file", "text", "language", "duration", "backend", "model", "segments"}
     assert out["file"] == str(good)
     assert word_error_rate(SENTENCE, out["text"]) <= 0.25, out["text"]
-    assert (out["backend"], out["model"], out["language"]) == ("local", "tiny.en", "en")
+    assert (out["backend"], out["model"], out["language"]) == ("local", "whisper-base", "en")
     assert out["segments"] and {"start", "end", "text"} <= set(out["segments"][0])
     assert "Traceback" not in result.stderr
     assert f"{missing}: no such file" in result.stderr

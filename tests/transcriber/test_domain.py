@@ -10,8 +10,8 @@ import pytest
 from schemas import MediaRef, MessageReceived, TranscriptSegment
 from services.transcriber.backends import Transcript, normalise_language
 from services.transcriber.failures import permanent, should_give_up, transient
-from services.transcriber.media import is_accepted_type
 from services.transcriber.outcomes import transcribed, transcription_failed, voice_note_of
+from services.transcriber.sniffing import sniff_audio
 from services.transcriber.storage import AudioStore, sha256_of
 
 
@@ -58,20 +58,23 @@ def test_transient_trouble_is_retried_until_the_last_attempt() -> None:
 
 
 @pytest.mark.parametrize(
-    ("content_type", "accepted"),
+    ("head", "kind"),
     [
-        ("audio/ogg; codecs=opus", True),
-        ("audio/amr", True),
-        ("video/mp4", True),
-        ("application/octet-stream", True),
-        (None, True),
-        ("text/html; charset=utf-8", False),
-        ("image/jpeg", False),
-        ("application/json", False),
+        (b"OggS\x00\x02" + b"\x00" * 40, "audio/ogg"),
+        (b"#!AMR\n" + b"\x00" * 40, "audio/amr"),
+        (b"\x00\x00\x00\x1cftypM4A " + b"\x00" * 40, "audio/mp4"),
+        (b"\x00\x00\x00\x1cftypisom" + b"\x00" * 40, "video/mp4"),
+        (b"ID3\x04\x00\x00\x00\x00\x00#TS" + b"\x00" * 40, "audio/mpeg"),
+        (b"RIFF$}\x00\x00WAVEfmt " + b"\x00" * 40, "audio/x-wav"),
+        (b"<!doctype html><html>login</html>", None),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, None),
+        (b"PK\x03\x04" + b"\x00" * 40, None),
+        (b'{"error": "nope"}', None),
+        (b"", None),
     ],
 )
-def test_what_counts_as_audio(content_type: str | None, accepted: bool) -> None:
-    assert is_accepted_type(content_type) is accepted
+def test_audio_is_known_by_its_bytes(head: bytes, kind: str | None) -> None:
+    assert sniff_audio(head) == kind
 
 
 def test_languages_are_iso_codes() -> None:

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 
 from hilo.testing import serving
 from schemas import MediaRef
-from services.transcriber.app import media_config
+from services.transcriber.app import media_client, media_config
 from services.transcriber.failures import TranscriptionError
 from services.transcriber.media import MediaFetcher
 from tests.transcriber.conftest import transcriber_settings
@@ -22,14 +22,22 @@ NOTE = b"OggS" + b"\x01" * 5000  # the bytes only travel here; nobody decodes th
 MiB = 1024 * 1024
 
 
+_clients: list[httpx.AsyncClient] = []
+
+
 @pytest_asyncio.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False, timeout=5) as client:
+    """Closes the clients the fetchers below made, each guarded as the service's is."""
+    async with httpx.AsyncClient() as client:
         yield client
+    while _clients:
+        await _clients.pop().aclose()
 
 
 def fetcher(http: httpx.AsyncClient, standin: ProviderStandIn, **overrides: Any) -> MediaFetcher:
-    return MediaFetcher(http, media_config(transcriber_settings(standin, **overrides)))
+    config = transcriber_settings(standin, **overrides)
+    _clients.append(media_client(config))
+    return MediaFetcher(_clients[-1], media_config(config))
 
 
 async def failure(fetch: Any) -> TranscriptionError:
@@ -150,7 +158,7 @@ async def test_meta_media_over_the_limit_is_not_downloaded(
 async def test_a_file_over_the_size_limit_is_refused(
     http: httpx.AsyncClient, standin: ProviderStandIn, chunked: bool
 ) -> None:
-    standin.add("ME1", b"\0" * (MiB + 1), "audio/ogg", chunked=chunked)
+    standin.add("ME1", NOTE + b"\0" * MiB, "audio/ogg", chunked=chunked)
     small = fetcher(http, standin, transcriber_max_bytes=MiB)
     error = await failure(small.fetch("twilio", MediaRef(url=standin.twilio_url("ME1"))))
     assert (error.reason, error.transient) == ("too_large", False)
@@ -177,8 +185,17 @@ async def test_the_local_media_route_is_fetched_without_credentials(
         return Response(NOTE, media_type="audio/ogg")
 
     async with serving(app, "127.0.0.1") as ingest:
-        local = fetcher(http, standin, transcriber_local_media_url=f"{ingest}/media/")
+        # As `hilo up` runs it: the local route set, no other loopback address allowed.
+        local = fetcher(
+            http,
+            standin,
+            transcriber_local_media_url=f"{ingest}/media/",
+            transcriber_allow_loopback=False,
+        )
         got = await local.fetch("twilio", MediaRef(url=f"{ingest}/media/note.ogg"))
         refused = await failure(local.fetch("twilio", MediaRef(url=f"{ingest}/other/x")))
+        standin.add("ME1", NOTE, "audio/ogg")
+        stand_in = await failure(local.fetch("twilio", MediaRef(url=standin.twilio_url("ME1"))))
     assert got.data == NOTE and seen == [False]
     assert refused.reason == "host_not_allowed"
+    assert stand_in.reason == "host_not_allowed" and standin.api_requests == []

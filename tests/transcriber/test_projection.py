@@ -77,6 +77,6 @@ async def test_the_conversation_shows_the_transcript_once_it_is_there(
 
     assert done["status"] == "completed"
     assert word_error_rate(SENTENCE, done["text"]) <= 0.25, done["text"]
-    assert (done["backend"], done["model"], done["language"]) == ("local", "tiny.en", "en")
+    assert (done["backend"], done["model"], done["language"]) == ("local", "whisper-base", "en")
     assert (failed["status"], failed["reason"], failed["attempts"]) == ("failed", "corrupt", 1)
     assert failed["detail"]  # what the decoder said, for the operator

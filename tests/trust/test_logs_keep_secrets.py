@@ -226,6 +226,8 @@ async def every_service(
             twilio_account_sid=media.ACCOUNT_SID,
             twilio_auth_token=media.AUTH_TOKEN,
             transcriber_media_hosts=media.CDN_HOST,
+            # The media stand-ins listen on the loopback, which production never allows.
+            transcriber_allow_loopback=True,
         )
     )
     bridge = build_bridge(
