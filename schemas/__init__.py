@@ -21,12 +21,19 @@ from schemas.conversations import (
 )
 from schemas.envelope import Event, conversation_token, derived_id, utc_now
 from schemas.flows import (
+    FlowAnswerRecorded,
+    FlowAnswerRejected,
+    FlowAnswerWithdrawn,
+    FlowApiAnswered,
+    FlowQuestionAsked,
     FlowSessionAbandoned,
     FlowSessionCompleted,
     FlowSessionFailed,
     FlowSessionReset,
+    FlowSessionRestarted,
     FlowSessionStarted,
     FlowStartRequested,
+    FlowSwitchOffered,
 )
 from schemas.messages import (
     ContactOptedIn,
@@ -39,6 +46,8 @@ from schemas.messages import (
     MessageReceived,
     MessageSent,
     MessageStatusReported,
+    ReplyChoices,
+    ReplyOption,
     ReplyReady,
     TemplateRef,
 )
@@ -76,6 +85,13 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FlowSessionAbandoned,
     FlowSessionReset,
     FlowSessionFailed,
+    FlowQuestionAsked,
+    FlowAnswerRecorded,
+    FlowAnswerRejected,
+    FlowAnswerWithdrawn,
+    FlowSessionRestarted,
+    FlowSwitchOffered,
+    FlowApiAnswered,
 )
 
 registry = EventRegistry()
@@ -102,12 +118,19 @@ __all__ = [
     "EventDecodeError",
     "EventRegistry",
     "Finding",
+    "FlowAnswerRecorded",
+    "FlowAnswerRejected",
+    "FlowAnswerWithdrawn",
+    "FlowApiAnswered",
+    "FlowQuestionAsked",
     "FlowSessionAbandoned",
     "FlowSessionCompleted",
     "FlowSessionFailed",
     "FlowSessionReset",
+    "FlowSessionRestarted",
     "FlowSessionStarted",
     "FlowStartRequested",
+    "FlowSwitchOffered",
     "IntentDetected",
     "Location",
     "MediaRef",
@@ -119,6 +142,8 @@ __all__ = [
     "MessageSent",
     "MessageStatusReported",
     "Mode",
+    "ReplyChoices",
+    "ReplyOption",
     "ReplyReady",
     "TaskCreated",
     "TaskUpdated",

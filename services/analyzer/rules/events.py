@@ -17,6 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from hilo.dates import (
+    Clock,
+    find_day,
+    find_duration,
+    find_range,
+    find_time,
+    mentions_next_week_without_day,
+)
 from services.analyzer.models import (
     AgreedEvent,
     Conversation,
@@ -26,14 +34,6 @@ from services.analyzer.models import (
 )
 from services.analyzer.rules import titles
 from services.analyzer.rules.classify import PROBLEM
-from services.analyzer.rules.dates import (
-    Clock,
-    find_day,
-    find_duration,
-    find_range,
-    find_time,
-    mentions_next_week_without_day,
-)
 from services.analyzer.rules.text import fold
 
 # What the contact asks for, and the kind of event it is.

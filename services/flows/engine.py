@@ -1,0 +1,385 @@
+"""Where decisions meet the tables and the bus: lock, decide once, record, publish.
+
+Every input has a key (the message's event id, the round's id, the idle timer's step).
+Under the contact's row lock the engine reads the decision already recorded for that key,
+or makes it with the pure :mod:`session` functions and records it with the session's new
+state in the same transaction; only then are its events published (ids derived from the
+key), and the decision is marked published. A crash before the commit decides again from
+the same state; after it, the redelivery republishes the same events. A replay finds the
+decisions and publishes nothing new. Two replicas wait on the same row lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+from prometheus_client import Counter
+
+from hilo.flowdefs import FlowSet
+from schemas import ConversationModeChanged, Event, FlowSessionReset, derived_id
+from services.flows import outside_api
+from services.flows import session as flow
+from services.flows.session import ApiAnswer, Decision, Presentation, Session, Step
+from services.flows.settings import FlowsSettings
+from services.flows.store import FlowStore, StoredMessage
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[Event], Awaitable[Any]]
+Decide = Callable[[Session | None, Step], Decision | None]
+KeyOf = Callable[[Session], uuid.UUID | None]
+
+DECISIONS = Counter("hilo_flows_decisions_total", "Inputs decided by the flows service", ["input"])
+API_CALLS = Counter("hilo_flows_api_rounds_total", "Outside API rounds finished", ["outcome"])
+INTERRUPTING_MODES = frozenset({"human", "nobody", "voice_agent"})
+STARTING_REASONS = {"flow_requested": "api", "call_flow": "call"}
+
+
+@dataclass(frozen=True)
+class Done:
+    events: list[Event]
+    api_round: tuple[uuid.UUID, int] | None = None
+
+
+class FlowEngine:
+    def __init__(
+        self,
+        db: asyncpg.Pool,
+        publish: Publish,
+        flows: FlowSet,
+        settings: FlowsSettings,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self.db = db
+        self.publish = publish
+        self.flows = flows
+        self.settings = settings
+        self.http = http
+        self.store = FlowStore()
+        self.zone = ZoneInfo(settings.hilo_timezone)
+        self.presentation = Presentation(dict(settings.flows_twilio_content_sids))
+        self.policy = outside_api.RetryPolicy(
+            attempts=settings.flows_api_attempts,
+            first_delay=settings.flows_api_backoff_seconds,
+            max_delay=settings.flows_api_backoff_max_seconds,
+        )
+
+    # --- the one path every input takes --------------------------------------------------
+
+    def _step(self, key: uuid.UUID, contact: str, cause: Event | None, corr: uuid.UUID) -> Step:
+        return Step(
+            key=key,
+            conversation=contact,
+            correlation_id=cause.correlation_id if cause else corr,
+            causation_id=cause.event_id if cause else None,
+            now=datetime.now(self.zone),
+        )
+
+    async def handle(
+        self,
+        contact: str,
+        key: uuid.UUID | KeyOf,
+        decide: Decide,
+        *,
+        cause: Event | None,
+        replayed: bool,
+        label: str,
+    ) -> None:
+        async with self.db.acquire() as conn, conn.transaction():
+            current = await self.store.lock_session(conn, contact)
+            if not isinstance(key, uuid.UUID):
+                if current is None or (found := key(current)) is None:
+                    return
+                key = found
+            recorded = await self.store.decision(conn, key)
+            if recorded is not None:
+                done = Done([] if await self.store.is_published(conn, key) else recorded)
+            elif replayed:
+                return  # a replay re-reads decisions; it never makes a new one
+            else:
+                step = self._step(key, contact, cause, key)
+                decision = decide(current, step)
+                if decision is None:
+                    return
+                decision = self._follow_switch(decision, current, step)
+                done = await self._record(conn, contact, key, decision, step)
+                DECISIONS.labels(label).inc()
+        await self._publish(key, done.events)
+        if done.api_round and not replayed:
+            await self.run_round(*done.api_round)
+
+    def _follow_switch(self, decision: Decision, current: Session | None, step: Step) -> Decision:
+        if decision.switch_to is None or current is None:
+            return decision
+        target = self.flows.get(decision.switch_to)
+        if target is None:
+            log.warning("flow %s is no longer loaded; the contact stays", decision.switch_to)
+            return decision
+        switch_step = Step(
+            derived_id(step.key, "flows.switch"),
+            step.conversation,
+            step.correlation_id,
+            step.causation_id,
+            step.now,
+        )
+        started = flow.start(
+            target,
+            switch_step,
+            source="keyword",
+            language=current.language,
+            previous=current,
+            presentation=self.presentation,
+        )
+        started.events[:0] = decision.events
+        return started
+
+    async def _record(
+        self, conn: asyncpg.Connection, contact: str, key: uuid.UUID, d: Decision, step: Step
+    ) -> Done:
+        await self.store.save_session(conn, contact, d.session, self._deadline(d.session))
+        api_round = None
+        if d.call_api_round is not None and d.session is not None:
+            payload = flow.api_payload(d.session, contact, step.now)
+            await self.store.open_round(conn, d.session, contact, payload)
+            api_round = (d.session.session_id, d.call_api_round)
+        await self.store.record_decision(conn, key, contact, d.events)
+        return Done(d.events, api_round)
+
+    async def _publish(self, key: uuid.UUID, events: list[Event]) -> None:
+        if not events:
+            return
+        for event in events:
+            await self.publish(event)
+        async with self.db.acquire() as conn:
+            await self.store.mark_published(conn, key)
+
+    def _deadline(self, session: Session | None) -> datetime | None:
+        if session is None or session.status == "awaiting_api":
+            return None
+        wait = (
+            self.settings.flows_abandon_after_seconds
+            if session.reminded
+            else self.settings.flows_reminder_after_seconds
+        )
+        return session.last_activity_at + timedelta(seconds=wait)
+
+    # --- inputs ----------------------------------------------------------------------------
+
+    async def answer(self, message: StoredMessage, cause: Event, replayed: bool) -> None:
+        """A message routed to the flow, with its text (or its transcript)."""
+        keyword_flow = None
+        if message.routed_reason == "flow_keyword" and message.routed_flow_id:
+            keyword_flow = self.flows.get(message.routed_flow_id)
+            if keyword_flow is None:
+                log.warning("routed to flow %s, which is not loaded", message.routed_flow_id)
+
+        def decide(session: Session | None, step: Step) -> Decision | None:
+            if session is None:
+                if keyword_flow is None:
+                    return None  # the session ended as this message came in
+                return flow.start(
+                    keyword_flow,
+                    step,
+                    source="keyword",
+                    language=None,
+                    previous=None,
+                    presentation=self.presentation,
+                )
+            if message.text is None and message.reply_id is None:
+                return flow.on_unreadable(
+                    session, step, message.message_event_id, self.presentation
+                )
+            return flow.on_message(
+                session,
+                step,
+                text=message.text,
+                reply_id=message.reply_id,
+                message_event_id=message.message_event_id,
+                presentation=self.presentation,
+                other_flow=keyword_flow,
+            )
+
+        await self.handle(
+            message.contact,
+            message.message_event_id,
+            decide,
+            cause=cause,
+            replayed=replayed,
+            label="message",
+        )
+
+    async def mode_changed(self, event: ConversationModeChanged, replayed: bool) -> None:
+        source = STARTING_REASONS.get(event.reason)
+        if event.mode == "flow" and source and event.flow_id:
+            target = self.flows.get(event.flow_id)
+            if target is None:
+                log.warning("asked to start flow %s, which is not loaded", event.flow_id)
+                return
+
+            def start(session: Session | None, step: Step) -> Decision:
+                return flow.start(
+                    target,
+                    step,
+                    source="api" if source == "api" else "call",
+                    language=None,
+                    previous=session,
+                    presentation=self.presentation,
+                )
+
+            await self.handle(
+                event.conversation,
+                event.event_id,
+                start,
+                cause=event,
+                replayed=replayed,
+                label="start",
+            )
+        elif event.mode in INTERRUPTING_MODES:
+
+            def interrupt(session: Session | None, step: Step) -> Decision | None:
+                return flow.interrupt(session, step) if session is not None else None
+
+            await self.handle(
+                event.conversation,
+                event.event_id,
+                interrupt,
+                cause=event,
+                replayed=replayed,
+                label="interrupt",
+            )
+
+    async def reset(self, event: FlowSessionReset, replayed: bool) -> None:
+        """An operator reset the session: it ends here, silently (the event says it all)."""
+
+        def end(session: Session | None, step: Step) -> Decision | None:
+            if session is None:
+                return None
+            if event.session_id is not None and event.session_id != session.session_id:
+                return None
+            return Decision(None)
+
+        await self.handle(
+            event.conversation, event.event_id, end, cause=event, replayed=replayed, label="reset"
+        )
+
+    async def idle(self, contact: str) -> None:
+        def key(session: Session) -> uuid.UUID | None:
+            deadline = self._deadline(session)
+            if deadline is None or deadline > datetime.now(self.zone):
+                return None  # another replica got here first, or the contact answered
+            return derived_id(session.session_id, f"idle:{session.seq}:{session.reminded}")
+
+        def remind(session: Session | None, step: Step) -> Decision | None:
+            return flow.on_idle(session, step, self.presentation) if session else None
+
+        await self.handle(contact, key, remind, cause=None, replayed=False, label="idle")
+
+    # --- the outside API -------------------------------------------------------------------
+
+    async def run_round(self, session_id: uuid.UUID, round_: int) -> None:
+        """Call the outside API for a round (unless another process is), then apply it."""
+        lease = self._lease()
+        async with self.db.acquire() as conn:
+            call = await self.store.claim_round(conn, session_id, round_, lease)
+        if call is None:
+            return
+        outcome: outside_api.Outcome
+        if call.status == "pending":
+            outcome = await self._call(call.flow_id, call.payload, call, lease)
+            async with self.db.acquire() as conn:
+                await self.store.settle_round(
+                    conn, session_id, round_, *_stored_outcome(outcome, call.language)
+                )
+        else:
+            outcome = _outcome_from(call.outcome or {})
+        API_CALLS.labels(
+            "answered" if isinstance(outcome, outside_api.Answered) else "failed"
+        ).inc()
+
+        def apply(session: Session | None, step: Step) -> Decision | None:
+            if session is None or session.session_id != session_id:
+                return None
+            if session.status != "awaiting_api" or session.round != round_:
+                return None
+            if isinstance(outcome, outside_api.Answered):
+                return flow.on_api_answer(session, step, outcome.answer, self.presentation)
+            log.warning("flow %s: outside API failed: %s", session.flow_id, outcome.reason)
+            apology = self.settings.apology(session.language)
+            return flow.on_api_failed(session, step, outcome.reason, apology)
+
+        await self.handle(
+            call.contact,
+            derived_id(session_id, f"api:{round_}"),
+            apply,
+            cause=None,
+            replayed=False,
+            label="api",
+        )
+        async with self.db.acquire() as conn:
+            await self.store.mark_applied(conn, session_id, round_)
+
+    def _lease(self) -> float:
+        longest = max(
+            (f.external_api.timeout_seconds for f in self.flows.flows if f.external_api),
+            default=10.0,
+        )
+        return longest + self.settings.flows_api_backoff_max_seconds + 10.0
+
+    async def _call(
+        self, flow_id: str, payload: dict[str, Any], call: Any, lease: float
+    ) -> outside_api.Outcome:
+        target = self.flows.get(flow_id)
+        if target is None or target.external_api is None:
+            return outside_api.Failed(f"flow {flow_id} has no outside API configured any more")
+
+        async def before_attempt(_: int) -> None:
+            async with self.db.acquire() as conn:
+                await self.store.count_attempt(conn, call.session_id, call.round, lease)
+
+        return await outside_api.call(
+            self.http,
+            target.external_api,
+            payload,
+            idempotency_key=f"{call.session_id}:{call.round}",
+            language=call.language,
+            policy=self.policy,
+            attempts_made=call.attempts,
+            before_attempt=before_attempt,
+        )
+
+    # --- the timer ------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Idle sessions, rounds a crashed process left, decisions never published."""
+        async with self.db.acquire() as conn:
+            contacts = await self.store.due(conn, 100)
+            rounds = await self.store.stalled_rounds(conn)
+            unpublished = await self.store.unpublished(conn, older_than=30.0)
+        for contact in contacts:
+            await self.idle(contact)
+        for session_id, round_ in rounds:
+            await self.run_round(session_id, round_)
+        for key in unpublished:
+            async with self.db.acquire() as conn:
+                events = await self.store.decision(conn, key)
+            await self._publish(key, events or [])
+
+
+def _stored_outcome(outcome: outside_api.Outcome, language: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(outcome, outside_api.Answered):
+        return "answered", {"answer": outcome.answer.model_dump(mode="json")}
+    return "failed", {"reason": outcome.reason, "status_code": outcome.status_code}
+
+
+def _outcome_from(stored: dict[str, Any]) -> outside_api.Outcome:
+    if "answer" in stored:
+        return outside_api.Answered(ApiAnswer.model_validate(stored["answer"]))
+    return outside_api.Failed(str(stored.get("reason") or "unknown"), stored.get("status_code"))

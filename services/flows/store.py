@@ -1,0 +1,276 @@
+"""The flows service's tables (``migrations/001_flows.sql``). Methods take the caller's
+connection, so a decision, the session it changes and the round it opens commit together."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from schemas import Event, registry
+from services.flows.session import Session
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message_event_id: uuid.UUID
+    contact: str
+    kind: str
+    text: str | None
+    reply_id: str | None
+    routed: bool
+    routed_flow_id: str | None
+    routed_reason: str | None
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    session_id: uuid.UUID
+    round: int
+    contact: str
+    flow_id: str
+    language: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    outcome: dict[str, Any] | None
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class FlowStore:
+    # --- sessions ------------------------------------------------------------------------
+
+    async def lock_session(self, conn: asyncpg.Connection, contact: str) -> Session | None:
+        """The contact's active session, its row locked until the transaction ends."""
+        await conn.execute(
+            "INSERT INTO flow_contacts (contact) VALUES ($1) ON CONFLICT DO NOTHING", contact
+        )
+        raw = await conn.fetchval(
+            "SELECT session FROM flow_contacts WHERE contact = $1 FOR UPDATE", contact
+        )
+        return Session.model_validate(raw) if raw is not None else None
+
+    async def save_session(
+        self,
+        conn: asyncpg.Connection,
+        contact: str,
+        session: Session | None,
+        deadline: datetime | None,
+    ) -> None:
+        await conn.execute(
+            "UPDATE flow_contacts SET session = $2::jsonb, deadline = $3, updated_at = now() "
+            "WHERE contact = $1",
+            contact,
+            session.model_dump_json() if session is not None else None,
+            deadline,
+        )
+
+    async def due(self, conn: asyncpg.Connection, limit: int) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT contact FROM flow_contacts WHERE deadline <= now() ORDER BY deadline LIMIT $1",
+            limit,
+        )
+        return [r["contact"] for r in rows]
+
+    # --- decisions -----------------------------------------------------------------------
+
+    async def decision(self, conn: asyncpg.Connection, key: uuid.UUID) -> list[Event] | None:
+        raw = await conn.fetchval("SELECT events FROM flow_decisions WHERE input_key = $1", key)
+        return [registry.decode(e) for e in raw] if raw is not None else None
+
+    async def is_published(self, conn: asyncpg.Connection, key: uuid.UUID) -> bool:
+        return bool(
+            await conn.fetchval(
+                "SELECT published_at IS NOT NULL FROM flow_decisions WHERE input_key = $1", key
+            )
+        )
+
+    async def record_decision(
+        self, conn: asyncpg.Connection, key: uuid.UUID, contact: str, events: list[Event]
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO flow_decisions (input_key, contact, events, published_at) "
+            "VALUES ($1, $2, $3::jsonb, CASE WHEN $4 THEN now() END)",
+            key,
+            contact,
+            _json([e.model_dump(mode="json") for e in events]),
+            not events,
+        )
+
+    async def mark_published(self, conn: asyncpg.Connection, key: uuid.UUID) -> None:
+        await conn.execute(
+            "UPDATE flow_decisions SET published_at = now() WHERE input_key = $1", key
+        )
+
+    async def unpublished(self, conn: asyncpg.Connection, older_than: float) -> list[uuid.UUID]:
+        rows = await conn.fetch(
+            "SELECT input_key FROM flow_decisions WHERE published_at IS NULL "
+            "AND created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 100",
+            older_than,
+        )
+        return [r["input_key"] for r in rows]
+
+    # --- inbound messages ------------------------------------------------------------------
+
+    async def keep_message(
+        self,
+        conn: asyncpg.Connection,
+        message_event_id: uuid.UUID,
+        contact: str,
+        kind: str,
+        text: str | None,
+        reply_id: str | None,
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO flow_messages (message_event_id, contact, kind, text, reply_id) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            message_event_id,
+            contact,
+            kind,
+            text,
+            reply_id,
+        )
+
+    async def transcribed(
+        self, conn: asyncpg.Connection, message_event_id: uuid.UUID, contact: str, text: str
+    ) -> StoredMessage:
+        row = await conn.fetchrow(
+            "INSERT INTO flow_messages (message_event_id, contact, kind, text) "
+            "VALUES ($1, $2, 'audio', $3) ON CONFLICT (message_event_id) "
+            "DO UPDATE SET text = EXCLUDED.text RETURNING *",
+            message_event_id,
+            contact,
+            text,
+        )
+        return _message(row)
+
+    async def mark_routed(
+        self,
+        conn: asyncpg.Connection,
+        message_event_id: uuid.UUID,
+        flow_id: str | None,
+        reason: str,
+    ) -> StoredMessage | None:
+        row = await conn.fetchrow(
+            "UPDATE flow_messages SET routed = true, routed_flow_id = $2, routed_reason = $3 "
+            "WHERE message_event_id = $1 RETURNING *",
+            message_event_id,
+            flow_id,
+            reason,
+        )
+        return _message(row) if row is not None else None
+
+    # --- the outside API's rounds ----------------------------------------------------------
+
+    async def open_round(
+        self,
+        conn: asyncpg.Connection,
+        session: Session,
+        contact: str,
+        payload: dict[str, Any],
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO flow_api_calls (session_id, round, contact, flow_id, language, payload) "
+            "VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
+            session.session_id,
+            session.round,
+            contact,
+            session.flow_id,
+            session.language,
+            _json(payload),
+        )
+
+    async def claim_round(
+        self, conn: asyncpg.Connection, session_id: uuid.UUID, round_: int, lease: float
+    ) -> ApiCall | None:
+        """The round for this process alone for ``lease`` seconds (or None: another has it)."""
+        row = await conn.fetchrow(
+            "UPDATE flow_api_calls SET claimed_until = now() + make_interval(secs => $3), "
+            "updated_at = now() WHERE session_id = $1 AND round = $2 AND NOT applied "
+            "AND (claimed_until IS NULL OR claimed_until < now()) RETURNING *",
+            session_id,
+            round_,
+            lease,
+        )
+        return _call(row) if row is not None else None
+
+    async def count_attempt(
+        self, conn: asyncpg.Connection, session_id: uuid.UUID, round_: int, lease: float
+    ) -> None:
+        await conn.execute(
+            "UPDATE flow_api_calls SET attempts = attempts + 1, updated_at = now(), "
+            "claimed_until = now() + make_interval(secs => $3) "
+            "WHERE session_id = $1 AND round = $2",
+            session_id,
+            round_,
+            lease,
+        )
+
+    async def settle_round(
+        self,
+        conn: asyncpg.Connection,
+        session_id: uuid.UUID,
+        round_: int,
+        status: str,
+        outcome: dict[str, Any],
+    ) -> None:
+        await conn.execute(
+            "UPDATE flow_api_calls SET status = $3, outcome = $4::jsonb, updated_at = now() "
+            "WHERE session_id = $1 AND round = $2",
+            session_id,
+            round_,
+            status,
+            _json(outcome),
+        )
+
+    async def mark_applied(
+        self, conn: asyncpg.Connection, session_id: uuid.UUID, round_: int
+    ) -> None:
+        await conn.execute(
+            "UPDATE flow_api_calls SET applied = true, claimed_until = NULL, updated_at = now() "
+            "WHERE session_id = $1 AND round = $2",
+            session_id,
+            round_,
+        )
+
+    async def stalled_rounds(self, conn: asyncpg.Connection) -> list[tuple[uuid.UUID, int]]:
+        """Rounds nobody is working on (a crashed process's), to finish."""
+        rows = await conn.fetch(
+            "SELECT session_id, round FROM flow_api_calls WHERE NOT applied "
+            "AND (claimed_until IS NULL OR claimed_until < now()) ORDER BY created_at LIMIT 50"
+        )
+        return [(r["session_id"], r["round"]) for r in rows]
+
+
+def _message(row: asyncpg.Record) -> StoredMessage:
+    return StoredMessage(
+        message_event_id=row["message_event_id"],
+        contact=row["contact"],
+        kind=row["kind"],
+        text=row["text"],
+        reply_id=row["reply_id"],
+        routed=row["routed"],
+        routed_flow_id=row["routed_flow_id"],
+        routed_reason=row["routed_reason"],
+    )
+
+
+def _call(row: asyncpg.Record) -> ApiCall:
+    return ApiCall(
+        session_id=row["session_id"],
+        round=row["round"],
+        contact=row["contact"],
+        flow_id=row["flow_id"],
+        language=row["language"],
+        payload=row["payload"],
+        status=row["status"],
+        attempts=row["attempts"],
+        outcome=row["outcome"],
+    )
