@@ -70,7 +70,7 @@ def quote_flow() -> dict[str, Any]:
                 "type": "choice",
                 "options": ["Cleaning", "Repairs", "Moving", "Gardening"],
             },
-        ],  # fmt: skip
+        ],
         "final_message": "Thanks!",
     }
 
