@@ -151,7 +151,7 @@ class Router:
             conversation=self.contact,
             provider="twilio",
             provider_message_id=f"SM{uuid.uuid4().hex}",
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             text=text,
             reply_id=reply_id,
             reply_title=reply_title,
@@ -186,7 +186,7 @@ class Router:
         await self.bus.publish(
             ConversationModeChanged(
                 conversation=self.contact,
-                mode=mode,  # type: ignore[arg-type]
+                mode=mode,
                 reason=reason,
                 flow_id=flow_id,
             )
