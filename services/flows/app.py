@@ -17,12 +17,18 @@ log = logging.getLogger(__name__)
 
 
 def build(settings: FlowsSettings | None = None) -> Service:
+    config = settings or FlowsSettings()
     service = Service("flows")
-    service.subscriber(*HANDLED_EVENTS, durable="flows", max_deliver=8, batch=256)(on_event)
+    service.subscriber(
+        *HANDLED_EVENTS,
+        durable="flows",
+        max_deliver=8,
+        batch=256,
+        ack_wait=config.flows_ack_wait_seconds,
+    )(on_event)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:
-        config = settings or FlowsSettings()
         try:
             flows = load_flows(config.hilo_flows_dir)
         except InvalidFlows as exc:

@@ -362,7 +362,9 @@ class FlowEngine:
         async with self.db.acquire() as conn:
             contacts = await self.store.due(conn, 100)
             rounds = await self.store.stalled_rounds(conn)
-            unpublished = await self.store.unpublished(conn, older_than=30.0)
+            unpublished = await self.store.unpublished(
+                conn, older_than=self.settings.flows_ack_wait_seconds
+            )
         for contact in contacts:
             await self.idle(contact)
         for session_id, round_ in rounds:

@@ -18,6 +18,9 @@ class FlowsSettings(BaseSettings):
     # An idle session gets one reminder after this long, and is abandoned this long after it.
     flows_reminder_after_seconds: float = Field(default=3600.0, gt=0)
     flows_abandon_after_seconds: float = Field(default=6 * 3600.0, gt=0)
+    # How long an event handed to a process that died stays unacknowledged before JetStream
+    # hands it to the next; a decision recorded but not published is republished after it too.
+    flows_ack_wait_seconds: float = Field(default=30.0, gt=0)
     # How often the idle sessions and the unfinished outside API rounds are looked at.
     flows_timer_seconds: float = Field(default=5.0, gt=0)
     # The outside API: attempts per round (time-outs and 5xx are retried) and the back-off.
