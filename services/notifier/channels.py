@@ -21,6 +21,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from schemas import ReplyChoices
+from services.notifier.interactive import meta_interactive
 from services.notifier.policy import (
     ChannelName,
     Template,
@@ -46,6 +48,8 @@ class Outgoing:
     text: str | None
     media_url: str | None
     template: Template | None
+    # A question with options: buttons or a list where the channel has them (else `text`).
+    choices: ReplyChoices | None = None
 
 
 class ProviderError(Exception):
@@ -110,6 +114,9 @@ class TwilioChannel:
         if message.template is not None:
             fields["content_sid"] = message.template.name
             fields["content_variables"] = message.template.twilio_content_variables()
+        elif message.choices is not None and message.choices.twilio_content_sid:
+            # A quick-reply or list-picker content made for this question (numbered text else).
+            fields["content_sid"] = message.choices.twilio_content_sid
         else:
             if message.text:
                 fields["body"] = message.text
@@ -185,8 +192,11 @@ class MetaChannel:
             "recipient_type": "individual",
             "to": message.to.lstrip("+"),
         }
+        interactive = meta_interactive(message.choices) if message.choices else None
         if message.template is not None:
             payload.update(message.template.meta_payload())
+        elif interactive is not None and not message.media_url:
+            payload.update(interactive)
         elif message.media_url:
             kind = media_kind(message.media_url)
             media: dict[str, Any] = {"link": message.media_url}
