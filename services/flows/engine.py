@@ -24,6 +24,7 @@ import httpx
 from prometheus_client import Counter
 
 from hilo.flowdefs import FlowSet
+from hilo.language import detect
 from schemas import ConversationModeChanged, Event, FlowSessionReset, derived_id
 from services.flows import outside_api
 from services.flows import session as flow
@@ -173,13 +174,22 @@ class FlowEngine:
 
     # --- inputs ----------------------------------------------------------------------------
 
+    async def contact_language(self, contact: str, flow_language: str) -> str:
+        """The language the contact writes in (recent messages), else the flow's."""
+        async with self.db.acquire() as conn:
+            texts = await self.store.recent_texts(conn, contact, 5)
+        return detect(texts, default=flow_language) if texts else flow_language
+
     async def answer(self, message: StoredMessage, cause: Event, replayed: bool) -> None:
         """A message routed to the flow, with its text (or its transcript)."""
         keyword_flow = None
+        language: str | None = None
         if message.routed_reason == "flow_keyword" and message.routed_flow_id:
             keyword_flow = self.flows.get(message.routed_flow_id)
             if keyword_flow is None:
                 log.warning("routed to flow %s, which is not loaded", message.routed_flow_id)
+            else:
+                language = await self.contact_language(message.contact, keyword_flow.language)
 
         def decide(session: Session | None, step: Step) -> Decision | None:
             if session is None:
@@ -189,7 +199,7 @@ class FlowEngine:
                     keyword_flow,
                     step,
                     source="keyword",
-                    language=None,
+                    language=language,
                     previous=None,
                     presentation=self.presentation,
                 )
@@ -223,13 +233,14 @@ class FlowEngine:
             if target is None:
                 log.warning("asked to start flow %s, which is not loaded", event.flow_id)
                 return
+            language = await self.contact_language(event.conversation, target.language)
 
             def start(session: Session | None, step: Step) -> Decision:
                 return flow.start(
                     target,
                     step,
                     source="api" if source == "api" else "call",
-                    language=None,
+                    language=language,
                     previous=session,
                     presentation=self.presentation,
                 )

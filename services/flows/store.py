@@ -138,6 +138,15 @@ class FlowStore:
             reply_id,
         )
 
+    async def recent_texts(self, conn: asyncpg.Connection, contact: str, limit: int) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT text FROM flow_messages WHERE contact = $1 AND text IS NOT NULL "
+            "ORDER BY received_at DESC LIMIT $2",
+            contact,
+            limit,
+        )
+        return [r["text"] for r in rows]
+
     async def transcribed(
         self, conn: asyncpg.Connection, message_event_id: uuid.UUID, contact: str, text: str
     ) -> StoredMessage:

@@ -66,7 +66,7 @@ def quote_flow() -> dict[str, Any]:
         "questions": [
             {
                 "id": "service",
-                "text": "Which service?",
+                "text": {"en": "Which service?", "es": "¿Qué servicio?"},
                 "type": "choice",
                 "options": ["Cleaning", "Repairs", "Moving", "Gardening"],
             },

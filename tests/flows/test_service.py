@@ -208,3 +208,24 @@ async def test_an_operator_start_and_a_takeover(
         await router.mode("human", "taken_over")
         abandoned = await published.wait_for("flow.session_abandoned", CONTACT)
     assert abandoned[0].reason == "interrupted"
+
+
+async def test_the_contacts_language_picks_the_texts(
+    bus: EventBus, flows_service: FlowsFactory, published: testing.Published
+) -> None:
+    from schemas import MessageReceived
+
+    async with flows_service():
+        await bus.publish(
+            MessageReceived(
+                conversation=CONTACT,
+                provider="twilio",
+                provider_message_id="SM-before",
+                text="Hola, quiero un presupuesto para la mudanza, por favor",
+            )
+        )
+        await Router(bus).says("quote", keyword_of="quote")  # an English flow's keyword
+        asked = await questions(published, 1)
+    started = published.distinct("flow.session_started", CONTACT)
+    assert started[0].language == "es"
+    assert asked[0].text == "¿Qué servicio?"

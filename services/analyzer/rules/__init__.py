@@ -11,11 +11,11 @@ themselves are explicit rules, because no general parser follows them.
 
 from __future__ import annotations
 
+from hilo.language import detect
 from services.analyzer.models import Analysis, Conversation
 from services.analyzer.rules.classify import intent_of, sentiment_of
 from services.analyzer.rules.entities import find_entities
 from services.analyzer.rules.events import find_events
-from services.analyzer.rules.language import detect
 from services.analyzer.rules.summary import summarize
 from services.analyzer.rules.tasks import find_tasks
 from services.analyzer.rules.text import fold

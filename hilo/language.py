@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.analyzer.rules.text import fold
+from hilo.text import fold
 
 _SPANISH = set(
     "el la los las de del que y en un una por para con no si es esta estoy quiero quisiera "
