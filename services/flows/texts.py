@@ -1,7 +1,8 @@
 """What the flow itself says (not the flow file's questions), and the words it obeys. Pure.
 
 Listed in the README: a contact can go back one question, start over or cancel at any
-question, in Spanish or in English, whatever the flow's language.
+question, in Spanish or in English, whatever the flow's language. None of them is an opt-out
+word of the notifier ("parar", "quit", "stop", "baja"): those unsubscribe the contact.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ COMMANDS: dict[Command, frozenset[str]] = {
             "start again",
         }
     ),
-    "cancel": frozenset(
-        {"cancelar", "salir", "parar", "terminar", "cancel", "quit", "exit", "stop flow"}
-    ),
+    "cancel": frozenset({"cancelar", "salir", "terminar", "cancel", "exit", "stop flow"}),
     "skip": frozenset({"saltar", "omitir", "paso", "skip", "pass", "-"}),
 }
 
