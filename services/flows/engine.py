@@ -26,9 +26,9 @@ from prometheus_client import Counter
 from hilo.flowdefs import FlowSet
 from hilo.language import detect
 from schemas import ConversationModeChanged, Event, FlowSessionReset, derived_id
-from services.flows import outside_api
 from services.flows import session as flow
-from services.flows.session import ApiAnswer, Decision, Presentation, Session, Step
+from services.flows.rounds import Rounds
+from services.flows.session import Decision, Presentation, Session, Step
 from services.flows.settings import FlowsSettings
 from services.flows.store import FlowStore, StoredMessage
 
@@ -39,7 +39,6 @@ Decide = Callable[[Session | None, Step], Decision | None]
 KeyOf = Callable[[Session], uuid.UUID | None]
 
 DECISIONS = Counter("hilo_flows_decisions_total", "Inputs decided by the flows service", ["input"])
-API_CALLS = Counter("hilo_flows_api_rounds_total", "Outside API rounds finished", ["outcome"])
 INTERRUPTING_MODES = frozenset({"human", "nobody", "voice_agent"})
 STARTING_REASONS = {"flow_requested": "api", "call_flow": "call"}
 
@@ -67,11 +66,7 @@ class FlowEngine:
         self.store = FlowStore()
         self.zone = ZoneInfo(settings.hilo_timezone)
         self.presentation = Presentation(dict(settings.flows_twilio_content_sids))
-        self.policy = outside_api.RetryPolicy(
-            attempts=settings.flows_api_attempts,
-            first_delay=settings.flows_api_backoff_seconds,
-            max_delay=settings.flows_api_backoff_max_seconds,
-        )
+        self.rounds = Rounds(self)
 
     # --- the one path every input takes --------------------------------------------------
 
@@ -115,7 +110,7 @@ class FlowEngine:
                 DECISIONS.labels(label).inc()
         await self._publish(key, done.events)
         if done.api_round and not replayed:
-            await self.run_round(*done.api_round)
+            await self.rounds.run(*done.api_round)
 
     def _follow_switch(self, decision: Decision, current: Session | None, step: Step) -> Decision:
         if decision.switch_to is None or current is None:
@@ -293,79 +288,6 @@ class FlowEngine:
 
         await self.handle(contact, key, remind, cause=None, replayed=False, label="idle")
 
-    # --- the outside API -------------------------------------------------------------------
-
-    async def run_round(self, session_id: uuid.UUID, round_: int) -> None:
-        """Call the outside API for a round (unless another process is), then apply it."""
-        lease = self._lease()
-        async with self.db.acquire() as conn:
-            call = await self.store.claim_round(conn, session_id, round_, lease)
-        if call is None:
-            return
-        outcome: outside_api.Outcome
-        if call.status == "pending":
-            outcome = await self._call(call.flow_id, call.payload, call, lease)
-            async with self.db.acquire() as conn:
-                await self.store.settle_round(
-                    conn, session_id, round_, *_stored_outcome(outcome, call.language)
-                )
-        else:
-            outcome = _outcome_from(call.outcome or {})
-        API_CALLS.labels(
-            "answered" if isinstance(outcome, outside_api.Answered) else "failed"
-        ).inc()
-
-        def apply(session: Session | None, step: Step) -> Decision | None:
-            if session is None or session.session_id != session_id:
-                return None
-            if session.status != "awaiting_api" or session.round != round_:
-                return None
-            if isinstance(outcome, outside_api.Answered):
-                return flow.on_api_answer(session, step, outcome.answer, self.presentation)
-            log.warning("flow %s: outside API failed: %s", session.flow_id, outcome.reason)
-            apology = self.settings.apology(session.language)
-            return flow.on_api_failed(session, step, outcome.reason, apology)
-
-        await self.handle(
-            call.contact,
-            derived_id(session_id, f"api:{round_}"),
-            apply,
-            cause=None,
-            replayed=False,
-            label="api",
-        )
-        async with self.db.acquire() as conn:
-            await self.store.mark_applied(conn, session_id, round_)
-
-    def _lease(self) -> float:
-        longest = max(
-            (f.external_api.timeout_seconds for f in self.flows.flows if f.external_api),
-            default=10.0,
-        )
-        return longest + self.settings.flows_api_backoff_max_seconds + 10.0
-
-    async def _call(
-        self, flow_id: str, payload: dict[str, Any], call: Any, lease: float
-    ) -> outside_api.Outcome:
-        target = self.flows.get(flow_id)
-        if target is None or target.external_api is None:
-            return outside_api.Failed(f"flow {flow_id} has no outside API configured any more")
-
-        async def before_attempt(_: int) -> None:
-            async with self.db.acquire() as conn:
-                await self.store.count_attempt(conn, call.session_id, call.round, lease)
-
-        return await outside_api.call(
-            self.http,
-            target.external_api,
-            payload,
-            idempotency_key=f"{call.session_id}:{call.round}",
-            language=call.language,
-            policy=self.policy,
-            attempts_made=call.attempts,
-            before_attempt=before_attempt,
-        )
-
     # --- the timer ------------------------------------------------------------------------
 
     async def tick(self) -> None:
@@ -379,20 +301,8 @@ class FlowEngine:
         for contact in contacts:
             await self.idle(contact)
         for session_id, round_ in rounds:
-            await self.run_round(session_id, round_)
+            await self.rounds.run(session_id, round_)
         for key in unpublished:
             async with self.db.acquire() as conn:
                 events = await self.store.decision(conn, key)
             await self._publish(key, events or [])
-
-
-def _stored_outcome(outcome: outside_api.Outcome, language: str) -> tuple[str, dict[str, Any]]:
-    if isinstance(outcome, outside_api.Answered):
-        return "answered", {"answer": outcome.answer.model_dump(mode="json")}
-    return "failed", {"reason": outcome.reason, "status_code": outcome.status_code}
-
-
-def _outcome_from(stored: dict[str, Any]) -> outside_api.Outcome:
-    if "answer" in stored:
-        return outside_api.Answered(ApiAnswer.model_validate(stored["answer"]))
-    return outside_api.Failed(str(stored.get("reason") or "unknown"), stored.get("status_code"))
