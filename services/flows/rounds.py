@@ -87,7 +87,12 @@ class Rounds:
             (f.external_api.timeout_seconds for f in self.engine.flows.flows if f.external_api),
             default=10.0,
         )
-        return longest + self.engine.settings.flows_api_backoff_max_seconds + 10.0
+        settings = self.engine.settings
+        return (
+            longest
+            + settings.flows_api_backoff_max_seconds
+            + settings.flows_api_lease_margin_seconds
+        )
 
     async def _call(
         self, flow_id: str, payload: dict[str, Any], call: ApiCall, lease: float

@@ -27,6 +27,9 @@ class FlowsSettings(BaseSettings):
     flows_api_attempts: int = Field(default=4, ge=1, le=20)
     flows_api_backoff_seconds: float = Field(default=1.0, ge=0)
     flows_api_backoff_max_seconds: float = Field(default=30.0, ge=0)
+    # A round's caller holds it this much longer than one attempt can take; after that (the
+    # process died mid-call) another process calls again, with the same Idempotency-Key.
+    flows_api_lease_margin_seconds: float = Field(default=10.0, ge=0)
     # Sent to the contact when the outside API keeps failing (the session is then failed).
     flows_apology_es: str = (
         "Lo sentimos, no hemos podido registrar tus respuestas ahora mismo. "

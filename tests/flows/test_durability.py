@@ -30,7 +30,7 @@ from tests.flows.conftest import (
     questions,
     write_flows,
 )
-from tests.flows.standins import OutsideApi, final
+from tests.flows.standins import Answer, OutsideApi, final
 
 ANSWERS = ["Ana", "ana@ejemplo.com", "3", "15/01/2027", "Premium", "nada"]
 
@@ -117,6 +117,9 @@ def _serve(settings: HiloSettings, flows_dir: Path, log: Path) -> subprocess.Pop
         HILO_TIMEZONE="Europe/Madrid",
         FLOWS_ACK_WAIT_SECONDS="2",
         FLOWS_TIMER_SECONDS="0.5",
+        FLOWS_API_BACKOFF_SECONDS="0.05",
+        FLOWS_API_BACKOFF_MAX_SECONDS="0.2",
+        FLOWS_API_LEASE_MARGIN_SECONDS="1",
     )
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -187,3 +190,38 @@ async def test_two_replicas_ask_each_question_once_and_keep_every_answer(
         assert len(published.distinct("reply.ready", contact)) == 7
         assert len(published.distinct("flow.answer_recorded", contact)) == 6
     assert sorted(c.body["contact"] for c in api.calls) == sorted(contacts)
+
+
+async def test_a_kill_9_during_the_outside_api_call_calls_again_with_the_same_key(
+    bus: EventBus,
+    settings: HiloSettings,
+    tmp_path: Path,
+    published: testing.Published,
+    api: OutsideApi,
+) -> None:
+    flows_dir = write_flows(tmp_path / "flows", intake_flow(api.url))
+    log = tmp_path / "flows.log"
+    api.queue(Answer(delay=5.0, body={}), final("Recibido."))
+    router = Router(bus)
+    process = _serve(settings, flows_dir, log)
+    try:
+        await router.says("registro", keyword_of="alta")
+        for n, text in enumerate(ANSWERS, start=1):
+            await questions(published, n, timeout=60)
+            await router.says(text)
+        await testing.eventually(lambda: _calls(api, 1), timeout=30)
+        process.send_signal(signal.SIGKILL)  # the POST is in flight, its answer never read
+        await asyncio.to_thread(process.wait)
+        process = _serve(settings, flows_dir, log)
+        await published.wait_for("flow.session_completed", CONTACT, timeout=60)
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait)
+    assert len(api.calls) == 2
+    assert api.calls[0].headers["idempotency-key"] == api.calls[1].headers["idempotency-key"]
+    assert [r.text for r in published.distinct("reply.ready", CONTACT)][-1] == "Recibido."
+    assert len(published.distinct("flow.session_completed", CONTACT)) == 1
+
+
+async def _calls(api: OutsideApi, count: int) -> bool:
+    return len(api.calls) >= count
