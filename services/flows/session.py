@@ -132,7 +132,14 @@ class _Emitter:
         self.decision.events.append(event)
         return event
 
-    def reply(self, text: str, language: str, choices: ReplyChoices | None = None) -> ReplyReady:
+    def reply(
+        self,
+        text: str,
+        language: str,
+        choices: ReplyChoices | None = None,
+        *,
+        business_initiated: bool = False,
+    ) -> ReplyReady:
         n = len(self.decision.events)
         reply: ReplyReady = self.emit(
             ReplyReady,
@@ -141,6 +148,7 @@ class _Emitter:
             text=text,
             language=language,
             choices=choices,
+            business_initiated=business_initiated,
         )
         return reply
 
@@ -187,7 +195,9 @@ def start(
         source=source,
     )
     decision.session = session
-    _ask(out, session, presentation, "first")
+    # Started by an operator or a call, not by the contact: the 24-hour window may be closed,
+    # and the notifier then needs a template for this first message.
+    _ask(out, session, presentation, "first", business_initiated=source != "keyword")
     return decision
 
 
@@ -491,6 +501,7 @@ def _ask(
     reason: QuestionReason,
     *,
     prefix: str | None = None,
+    business_initiated: bool = False,
 ) -> None:
     question = session.current
     language = session.language
@@ -516,7 +527,7 @@ def _ask(
     if prefix:
         text = f"{prefix}\n\n{text}"
     session.seq += 1
-    reply = out.reply(text, language, choices)
+    reply = out.reply(text, language, choices, business_initiated=business_initiated)
     out.emit(
         FlowQuestionAsked,
         session_id=session.session_id,
