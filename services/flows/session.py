@@ -66,6 +66,9 @@ class Session(BaseModel):
     has_api: bool = False
     final_message: Text | None = None
     flow_question_count: int = 0
+    # Where the current round's questions begin ("back" stops there) and the last round sent.
+    round_start: int = 0
+    called_rounds: int = 0
 
     @property
     def current(self) -> Question:
@@ -220,6 +223,12 @@ def on_message(
     session.last_activity_at = step.now
     session.reminded = False
     language = session.language
+    command = command_in(text)
+    if command == "cancel":
+        return _abandon(out, session, "cancelled", say("cancelled", language))
+    if session.status == "awaiting_api":
+        out.reply(say("waiting", language), language)
+        return decision
     if other_flow is not None and other_flow.id != session.flow_id:
         session.status = "offering_switch"
         session.offered_flow_id = other_flow.id
@@ -237,12 +246,6 @@ def on_message(
         )
         body = offer.split("\n1.")[0]
         out.reply(offer, language, ReplyChoices(body=body, options=options))
-        return decision
-    command = command_in(text)
-    if command == "cancel":
-        return _abandon(out, session, "cancelled", say("cancelled", language))
-    if session.status == "awaiting_api":
-        out.reply(say("waiting", language), language)
         return decision
     if session.status == "offering_switch":
         choice = switch_choice(text, reply_id)
@@ -266,13 +269,15 @@ def on_message(
     if command == "restart":
         session.answers = {}
         session.position = 0
-        session.round = 1
+        session.round_start = 0
+        # A round already POSTed keeps its number (and its Idempotency-Key): the next is new.
+        session.round = session.called_rounds + 1
         session.questions = session.questions[: _flow_question_count(session)]
         out.emit(FlowSessionRestarted, session_id=session.session_id, flow_id=session.flow_id)
         _ask(out, session, presentation, "restart", prefix=say("restart", language))
         return decision
     if command == "back":
-        if session.position > 0:
+        if session.position > session.round_start:  # earlier rounds went to the API already
             session.position -= 1
             withdrawn = session.current.id
             session.answers.pop(withdrawn, None)
@@ -337,6 +342,7 @@ def _record(
         return out.decision
     if session.has_api:
         session.status = "awaiting_api"
+        session.called_rounds = session.round
         out.decision.call_api_round = session.round
         return out.decision
     return _complete(out, session, final=session.final_message)
@@ -419,7 +425,7 @@ def on_api_answer(
         return _complete(out, session, final=final)
     session.status = "asking"
     session.round += 1
-    session.position = len(session.questions)
+    session.position = session.round_start = len(session.questions)
     session.questions = [*session.questions, *answer.additional_questions]
     _ask(out, session, presentation, "next")
     return decision

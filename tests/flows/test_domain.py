@@ -21,7 +21,7 @@ from schemas import (
 from services.flows import session as flows
 from services.flows.answers import Accepted, Rejected, parse_date, parse_number, read_answer
 from services.flows.outside_api import Answered, Failed, parse_answer
-from services.flows.session import Presentation, Step
+from services.flows.session import ApiAnswer, Presentation, Step
 from services.flows.texts import command_in
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -177,3 +177,27 @@ def test_outside_api_answers_are_checked() -> None:
     bad_question = parse_answer(b'{"additional_questions": [{"id": "x"}]}', "en", 200, 1)
     assert isinstance(bad_question, Failed)
     assert isinstance(parse_answer(b"", "en", 204, 1), Answered)
+
+
+def test_rounds_keep_their_numbers_across_back_and_start_over() -> None:
+    api_flow = FLOW.model_copy(update={"external_api": object()})
+    session = flows.start(api_flow, step(), source="keyword", language=None, previous=None,
+                          presentation=Presentation()).session  # fmt: skip
+    assert session is not None and session.has_api
+    for n, text in enumerate(["Ana", "ana@ejemplo.com", "1"], start=1):
+        last = answer(session, text, n)
+    assert last.call_api_round == 1 and session.status == "awaiting_api"
+    more = ApiAnswer(
+        additional_questions=(
+            question_from_json({"id": "rooms", "text": "¿Cuántas?", "type": "number"}, "es"),
+        )
+    )
+    flows.on_api_answer(session, step(10), more, Presentation())  # fmt: skip
+    assert session.round == 2 and session.current.id == "rooms"
+    answer(session, "atrás", 11)
+    assert session.current.id == "rooms"  # round 1 went to the API already
+    answer(session, "empezar de nuevo", 12)
+    assert session.round == 2 and session.current.id == "name"
+    for n, text in enumerate(["Ana", "ana@ejemplo.com", "2"], start=13):
+        last = answer(session, text, n)
+    assert last.call_api_round == 2  # a new round: never the key of the one already sent
