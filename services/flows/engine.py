@@ -95,9 +95,10 @@ class FlowEngine:
                 if current is None or (found := key(current)) is None:
                     return
                 key = found
-            recorded = await self.store.decision(conn, key)
+            recorded = await self.store.recorded(conn, key)
             if recorded is not None:
-                done = Done([] if await self.store.is_published(conn, key) else recorded)
+                events, published = recorded
+                done = Done([] if published else events)
             elif replayed:
                 return  # a replay re-reads decisions; it never makes a new one
             else:

@@ -49,11 +49,11 @@ class FlowStore:
 
     async def lock_session(self, conn: asyncpg.Connection, contact: str) -> Session | None:
         """The contact's active session, its row locked until the transaction ends."""
-        await conn.execute(
-            "INSERT INTO flow_contacts (contact) VALUES ($1) ON CONFLICT DO NOTHING", contact
-        )
+        # One round trip: the upsert's update takes the row lock (a first contact gets a row).
         raw = await conn.fetchval(
-            "SELECT session FROM flow_contacts WHERE contact = $1 FOR UPDATE", contact
+            "INSERT INTO flow_contacts (contact) VALUES ($1) ON CONFLICT (contact) "
+            "DO UPDATE SET contact = EXCLUDED.contact RETURNING session",
+            contact,
         )
         return Session.model_validate(raw) if raw is not None else None
 
@@ -85,12 +85,18 @@ class FlowStore:
         raw = await conn.fetchval("SELECT events FROM flow_decisions WHERE input_key = $1", key)
         return [registry.decode(e) for e in raw] if raw is not None else None
 
-    async def is_published(self, conn: asyncpg.Connection, key: uuid.UUID) -> bool:
-        return bool(
-            await conn.fetchval(
-                "SELECT published_at IS NOT NULL FROM flow_decisions WHERE input_key = $1", key
-            )
+    async def recorded(
+        self, conn: asyncpg.Connection, key: uuid.UUID
+    ) -> tuple[list[Event], bool] | None:
+        """The decision recorded for this input and whether it was published; None: none."""
+        row = await conn.fetchrow(
+            "SELECT events, published_at IS NOT NULL AS published FROM flow_decisions "
+            "WHERE input_key = $1",
+            key,
         )
+        if row is None:
+            return None
+        return [registry.decode(e) for e in row["events"]], bool(row["published"])
 
     async def record_decision(
         self, conn: asyncpg.Connection, key: uuid.UUID, contact: str, events: list[Event]
