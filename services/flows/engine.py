@@ -12,6 +12,7 @@ decisions and publishes nothing new. Two replicas wait on the same row lock.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ Decide = Callable[[Session | None, Step], Decision | None]
 KeyOf = Callable[[Session], uuid.UUID | None]
 
 DECISIONS = Counter("hilo_flows_decisions_total", "Inputs decided by the flows service", ["input"])
+PRUNE_EVERY_SECONDS = 3600.0
 INTERRUPTING_MODES = frozenset({"human", "nobody", "voice_agent"})
 STARTING_REASONS = {"flow_requested": "api", "call_flow": "call"}
 
@@ -67,6 +69,7 @@ class FlowEngine:
         self.zone = ZoneInfo(settings.hilo_timezone)
         self.presentation = Presentation(dict(settings.flows_twilio_content_sids))
         self.rounds = Rounds(self)
+        self._pruned_at = float("-inf")
 
     # --- the one path every input takes --------------------------------------------------
 
@@ -307,3 +310,7 @@ class FlowEngine:
             async with self.db.acquire() as conn:
                 events = await self.store.decision(conn, key)
             await self._publish(key, events or [])
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
+            self._pruned_at = time.monotonic()
+            async with self.db.acquire() as conn:
+                await self.store.prune(conn, self.settings.flows_keep_days)

@@ -30,6 +30,9 @@ class FlowsSettings(BaseSettings):
     # A round's caller holds it this much longer than one attempt can take; after that (the
     # process died mid-call) another process calls again, with the same Idempotency-Key.
     flows_api_lease_margin_seconds: float = Field(default=10.0, ge=0)
+    # Decisions and message texts are kept this long (redeliveries and replays read them back;
+    # a replay of anything older sends nothing either), then deleted.
+    flows_keep_days: int = Field(default=30, ge=1)
     # Sent to the contact when the outside API keeps failing (the session is then failed).
     flows_apology_es: str = (
         "Lo sentimos, no hemos podido registrar tus respuestas ahora mismo. "

@@ -123,6 +123,21 @@ class FlowStore:
         )
         return [r["input_key"] for r in rows]
 
+    async def prune(self, conn: asyncpg.Connection, days: float) -> int:
+        """Forget old decisions and message texts (personal data) past any redelivery.
+
+        A replay of older inputs then finds no decision and, being a replay, decides nothing.
+        """
+        removed = 0
+        for table, column in (("flow_decisions", "created_at"), ("flow_messages", "received_at")):
+            status = await conn.execute(
+                f"DELETE FROM {table} WHERE {column} < now() - make_interval(days => $1)"
+                + (" AND published_at IS NOT NULL" if table == "flow_decisions" else ""),
+                int(days),
+            )
+            removed += int(status.split()[-1])
+        return removed
+
     # --- inbound messages ------------------------------------------------------------------
 
     async def keep_message(

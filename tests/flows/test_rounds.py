@@ -13,6 +13,7 @@ from hilo.flowdefs import Text, load_flows
 from schemas import Event, FlowSessionCompleted, ReplyReady
 from services.flows.engine import FlowEngine
 from services.flows.session import ApiAnswer, Session, api_payload
+from services.flows.store import FlowStore
 from tests.flows.conftest import CONTACT, flows_settings, intake_flow, write_flows
 from tests.flows.standins import OutsideApi
 
@@ -58,3 +59,20 @@ async def test_a_round_whose_2xx_was_recorded_is_applied_without_a_second_call(
     assert api.calls == []
     assert [e.text for e in published if isinstance(e, ReplyReady)] == ["Hecho."]
     assert len([e for e in published if isinstance(e, FlowSessionCompleted)]) == 1
+
+
+async def test_old_decisions_and_texts_are_pruned(pool: asyncpg.Pool) -> None:
+    store = FlowStore()
+    async with pool.acquire() as conn:
+        message_id = uuid.uuid4()
+        await store.keep_message(conn, message_id, CONTACT, "text", "Ana", None)
+        await store.record_decision(conn, message_id, CONTACT, [])
+        await store.record_decision(conn, uuid.uuid4(), CONTACT, [])
+        await conn.execute(
+            "UPDATE flow_decisions SET created_at = now() - interval '3 days' WHERE input_key = $1",
+            message_id,
+        )
+        await conn.execute("UPDATE flow_messages SET received_at = now() - interval '3 days'")
+        assert await store.prune(conn, 2) == 2
+        assert await conn.fetchval("SELECT count(*) FROM flow_decisions") == 1
+        assert await conn.fetchval("SELECT count(*) FROM flow_messages") == 0
