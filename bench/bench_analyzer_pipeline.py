@@ -1,6 +1,7 @@
 """The analyzer pipeline: message.received published → reply.ready received, on real servers.
 
-The service runs in-process (burst window 0, rules backend). CONVERSATIONS contacts
+The router and the analyzer run in-process (burst window 0, rules backend): every message
+is routed (message.routed) before the analyzer may answer it. CONVERSATIONS contacts
 each send ROUNDS messages (a conversation's next message after its reply, as people
 do; all conversations at once). Measured: p50/p99 latency from publish to reply and
 replies per second. The peer is the rules engine alone on the same conversations
@@ -29,6 +30,8 @@ from services.analyzer.app import build
 from services.analyzer.backends import RulesBackend
 from services.analyzer.models import Conversation, ConversationMessage
 from services.analyzer.settings import AnalyzerSettings
+from services.router.app import build as build_router
+from services.router.settings import RouterSettings
 
 CONVERSATIONS = int(os.environ.get("BENCH_ANALYZER_CONVERSATIONS", "100"))
 # A light load first (latency without queueing), then CONVERSATIONS at once.
@@ -84,7 +87,8 @@ async def pipeline_latencies(
             received = await asyncio.wait_for(answered[message.event_id], 60)
             latencies.append(received - sent)
 
-    async with service.running(settings, http=False):
+    router = build_router(RouterSettings(hilo_flows_dir=Path("/nonexistent-flows")))
+    async with router.running(settings, http=False), service.running(settings, http=False):
         started = time.perf_counter()
         await asyncio.gather(*(talk(i) for i in range(conversations)))
         elapsed = time.perf_counter() - started

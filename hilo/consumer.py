@@ -44,6 +44,8 @@ class Delivery:
     stream_sequence: int
     attempt: int
     replayed: bool
+    # The durable consumer that delivered it: the key of its tracking records.
+    consumer: str = ""
 
 
 Handler = Callable[[Event, Delivery], Awaitable[None]]
@@ -204,6 +206,7 @@ class Consumer:
             stream_sequence=meta.sequence.stream,
             attempt=attempt,
             replayed=bool(msg.headers and msg.headers.get("Hilo-Replay")),
+            consumer=self.spec.durable,
         )
         started = time.perf_counter()
         try:

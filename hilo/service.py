@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from hilo.bus import EventBus, Published
 from hilo.consumer import BatchConsumer, BatchHandler, Consumer, ConsumerSpec, Delivery
+from hilo.outbox import Outbox, Transaction
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate
@@ -51,6 +52,7 @@ class Runtime:
     settings: HiloSettings
     bus: EventBus
     db: asyncpg.Pool
+    outbox: Outbox
     # Whatever the service's start-up hook prepared (a model, an HTTP client…).
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -59,6 +61,12 @@ class Runtime:
         PUBLISHED.labels(self.service, event.type).inc()
         return published
 
+    def transaction(
+        self, consumer: str | None = None, event_id: Any = None
+    ) -> contextlib.AbstractAsyncContextManager[Transaction]:
+        """State, tracking record and outbox rows in one transaction (hilo/outbox.py)."""
+        return self.outbox.transaction(consumer, event_id)
+
 
 @dataclass(frozen=True)
 class Context:
@@ -66,6 +74,8 @@ class Context:
 
     runtime: Runtime
     delivery: Delivery
+    # The event being handled: what ``transaction().track()`` records.
+    event_id: Any = None
 
     @property
     def db(self) -> asyncpg.Pool:
@@ -77,6 +87,10 @@ class Context:
 
     async def publish(self, event: Event) -> Published:
         return await self.runtime.publish(event)
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
+        """A transaction whose ``track()`` records this event for this consumer."""
+        return self.runtime.transaction(self.delivery.consumer, self.event_id)
 
 
 TypedHandler = Callable[[Any, Context], Awaitable[None]]
@@ -191,7 +205,7 @@ class Service:
             settings.require_nats_url(), settings.namespace, name=f"hilo-{self.name}"
         )
         db = await create_pool(settings.require_database_url(), min_size=1, max_size=8)
-        runtime = Runtime(self.name, settings, bus, db)
+        runtime = Runtime(self.name, settings, bus, db, Outbox(self.name, db, bus))
         self.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
         server: uvicorn.Server | None = None
@@ -212,6 +226,8 @@ class Service:
                 await batch_consumer.declare()
                 consumers.append(batch_consumer)
                 tasks.append(asyncio.create_task(batch_consumer.run(), name=spec.durable))
+            # Rows a previous run committed but did not publish go out first.
+            tasks.append(asyncio.create_task(runtime.outbox.relay(), name="outbox-relay"))
             for background in self.background_tasks:
                 tasks.append(asyncio.create_task(background(runtime)))
             if http:
@@ -277,6 +293,6 @@ class Service:
         async def handle(event: Event, delivery: Delivery) -> None:
             if sub.accepts and not isinstance(event, sub.accepts):
                 return  # an event type this handler does not know (e.g. from a newer publisher)
-            await sub.handler(event, Context(runtime, delivery))
+            await sub.handler(event, Context(runtime, delivery, event.event_id))
 
         return handle

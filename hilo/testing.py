@@ -182,6 +182,30 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+async def marker_round_trip(bus: EventBus) -> None:
+    """Publish a marker and wait until it comes back on this connection.
+
+    NATS delivers to one connection in the order the server routed the messages, so
+    everything published (by any process) before this call reaches the connection's
+    subscriptions before the marker does: call it after a condition that proves the
+    publishes happened (an empty outbox, a drained consumer) and before asserting on them.
+    """
+    import asyncio
+
+    marker = f"{bus.naming.namespace or 'hilo'}.zz-marker.{uuid.uuid4().hex}"
+    heard = asyncio.Event()
+
+    async def hear(_msg: Msg) -> None:
+        heard.set()
+
+    sub = await bus.nc.subscribe(marker, cb=hear)
+    try:
+        await bus.nc.publish(marker, b"")
+        await asyncio.wait_for(heard.wait(), 10)
+    finally:
+        await sub.unsubscribe()
+
+
 @dataclass
 class Published:
     """Every publish of the watched types, duplicates included (core NATS sees even those

@@ -17,6 +17,10 @@ class CallTurn(BaseModel):
     time_in_call_secs: float | None = None
 
 
+# ElevenLabs' statuses of a call that reached a conversation; others mean it did not.
+COMPLETED_STATUSES = frozenset({"done", "completed", "success", "successful"})
+
+
 class CallEnded(Event):
     """A phone call with the voice agent finished, with what was said in it."""
 
@@ -38,6 +42,11 @@ class CallEnded(Event):
     batch_call: dict[str, Any] | None = None
     termination_reason: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def completed(self) -> bool:
+        """The call reached a conversation (no status at all counts as reached)."""
+        return self.status is None or self.status.lower() in COMPLETED_STATUSES
 
 
 class CallAudioRecorded(Event):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -103,10 +104,24 @@ async def _events(
 
 
 async def _dead_letters(limit: int, as_json: bool) -> None:
+    """Both kinds: events consumers gave up on (NATS), and outbox rows and work items the
+    services gave up on (PostgreSQL), each with its reason."""
     from hilo.dead_letters import read_dead_letters
+    from hilo.outbox import dead_letters as given_up
 
-    async with event_bus(_settings()) as bus:
+    settings = _settings()
+    async with event_bus(settings) as bus:
         letters = await read_dead_letters(bus, limit)
+    async with database(settings) as pool:
+        work = await given_up(pool)
+    for item in work[:limit]:
+        if as_json:
+            print(json.dumps(dataclasses.asdict(item), default=str))
+        else:
+            render.console.print(
+                f"[bold]{item.source}[/] {item.owner} {item.key}: {item.reason}"
+                f" (after {item.attempts} attempts)"
+            )
     for letter in letters:
         if as_json:
             print(json.dumps(letter, ensure_ascii=False, default=str))
@@ -115,7 +130,7 @@ async def _dead_letters(limit: int, as_json: bool) -> None:
                 f"[bold]{letter['sequence']}[/] {letter['consumer']} {letter['subject']}: "
                 f"{letter['reason']} (after {letter['deliveries']} deliveries)"
             )
-    if not letters and not as_json:
+    if not letters and not work and not as_json:
         render.console.print("no dead letters")
 
 

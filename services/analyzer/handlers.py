@@ -1,9 +1,11 @@
 """Events in: record them in the analyzer's tables and wake the conversation's worker.
 
-Everything arrives on ONE consumer (messages, transcripts, calls, mode changes and
-the replies sent), so each conversation's stream order alone decides what a message
-meets: the mode, the transcript of an earlier voice note, the last call's summary.
-Nothing here analyses or publishes; the worker (responder.py) does, after the burst.
+Everything arrives on ONE consumer (messages, the router's decisions, transcripts,
+calls, mode changes and the replies sent), so each conversation's stream order alone
+decides what a message meets: the transcript of an earlier voice note, the last call's
+summary. The analyzer answers only the messages the router gives it (``message.routed``)
+and keeps no copy of the mode. Nothing here analyses or publishes; the worker
+(responder.py) does, after the burst.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from schemas import (
     ConversationModeChanged,
     Event,
     MessageReceived,
+    MessageRouted,
     ReplyReady,
     utc_now,
 )
@@ -33,6 +36,7 @@ HANDLED_EVENTS = (
     AudioTranscriptionFailed,
     CallEnded,
     ConversationModeChanged,
+    MessageRouted,
     ReplyReady,
 )
 
@@ -65,10 +69,13 @@ async def on_event(event: Event, ctx: Context) -> None:
             await ledger.note_call(
                 ctx.db, event.conversation, event.call_id, event.summary.strip(), event.occurred_at
             )
+    elif isinstance(event, MessageRouted):
+        await on_routed(event, ctx)
     elif isinstance(event, ConversationModeChanged):
-        await ledger.apply_mode(
-            ctx.db, event.conversation, event.mode, event.event_id, event.occurred_at
-        )
+        # Someone else holds the conversation from here: what the analyzer was given before
+        # and has not answered yet is not its to answer any more. A replayed change is old news.
+        if event.mode != "analyzer" and not ctx.delivery.replayed:
+            await ledger.withdraw_replies(ctx.db, event.conversation)
     elif isinstance(event, ReplyReady) and event.text and event.text.strip():
         # What the business said (ours, the voice agent's, a human's): context for later.
         await ledger.add_message(
@@ -103,6 +110,18 @@ async def on_message(event: MessageReceived, ctx: Context) -> None:
     _responder(ctx).kick(event.conversation)
 
 
+async def on_routed(event: MessageRouted, ctx: Context) -> None:
+    """The router's decision: the burst holding the message may now be answered (or not)."""
+    if ctx.delivery.replayed:
+        return  # decided long ago; the replayed message is not answered again either
+    late = await ledger.apply_routing(ctx.db, event.message_event_id, event.answerer)
+    if late and event.answerer == "analyzer":
+        # The message was analysed before its routing arrived: answer it now.
+        await _queue(ctx, event, event.event_id, event.message_event_id, reply_wanted=True)
+    else:
+        _responder(ctx).kick(event.conversation)
+
+
 async def on_transcript(event: AudioTranscribed, ctx: Context) -> None:
     if not event.text.strip():
         await ledger.audio_failed(ctx.db, event.message_event_id)
@@ -117,13 +136,22 @@ async def on_transcript(event: AudioTranscribed, ctx: Context) -> None:
     )
     if await ledger.message_processed(ctx.db, event.message_event_id):
         # The voice note was analysed without its words (the wait ran out): now read them.
-        await _queue(ctx, event, event.event_id, event.message_event_id)
+        answerer = await ledger.message_answerer(ctx.db, event.message_event_id)
+        await _queue(
+            ctx, event, event.event_id, event.message_event_id, reply_wanted=answerer == "analyzer"
+        )
     else:
         _responder(ctx).kick(event.conversation)
 
 
-async def _queue(ctx: Context, event: Event, trigger_id: uuid.UUID, message_id: uuid.UUID) -> None:
-    contact = await ledger.contact(ctx.db, event.conversation)
+async def _queue(
+    ctx: Context,
+    event: Event,
+    trigger_id: uuid.UUID,
+    message_id: uuid.UUID,
+    *,
+    reply_wanted: bool,
+) -> None:
     await ledger.queue(
         ctx.db,
         trigger_id=trigger_id,
@@ -131,8 +159,7 @@ async def _queue(ctx: Context, event: Event, trigger_id: uuid.UUID, message_id: 
         message_id=message_id,
         cause_event_id=event.event_id,
         correlation_id=event.correlation_id,
-        # The mode this message meets, in stream order.
-        reply_wanted=contact.mode == "analyzer" and _answerable(event, ctx),
+        reply_wanted=reply_wanted and _answerable(event, ctx),
         queued_at=utc_now(),
     )
     # Also for a known trigger: its worker may have died before finishing.

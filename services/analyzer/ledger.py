@@ -22,24 +22,7 @@ class ContactRow:
     conversation: str
     contact_name: str | None = None
     business_number: str | None = None
-    mode: str = "analyzer"
     call_summary: str | None = None
-
-
-async def apply_mode(
-    db: asyncpg.Pool, conversation: str, mode: str, event_id: uuid.UUID, at: datetime
-) -> None:
-    await db.execute(
-        "INSERT INTO analyzer_contacts (conversation, mode, mode_event_id, mode_changed_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (conversation) DO UPDATE SET mode = EXCLUDED.mode,"
-        " mode_event_id = EXCLUDED.mode_event_id, mode_changed_at = EXCLUDED.mode_changed_at,"
-        " updated_at = now() WHERE analyzer_contacts.mode_changed_at IS NULL"
-        " OR analyzer_contacts.mode_changed_at <= EXCLUDED.mode_changed_at",
-        conversation,
-        mode,
-        event_id,
-        at,
-    )
 
 
 async def note_call(
@@ -60,7 +43,7 @@ async def note_call(
 
 async def contact(db: asyncpg.Pool, conversation: str) -> ContactRow:
     row = await db.fetchrow(
-        "SELECT conversation, contact_name, business_number, mode, call_summary"
+        "SELECT conversation, contact_name, business_number, call_summary"
         " FROM analyzer_contacts WHERE conversation = $1",
         conversation,
     )
@@ -149,7 +132,7 @@ async def messages_up_to(
 
 _INBOX_COLUMNS = (
     "i.trigger_id, i.seq, i.conversation, i.message_id, i.cause_event_id, i.correlation_id,"
-    " i.reply_wanted, i.queued_at, i.burst_id,"
+    " i.reply_wanted, i.routed, i.attempts, i.next_attempt_at, i.queued_at, i.burst_id,"
     " CASE WHEN m.audio_pending THEN m.received_at END AS audio_pending_since,"
     " COALESCE(m.audio_failed, false) AS audio_failed"
 )
@@ -171,22 +154,22 @@ async def record_message(
 ) -> None:
     """Contact, message and inbox row in one round trip (the hot path of every message).
 
-    The reply is wanted when the mode this message meets, in stream order, is `analyzer`
-    and the message is ``answerable`` (not a replay, not stale). A known message
-    (redelivery, replay) changes nothing.
+    The row waits for the router's decision (``routed``); the reply is wanted if the
+    router gives the message to the analyzer and the message is ``answerable`` (not a
+    replay, not stale). A known message (redelivery, replay) changes nothing.
     """
     await db.execute(
         "WITH contact AS (INSERT INTO analyzer_contacts (conversation, contact_name,"
         " business_number) VALUES ($2, $6, $7) ON CONFLICT (conversation) DO UPDATE SET"
         " contact_name = COALESCE(EXCLUDED.contact_name, analyzer_contacts.contact_name),"
         " business_number = COALESCE(EXCLUDED.business_number,"
-        " analyzer_contacts.business_number), updated_at = now() RETURNING mode),"
+        " analyzer_contacts.business_number), updated_at = now() RETURNING 1),"
         " message AS (INSERT INTO analyzer_messages"
         " (message_id, conversation, direction, at, text, audio_pending)"
         " VALUES ($1, $2, 'inbound', $3, $4, $5) ON CONFLICT (message_id) DO NOTHING)"
         " INSERT INTO analyzer_inbox (trigger_id, conversation, message_id, cause_event_id,"
-        " correlation_id, reply_wanted, queued_at)"
-        " SELECT $1, $2, $1, $1, $8, mode = 'analyzer' AND $9, $10 FROM contact"
+        " correlation_id, reply_wanted, routed, queued_at)"
+        " SELECT $1, $2, $1, $1, $8, $9, false, $10 FROM contact"
         " ON CONFLICT DO NOTHING",
         message_id,
         conversation,
@@ -228,6 +211,46 @@ async def queue(
     return bool(status == "INSERT 0 1")
 
 
+async def apply_routing(db: asyncpg.Pool, message_id: uuid.UUID, answerer: str) -> bool:
+    """The router's decision for a message; True when it came after the message was analysed.
+
+    An open row learns whether its reply is wanted; a row already analysed (the routing
+    waited longer than the analyzer) is left alone and the caller queues the answer anew.
+    """
+    row = await db.fetchrow(
+        "WITH message AS (UPDATE analyzer_messages SET answerer = $2 WHERE message_id = $1"
+        " RETURNING 1), inbox AS (UPDATE analyzer_inbox SET routed = true,"
+        " reply_wanted = reply_wanted AND $2 = 'analyzer'"
+        " WHERE message_id = $1 AND NOT routed AND processed_at IS NULL RETURNING 1)"
+        " SELECT (SELECT count(*) FROM inbox) AS opened, EXISTS (SELECT 1 FROM analyzer_inbox"
+        " WHERE message_id = $1 AND processed_at IS NOT NULL AND NOT routed) AS late",
+        message_id,
+        answerer,
+    )
+    if row["late"]:
+        await db.execute(
+            "UPDATE analyzer_inbox SET routed = true WHERE message_id = $1 AND NOT routed",
+            message_id,
+        )
+    return bool(row["late"])
+
+
+async def message_answerer(db: asyncpg.Pool, message_id: uuid.UUID) -> str | None:
+    value = await db.fetchval(
+        "SELECT answerer FROM analyzer_messages WHERE message_id = $1", message_id
+    )
+    return str(value) if value is not None else None
+
+
+async def withdraw_replies(db: asyncpg.Pool, conversation: str) -> None:
+    """Another component holds the conversation now: replies not yet sent are not ours."""
+    await db.execute(
+        "UPDATE analyzer_inbox SET reply_wanted = false"
+        " WHERE conversation = $1 AND processed_at IS NULL AND reply_wanted",
+        conversation,
+    )
+
+
 async def message_processed(db: asyncpg.Pool, message_id: uuid.UUID) -> bool:
     """Whether the message was analysed already (its voice note's transcript comes late)."""
     value = await db.fetchval(
@@ -238,35 +261,41 @@ async def message_processed(db: asyncpg.Pool, message_id: uuid.UUID) -> bool:
 
 
 async def open_burst(db: asyncpg.Pool, conversation: str) -> list[InboxRow]:
-    """A burst closed earlier and not finished (a crash) first; else every open row."""
+    """Every open row of the conversation: the next burst, once it is ready."""
     rows = await db.fetch(
         f"SELECT {_INBOX_COLUMNS} FROM analyzer_inbox i"
         " LEFT JOIN analyzer_messages m ON m.message_id = i.message_id"
         " WHERE i.conversation = $1 AND i.processed_at IS NULL ORDER BY i.seq",
         conversation,
     )
-    found = [InboxRow(**dict(r)) for r in rows]
-    closed = [r for r in found if r.burst_id is not None]
-    if closed:
-        return [r for r in closed if r.burst_id == closed[0].burst_id]
-    return found
+    return [InboxRow(**dict(r)) for r in rows]
 
 
-async def close_burst(db: asyncpg.Pool, rows: Sequence[InboxRow], burst: uuid.UUID) -> None:
+async def finish_burst(
+    db: asyncpg.Pool, rows: Sequence[InboxRow], burst: uuid.UUID, replied: bool
+) -> None:
     await db.execute(
-        "UPDATE analyzer_inbox SET burst_id = $2 WHERE trigger_id = ANY($1::uuid[])"
-        " AND burst_id IS NULL",
+        "UPDATE analyzer_inbox SET processed_at = now(), replied = $3, burst_id = $2"
+        " WHERE trigger_id = ANY($1::uuid[]) AND processed_at IS NULL",
         [r.trigger_id for r in rows],
         burst,
+        replied,
     )
 
 
-async def finish_burst(db: asyncpg.Pool, burst: uuid.UUID, replied: bool) -> None:
+async def burst_failed(
+    db: asyncpg.Pool, rows: Sequence[InboxRow], error: str, retry_in: float | None
+) -> None:
+    """Count a failed attempt; with no ``retry_in`` the rows are given up (dead work)."""
     await db.execute(
-        "UPDATE analyzer_inbox SET processed_at = now(), replied = $2"
-        " WHERE burst_id = $1 AND processed_at IS NULL",
-        burst,
-        replied,
+        "UPDATE analyzer_inbox SET attempts = attempts + 1, last_error = $2,"
+        " next_attempt_at = CASE WHEN $3::float8 IS NULL THEN NULL"
+        " ELSE now() + make_interval(secs => $3::float8) END,"
+        " processed_at = CASE WHEN $3::float8 IS NULL THEN now() END"
+        " WHERE trigger_id = ANY($1::uuid[]) AND processed_at IS NULL",
+        [r.trigger_id for r in rows],
+        error[:1000],
+        retry_in,
     )
 
 

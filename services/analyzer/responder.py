@@ -1,11 +1,12 @@
 """Per-conversation workers: wait for the burst to end, analyse it, publish, maybe answer.
 
-The consumer only records the message and queues a row in ``analyzer_inbox``; the
-conversation's worker waits for the quiet window (and for voice notes' transcripts),
-then *closes* the burst (writes its id on its rows) before publishing anything. A
-crash after that resumes the same burst with the same ids; a crash before it just
-waits again. Rows are marked processed only after every publish was acknowledged.
-Unprocessed rows are resumed at start-up.
+The consumer only records messages and queues rows in ``analyzer_inbox``; the
+conversation's worker waits for the quiet window, the router's decisions and voice
+notes' transcripts, runs the backend, then writes the calendar and task rows, the
+outbox rows of every event and the rows' processed mark in ONE transaction
+(hilo/outbox.py): a crash before the commit leaves nothing half done, and the relay
+publishes what a crash after it left unpublished. A burst that keeps failing is retried
+with growing delays, then given up as dead work with its reason.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import replace
 
+from hilo.outbox import RetryPolicy, record_dead_work
 from hilo.service import Runtime
 from hilo.workers import KeyedWorkers
 from schemas import ReplyReady, derived_id, utc_now
@@ -23,12 +24,11 @@ from services.analyzer.backends import Backend
 from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
 from services.analyzer.conversation_log import build_conversation, contact_timezone
 from services.analyzer.diff import Cause
+from services.analyzer.models import Conversation
 from services.analyzer.replies import ReplyFacts, compose, reply_language
 from services.analyzer.settings import AnalyzerSettings
 
 log = logging.getLogger(__name__)
-
-RETRY_SECONDS = 2.0
 
 
 class Responder:
@@ -36,6 +36,7 @@ class Responder:
         self.runtime = runtime
         self.backend = backend
         self.settings = settings
+        self.retries = RetryPolicy(max_attempts=settings.analyzer_max_attempts)
         self._workers = KeyedWorkers(self._drain, "analyzer")
 
     def kick(self, conversation: str) -> None:
@@ -53,25 +54,20 @@ class Responder:
         wake = self._workers.wake(conversation)
         while True:
             wake.clear()
+            rows = await ledger.open_burst(self.runtime.db, conversation)
+            if not rows:
+                return
+            wait = self._quiet_for(rows)
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), wait)
+                continue
             try:
-                rows = await ledger.open_burst(self.runtime.db, conversation)
-                if not rows:
-                    return
-                if rows[0].burst_id is None:
-                    wait = self._quiet_for(rows)
-                    if wait > 0:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(wake.wait(), wait)
-                        continue
-                    closing = burst_id(rows)
-                    await ledger.close_burst(self.runtime.db, rows, closing)
-                    rows = [replace(r, burst_id=closing) for r in rows]
                 await self._process(conversation, rows)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("analysing a conversation failed; retrying")
-                await asyncio.sleep(RETRY_SECONDS)
+            except Exception as exc:
+                await self._failed(conversation, rows, exc)
 
     def _quiet_for(self, rows: list[InboxRow]) -> float:
         return seconds_to_wait(
@@ -79,19 +75,36 @@ class Responder:
             utc_now(),
             burst_seconds=self.settings.analyzer_burst_seconds,
             voice_note_wait_seconds=self.settings.analyzer_voice_note_wait_seconds,
+            routing_wait_seconds=self.settings.analyzer_routing_wait_seconds,
         )
 
-    async def _process(self, conversation: str, rows: list[InboxRow]) -> None:
-        db = self.runtime.db
-        burst = rows[0].burst_id
-        assert burst is not None
-        last = max(rows, key=lambda r: r.seq)
-        cause = Cause(last.cause_event_id, last.correlation_id)
-        message_ids = [r.message_id for r in rows]
-        async with db.acquire() as conn:
+    async def _failed(self, conversation: str, rows: list[InboxRow], exc: Exception) -> None:
+        attempt = max(r.attempts for r in rows) + 1
+        give_up = self.retries.exhausted(attempt)
+        log.warning("analysing a burst failed (attempt %d): %r", attempt, exc, exc_info=give_up)
+        async with self.runtime.db.acquire() as conn, conn.transaction():
+            await ledger.burst_failed(
+                conn, rows, repr(exc), None if give_up else self.retries.delay(attempt)
+            )
+            if give_up:
+                await record_dead_work(
+                    conn,
+                    owner="analyzer",
+                    work_id=f"burst:{burst_id(rows)}",
+                    conversation=conversation,
+                    reason=repr(exc),
+                    attempts=attempt,
+                    detail={"messages": [str(r.message_id) for r in rows]},
+                )
+
+    async def _read(
+        self, conversation: str, rows: list[InboxRow]
+    ) -> tuple[Conversation, ledger.ContactRow]:
+        limit = self.settings.analyzer_context_messages
+        async with self.runtime.db.acquire() as conn:
             contact = await ledger.contact(conn, conversation)
             messages = await ledger.messages_up_to(
-                conn, conversation, message_ids, self.settings.analyzer_context_messages
+                conn, conversation, [r.message_id for r in rows], limit
             )
         built = build_conversation(
             conversation,
@@ -103,41 +116,49 @@ class Responder:
             ),
             contact_name=contact.contact_name,
             call_summary=contact.call_summary,
-            limit=self.settings.analyzer_context_messages,
+            limit=limit,
         )
-        unheard = any(r.unheard for r in rows)
-        replied = False
-        if any(m.direction == "inbound" for m in built.messages):
-            outcome = await pipeline.analyze(
-                db,
-                self.runtime.publish,
-                self.backend,
-                built,
-                intent_event_id=derived_id(burst, "analyzer.intent"),
-                cause=cause,
-                business_number=contact.business_number,
-            )
-            first_reply = not any(m.direction == "outbound" for m in built.messages)
-            replied = await self._answer(conversation, rows, outcome, unheard, first_reply, cause)
-        await ledger.finish_burst(db, burst, replied)
+        return built, contact
 
-    async def _answer(
+    async def _process(self, conversation: str, rows: list[InboxRow]) -> None:
+        burst = burst_id(rows)
+        last = max(rows, key=lambda r: r.seq)
+        cause = Cause(last.cause_event_id, last.correlation_id)
+        built, contact = await self._read(conversation, rows)
+        # The backend may be slow (a model over HTTP): it runs before the transaction opens.
+        analysis = None
+        if any(m.direction == "inbound" for m in built.messages):
+            analysis = await self.backend.analyze(built)
+        async with self.runtime.transaction() as tx:
+            replied = False
+            if analysis is not None:
+                await tx.publish(
+                    pipeline.intent_event(
+                        analysis, conversation, derived_id(burst, "analyzer.intent"), cause
+                    )
+                )
+                outcome = await pipeline.publish_changes(
+                    tx.conn, tx.publish, built, analysis, cause, contact.business_number
+                )
+                first_reply = not any(m.direction == "outbound" for m in built.messages)
+                reply = self._reply(contact, rows, burst, outcome, first_reply, cause)
+                if reply is not None:
+                    await tx.publish(reply)
+                    replied = True
+            await ledger.finish_burst(tx.conn, rows, burst, replied)
+
+    def _reply(
         self,
-        conversation: str,
+        contact: ledger.ContactRow,
         rows: list[InboxRow],
+        burst: object,
         outcome: pipeline.Outcome,
-        unheard: bool,
         first_reply: bool,
         cause: Cause,
-    ) -> bool:
+    ) -> ReplyReady | None:
+        """The answer to the burst, if the router gave any of its messages to the analyzer."""
         if not self.settings.analyzer_replies or not any(r.reply_wanted for r in rows):
-            return False
-        # Read again: a mode change may have arrived while the burst waited.
-        contact = await ledger.contact(self.runtime.db, conversation)
-        if contact.mode != "analyzer":
-            return False
-        burst = rows[0].burst_id
-        assert burst is not None
+            return None
         language = reply_language(
             outcome.analysis.language, self.settings.analyzer_default_language
         )
@@ -149,21 +170,18 @@ class Responder:
                 tasks=outcome.tasks,
                 standing=outcome.standing,
                 contact_name=contact.contact_name,
-                unheard_voice_note=unheard,
+                unheard_voice_note=any(r.unheard for r in rows),
                 first_reply=first_reply,
             )
         )
-        await self.runtime.publish(
-            ReplyReady(
-                event_id=derived_id(burst, "analyzer.reply"),
-                reply_id=derived_id(burst, "analyzer.reply_id"),
-                conversation=conversation,
-                correlation_id=cause.correlation_id,
-                causation_id=cause.event_id,
-                author="analyzer",
-                text=text,
-                language=language,
-                in_reply_to=tuple(dict.fromkeys(r.message_id for r in rows)),
-            )
+        return ReplyReady(
+            event_id=derived_id(str(burst), "analyzer.reply"),
+            reply_id=derived_id(str(burst), "analyzer.reply_id"),
+            conversation=contact.conversation,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.event_id,
+            author="analyzer",
+            text=text,
+            language=language,
+            in_reply_to=tuple(dict.fromkeys(r.message_id for r in rows)),
         )
-        return True

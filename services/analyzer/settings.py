@@ -24,6 +24,11 @@ class AnalyzerSettings(BaseSettings):
     analyzer_burst_seconds: float = Field(default=2.0, ge=0)
     # How long a reply waits for a voice note's transcript before answering without it.
     analyzer_voice_note_wait_seconds: float = Field(default=60.0, ge=0)
+    # How long a burst waits for the router to say who answers its messages; past it the
+    # burst is analysed without a reply, and a late "analyzer" decision is answered then.
+    analyzer_routing_wait_seconds: float = Field(default=30.0, ge=0)
+    # Failed analyses of a burst are retried this many times (growing delays), then given up.
+    analyzer_max_attempts: int = Field(default=6, ge=1)
     # The most recent messages (both directions) a backend reads.
     analyzer_context_messages: int = Field(default=40, ge=1)
     # Reply language when the conversation's cannot be told (es or en).

@@ -1,14 +1,14 @@
-"""Publishing deliveries once: the durable dedupe table and the JetStream acknowledgement.
+"""Publishing deliveries once: the durable dedupe key and the event, in one transaction.
 
-A delivery whose row exists was published before: skipped. Others are published (stable event
-ids; ``Nats-Msg-Id`` absorbs a concurrent replica doing the same) and their rows written only
-after JetStream acknowledged them, so a crash in between never loses a message — the
-provider's retry publishes the same event id again.
+A delivery's key and its event's outbox row are committed together (hilo/outbox.py), then
+the event is published with its id as ``Nats-Msg-Id``. The webhook is answered 2xx only
+once JetStream has acknowledged every event of the request; otherwise 503, and the
+provider's retry finds the key known and waits for (or pushes) the same event again, so a
+crash or an outage at any point neither loses a message nor publishes it twice.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -17,15 +17,12 @@ from typing import Any
 
 import asyncpg
 
-from hilo.bus import PublishFailed
 from hilo.service import PUBLISHED, Runtime
 from services.ingest.deliveries import Delivery
 from services.ingest.problems import Unavailable
 
 log = logging.getLogger(__name__)
 
-# How many conversations of one batch are published side by side.
-PARALLEL_CONVERSATIONS = 32
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
@@ -41,97 +38,69 @@ class Outcome:
 async def publish_once(
     runtime: Runtime, provider: str, deliveries: list[Delivery], *, timeout: float
 ) -> Outcome:
-    """Publish what was never published; raise Unavailable (503) when it cannot be made durable."""
+    """Publish what was never published; raise Unavailable (503) until it is durable on NATS."""
+    del timeout  # the outbox publishes with the bus's acknowledgement timeout
     if not deliveries:
         return Outcome(0, 0)
-    keys = [d.key for d in deliveries]
-    try:
-        async with runtime.db.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT delivery_key FROM ingest_deliveries"
-                " WHERE provider = $1 AND delivery_key = ANY($2::text[])",
-                provider,
-                keys,
-            )
-    except DATABASE_ERRORS as exc:
-        raise Unavailable("database_unavailable", type(exc).__name__) from None
-    seen = {r["delivery_key"] for r in rows}
-    fresh: list[Delivery] = []
+    unique: dict[str, Delivery] = {}
     for delivery in deliveries:
-        if delivery.key not in seen:
-            seen.add(delivery.key)  # the same update twice in one batch is published once
-            fresh.append(delivery)
-    done: list[Delivery] = []
-    failures: list[PublishFailed] = []
-    if fresh and not runtime.bus.connected:
-        failures.append(PublishFailed("NATS is not connected"))
-    else:
-        await _publish_in_conversation_order(runtime, fresh, timeout, done, failures)
-    if failures:
-        log.warning(
-            "%s: %d of %d not published: %s",
-            provider,
-            len(fresh) - len(done),
-            len(fresh),
-            failures[0],
-        )
-        await _remember(runtime, provider, done, quiet=True)
-        detail = "the event could not be made durable; retry"
-        raise Unavailable("nats_unavailable", detail) from None
-    await _remember(runtime, provider, done, quiet=False)
-    return Outcome(len(done), len(deliveries) - len(done))
-
-
-async def _publish_in_conversation_order(
-    runtime: Runtime,
-    fresh: list[Delivery],
-    timeout: float,
-    done: list[Delivery],
-    failures: list[PublishFailed],
-) -> None:
-    """One conversation's events one after another (consumers see them in that order);
-    different conversations of a batch (Meta sends up to 1,000 updates) side by side."""
-    lanes: dict[str, list[Delivery]] = {}
-    for delivery in fresh:
-        lanes.setdefault(delivery.event.conversation, []).append(delivery)
-    gate = asyncio.Semaphore(PARALLEL_CONVERSATIONS)
-
-    async def lane(in_order: list[Delivery]) -> None:
-        async with gate:
-            for delivery in in_order:
-                try:
-                    await runtime.bus.publish(delivery.event, timeout=timeout)
-                except PublishFailed as exc:
-                    failures.append(exc)
-                    return  # the rest of this conversation waits for the provider's retry
-                PUBLISHED.labels(runtime.service, delivery.event.type).inc()
-                done.append(delivery)
-
-    if len(lanes) == 1:  # the usual webhook: one message
-        await lane(fresh)
-    else:
-        await asyncio.gather(*(lane(in_order) for in_order in lanes.values()))
-
-
-async def _remember(runtime: Runtime, provider: str, done: list[Delivery], *, quiet: bool) -> None:
-    if not done:
-        return
+        unique.setdefault(delivery.key, delivery)  # the same update twice in one batch
     try:
-        async with runtime.db.acquire() as conn:
-            await conn.execute(
+        async with runtime.outbox.transaction() as tx:
+            rows = await tx.conn.fetch(
                 "INSERT INTO ingest_deliveries (provider, delivery_key, event_id)"
                 " SELECT $1, k, e FROM unnest($2::text[], $3::uuid[]) AS t(k, e)"
-                " ON CONFLICT (provider, delivery_key) DO NOTHING",
+                " ON CONFLICT (provider, delivery_key) DO NOTHING RETURNING delivery_key",
                 provider,
-                [d.key for d in done],
-                [d.event.event_id for d in done],
+                list(unique),
+                [d.event.event_id for d in unique.values()],
             )
+            new_keys = {r["delivery_key"] for r in rows}
+            fresh = [d for key, d in unique.items() if key in new_keys]
+            await tx.publish_all([d.event for d in fresh])
+            known = await _known_event_ids(
+                tx.conn, provider, [k for k in unique if k not in new_keys]
+            )
+        # Committed; the transaction's end published what it could. A retried delivery whose
+        # event is still waiting (an earlier outage) is pushed again here.
+        waiting = await runtime.outbox.unpublished([*(d.event.event_id for d in fresh), *known])
+        if waiting:
+            await runtime.outbox.flush_all(
+                {d.event.conversation for d in unique.values() if d.event.event_id in waiting}
+                | await _conversations_of(runtime, waiting),
+                now=True,
+            )
+            waiting = await runtime.outbox.unpublished(list(waiting))
     except DATABASE_ERRORS as exc:
-        # Published but not remembered: a retry republishes the same ids, which JetStream
-        # and the store absorb. Say so, but the provider may still be told it failed.
-        log.warning("%s: %d published deliveries not remembered: %r", provider, len(done), exc)
-        if not quiet:
-            raise Unavailable("database_unavailable", type(exc).__name__) from None
+        raise Unavailable("database_unavailable", type(exc).__name__) from None
+    if waiting:
+        log.warning("%s: %d of %d events not on NATS yet", provider, len(waiting), len(unique))
+        raise Unavailable("nats_unavailable", "the event could not be made durable; retry")
+    for delivery in fresh:
+        PUBLISHED.labels(runtime.service, delivery.event.type).inc()
+    return Outcome(len(fresh), len(deliveries) - len(fresh))
+
+
+async def _known_event_ids(conn: asyncpg.Connection, provider: str, keys: list[str]) -> list[Any]:
+    if not keys:
+        return []
+    rows = await conn.fetch(
+        "SELECT event_id FROM ingest_deliveries WHERE provider = $1"
+        " AND delivery_key = ANY($2::text[])",
+        provider,
+        keys,
+    )
+    return [r["event_id"] for r in rows]
+
+
+async def _conversations_of(runtime: Runtime, event_ids: set[Any]) -> set[str]:
+    rows = await runtime.db.fetch(
+        "SELECT DISTINCT conversation FROM hilo_outbox WHERE owner = $1"
+        " AND event_id = ANY($2::uuid[])",
+        runtime.outbox.owner,
+        list(event_ids),
+    )
+    return {r["conversation"] for r in rows}
 
 
 async def forget_older_than(db: asyncpg.Pool, days: float) -> int:

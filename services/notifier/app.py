@@ -26,7 +26,7 @@ def build(settings: NotifierSettings | None = None) -> Service:
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:
-        runtime.state.update(settings=config, notifier=Notifier(config, runtime.db))
+        runtime.state.update(settings=config, notifier=Notifier(config, runtime.db, runtime.outbox))
 
     @service.on_shutdown
     async def stop(runtime: Runtime) -> None:

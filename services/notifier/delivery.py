@@ -13,17 +13,19 @@ means an earlier call's outcome is unknown (a crash, a read timeout): Twilio
 is asked whether the message exists before anything is sent again; Meta has no
 lookup, so by default the reply is recorded as failed rather than risk a
 double message (``NOTIFIER_META_UNCERTAIN=resend`` chooses the other side).
+The outcome (sent, failed, blocked) is marked and written to the shared outbox
+(hilo/outbox.py) in one transaction, so it reaches the bus exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
+from hilo.outbox import Outbox, Transaction
 from schemas import (
     ContactOptedIn,
     ContactOptedOut,
@@ -59,8 +61,6 @@ from services.notifier.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[Event], Awaitable[Any]]
-
 
 class RetryLater(Exception):
     """The conversation's oldest open reply must be tried again after the back-off."""
@@ -72,9 +72,12 @@ def masked(number: str) -> str:
 
 
 class Notifier:
-    def __init__(self, settings: NotifierSettings, db: asyncpg.Pool) -> None:
+    def __init__(self, settings: NotifierSettings, db: asyncpg.Pool, events: Outbox) -> None:
         self.settings = settings
         self.db = db
+        # What the notifier tells the bus (outcomes, opt changes) goes through the shared
+        # transactional outbox, in the transaction that records it.
+        self.events = events
         self.pacer = Pacer(settings.notifier_rate_per_second)
         self.keywords = OptKeywords.build(
             settings.notifier_opt_out_keywords_es,
@@ -93,29 +96,30 @@ class Notifier:
 
     # --- events ------------------------------------------------------------------------
 
-    async def on_reply(self, reply: ReplyReady, publish: Publish) -> None:
-        await self.drain(reply.conversation, publish, reply)
+    async def on_reply(self, reply: ReplyReady) -> None:
+        await self.drain(reply.conversation, reply)
 
-    async def on_message(self, message: MessageReceived, publish: Publish) -> None:
+    async def on_message(self, message: MessageReceived) -> None:
         await store.record_inbound(self.db, message)
         found = self.keywords.match(message.text) if message.kind == "text" else None
         if found is not None:
             change, language, keyword = found
             opted_out = change == "opt_out"
-            if await store.apply_opt_change(self.db, message, opted_out, language):
-                await self._confirm_opt_change(message, opted_out, language, keyword, publish)
-        await self.drain(message.conversation, publish)
+            async with self.events.transaction() as tx:
+                if await store.apply_opt_change(tx.conn, message, opted_out, language):
+                    await self._confirm_opt_change(tx, message, opted_out, language, keyword)
+        await self.drain(message.conversation)
 
     async def _confirm_opt_change(
         self,
+        tx: Transaction,
         message: MessageReceived,
         opted_out: bool,
         language: str,
         keyword: str,
-        publish: Publish,
     ) -> None:
         if opted_out:
-            await publish(
+            await tx.publish(
                 message.caused(
                     ContactOptedOut,
                     "notifier.opted_out",
@@ -124,7 +128,7 @@ class Notifier:
                 )
             )
         else:
-            await publish(
+            await tx.publish(
                 message.caused(
                     ContactOptedIn,
                     "notifier.opted_in",
@@ -158,23 +162,22 @@ class Notifier:
         # The row is what lets the confirmation through the opt-out block; the published
         # reply.ready makes it part of the conversation (and comes back here as settled).
         await store.open_replies(
-            self.db, confirmation.conversation, confirmation, bypass_opt_out=True
+            tx.conn, confirmation.conversation, confirmation, bypass_opt_out=True
         )
-        await publish(confirmation)
+        await tx.publish(confirmation)
 
     # --- the conversation's open replies, in order -------------------------------------
 
-    async def drain(
-        self, conversation: str, publish: Publish, new_reply: ReplyReady | None = None
-    ) -> None:
+    async def drain(self, conversation: str, new_reply: ReplyReady | None = None) -> None:
         for row in await store.open_replies(self.db, conversation, new_reply):
             if not row.settled:
                 row = await self._deliver(row)
             assert row.outcome is not None
-            await publish(row.outcome)
             if isinstance(row.outcome, MessageSent):
-                await self._mark_answered_read(row.reply, publish)
-            await store.mark_published(self.db, row.reply.reply_id)
+                await self._mark_answered_read(row.reply)
+            async with self.events.transaction() as tx:
+                if await store.mark_published(tx.conn, row.reply.reply_id):
+                    await tx.publish(row.outcome)
 
     async def _deliver(self, row: store.OutboxRow) -> store.OutboxRow:
         """Try the reply once (twice when a window error turns it into a template)."""
@@ -392,7 +395,7 @@ class Notifier:
     ) -> store.OutboxRow:
         return await store.settle(self.db, row.reply.reply_id, state, event, **details)
 
-    async def _mark_answered_read(self, reply: ReplyReady, publish: Publish) -> None:
+    async def _mark_answered_read(self, reply: ReplyReady) -> None:
         """Blue ticks on the Meta messages this reply answered; best effort, never retried."""
         if self.meta is None or not reply.in_reply_to:
             return
@@ -402,13 +405,14 @@ class Notifier:
             except ProviderError as error:
                 log.warning("mark-as-read failed for %s: %s", message_event_id, error.code)
                 continue
-            await store.mark_read(self.db, message_event_id)
-            await publish(
-                reply.caused(
-                    MessageMarkedRead,
-                    f"notifier.marked_read:{message_event_id}",
-                    provider="meta",
-                    provider_message_id=wamid,
-                    marked_at=utc_now(),
+            async with self.events.transaction() as tx:
+                await store.mark_read(tx.conn, message_event_id)
+                await tx.publish(
+                    reply.caused(
+                        MessageMarkedRead,
+                        f"notifier.marked_read:{message_event_id}",
+                        provider="meta",
+                        provider_message_id=wamid,
+                        marked_at=utc_now(),
+                    )
                 )
-            )

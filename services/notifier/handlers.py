@@ -19,6 +19,6 @@ def _notifier(runtime: Runtime) -> Notifier:
 async def on_event(event: Event, ctx: Context) -> None:
     notifier = _notifier(ctx.runtime)
     if isinstance(event, ReplyReady):
-        await notifier.on_reply(event, ctx.publish)
+        await notifier.on_reply(event)
     elif isinstance(event, MessageReceived):
-        await notifier.on_message(event, ctx.publish)
+        await notifier.on_message(event)

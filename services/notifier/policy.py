@@ -6,14 +6,13 @@ Nothing here does I/O, so every rule is tested without servers.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
+from hilo.consent import OptChange, OptKeywords, keyword_set, normalize_words
 from schemas import ReplyReady, derived_id
 
 WINDOW = timedelta(hours=24)
@@ -91,46 +90,8 @@ def choose_template(
 
 # --- opt-out / opt-in ------------------------------------------------------------------
 
-OptChange = Literal["opt_out", "opt_in"]
-
-
-def normalize_words(text: str) -> str:
-    """Lower case, no accents, no punctuation, single spaces: "¡BAJA!" → "baja"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", bare).split())
-
-
-def keyword_set(csv: str) -> frozenset[str]:
-    return frozenset(w for w in (normalize_words(k) for k in csv.split(",")) if w)
-
-
-@dataclass(frozen=True)
-class OptKeywords:
-    """Keyword → (change, language); a whole message must equal one keyword."""
-
-    table: dict[str, tuple[OptChange, str]]
-
-    @classmethod
-    def build(cls, out_es: str, out_en: str, in_es: str, in_en: str) -> OptKeywords:
-        table: dict[str, tuple[OptChange, str]] = {}
-        for csv, change, language in (
-            (out_en, "opt_out", "en"),
-            (out_es, "opt_out", "es"),
-            (in_en, "opt_in", "en"),
-            (in_es, "opt_in", "es"),
-        ):
-            for word in keyword_set(csv):
-                table.setdefault(word, (change, language))  # type: ignore[arg-type]
-        return cls(table)
-
-    def match(self, text: str | None) -> tuple[OptChange, str, str] | None:
-        """(change, language, keyword) when the whole message is a keyword."""
-        if not text:
-            return None
-        words = normalize_words(text)
-        found = self.table.get(words)
-        return (found[0], found[1], words) if found else None
+# The keywords live in hilo/consent.py: the router reads the same table.
+__all__ = ["OptChange", "OptKeywords", "keyword_set", "normalize_words"]
 
 
 # --- provider errors -------------------------------------------------------------------

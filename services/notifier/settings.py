@@ -5,11 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Not "cancelar"/"cancel"/"end": in a conversation about appointments they cancel the meeting.
-DEFAULT_OPT_OUT_ES = "baja,darme de baja,dar de baja,cancelar suscripcion,parar,no mas"
-DEFAULT_OPT_OUT_EN = "stop,stopall,unsubscribe,quit,opt out,optout"
-DEFAULT_OPT_IN_ES = "alta,darme de alta,dar de alta,suscribir,suscribirme,reanudar,volver"
-DEFAULT_OPT_IN_EN = "start,unstop,subscribe,resume,opt in,optin"
+from hilo.consent import (
+    DEFAULT_OPT_IN_EN,
+    DEFAULT_OPT_IN_ES,
+    DEFAULT_OPT_OUT_EN,
+    DEFAULT_OPT_OUT_ES,
+)
 
 
 class NotifierSettings(BaseSettings):

@@ -280,7 +280,11 @@ async def settle(
     return _row(record)
 
 
-async def mark_published(db: asyncpg.Pool, reply_id: uuid.UUID) -> None:
-    await db.execute(
-        "UPDATE notifier_outbox SET published_at = now() WHERE reply_id = $1", reply_id
+async def mark_published(db: asyncpg.Pool, reply_id: uuid.UUID) -> bool:
+    """The outcome is handed to the outbox (in the caller's transaction); False if it was."""
+    status = await db.execute(
+        "UPDATE notifier_outbox SET published_at = now()"
+        " WHERE reply_id = $1 AND published_at IS NULL",
+        reply_id,
     )
+    return bool(status == "UPDATE 1")

@@ -7,7 +7,7 @@ import httpx
 from hilo.service import Runtime, Service
 from services.voice_bridge.agent_session import AgentConfig, SessionPool
 from services.voice_bridge.batch_poller import BatchPoller
-from services.voice_bridge.handlers import HANDLED_EVENTS, expire_sessions, on_event
+from services.voice_bridge.handlers import HANDLED_EVENTS, on_event
 from services.voice_bridge.relay import Relay
 from services.voice_bridge.settings import VoiceBridgeSettings
 
@@ -15,7 +15,7 @@ from services.voice_bridge.settings import VoiceBridgeSettings
 def build(settings: VoiceBridgeSettings | None = None) -> Service:
     config = settings or VoiceBridgeSettings()
     service = Service("voice_bridge")
-    # One consumer for calls, mode changes and messages: stream order decides who answers.
+    # One consumer for calls, the router's decisions and messages, in stream order.
     service.subscriber(
         *HANDLED_EVENTS,
         durable="voice-bridge",
@@ -53,8 +53,6 @@ def build(settings: VoiceBridgeSettings | None = None) -> Service:
     @service.background
     async def close_idle_sessions(runtime: Runtime) -> None:
         await runtime.state["pool"].close_idle_forever()
-
-    service.background(expire_sessions)
 
     @service.background
     async def poll_batches(runtime: Runtime) -> None:

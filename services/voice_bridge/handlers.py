@@ -1,15 +1,16 @@
 """Events in, events out: decode is done by the runtime, decisions by the domain modules.
 
-Everything arrives on ONE consumer (calls, mode changes, messages, transcripts)
-so that each conversation's stream order alone decides who answers a message.
+Everything arrives on ONE consumer (calls, the router's decisions, mode changes,
+messages, transcripts), so each conversation's stream order alone decides what a
+message meets. The bridge answers only what the router gives the voice agent
+(``message.routed``) and sends a call's opener when the router hands the conversation
+over (``conversation.mode_changed``, reason ``call_ended``); it keeps no copy of the mode.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from datetime import timedelta
 
 from hilo.service import Context, Runtime
 from schemas import (
@@ -19,6 +20,7 @@ from schemas import (
     ConversationModeChanged,
     Event,
     MessageReceived,
+    MessageRouted,
     ReplyReady,
     derived_id,
     utc_now,
@@ -33,7 +35,6 @@ from services.voice_bridge.opener import (
     opener_text,
 )
 from services.voice_bridge.relay import Relay
-from services.voice_bridge.routing import agent_answers, is_stop_request
 from services.voice_bridge.settings import VoiceBridgeSettings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ HANDLED_EVENTS = (
     CallFailed,
     ConversationModeChanged,
     MessageReceived,
+    MessageRouted,
     AudioTranscribed,
 )
 
@@ -78,24 +80,24 @@ async def on_event(event: Event, ctx: Context) -> None:
     elif isinstance(event, ConversationModeChanged):
         await on_mode_changed(event, ctx)
     elif isinstance(event, MessageReceived):
-        if event.kind == "text" and event.text and event.text.strip():
-            await on_customer_text(event, ctx, event.event_id, event.text.strip(), None)
+        await on_message(event, ctx)
+    elif isinstance(event, MessageRouted):
+        await on_routed(event, ctx)
     elif isinstance(event, AudioTranscribed) and event.text.strip():
-        await on_customer_text(
-            event, ctx, event.message_event_id, event.text.strip(), event.language
-        )
+        await on_transcript(event, ctx)
 
 
 # --- calls ---------------------------------------------------------------------
 
 
 async def on_call_ended(event: CallEnded, ctx: Context) -> None:
+    """Keep the call's context and opener; they go out when the router hands the chat over."""
     if not is_completed(event):
         await _follow_up_failed_call(event, ctx, event.call_id, event.metadata)
         return
     settings = _settings(ctx.runtime)
     context = call_context(event, settings.voice_bridge_default_language)
-    handoff = await ledger.claim_handoff(
+    await ledger.claim_handoff(
         ctx.db,
         call_id=event.call_id,
         conversation=event.conversation,
@@ -104,38 +106,6 @@ async def on_call_ended(event: CallEnded, ctx: Context) -> None:
         context=context,
         opener_text=opener_text(context),
     )
-    if handoff.published:
-        log.info("call %s was handed off already", event.call_id)
-        return
-    if handoff.outcome == "handed_off" and handoff.context and handoff.opener_text:
-        envelope = {
-            "conversation": handoff.conversation,
-            "correlation_id": event.correlation_id,
-            "causation_id": event.event_id,
-        }
-        await ctx.publish(
-            ConversationModeChanged(
-                event_id=call_scoped_id(event.call_id, "voice_bridge.mode_voice_agent"),
-                mode="voice_agent",
-                reason="call_ended",
-                call_id=event.call_id,
-                **envelope,
-            )
-        )
-        opener = ReplyReady(
-            event_id=call_scoped_id(event.call_id, "voice_bridge.opener"),
-            reply_id=call_scoped_id(event.call_id, "voice_bridge.opener.reply_id"),
-            author="voice_agent",
-            text=handoff.opener_text,
-            language=handoff.context.language,
-            business_initiated=True,
-            **envelope,
-        )
-        await ctx.publish(opener)
-        await ledger.add_line(
-            ctx.db, handoff.conversation, opener.event_id, "agent", opener.text or "", utc_now()
-        )
-    await ledger.mark_handoff_published(ctx.db, event.call_id)
 
 
 async def on_call_failed(event: CallFailed, ctx: Context) -> None:
@@ -163,8 +133,12 @@ async def _follow_up_failed_call(
     )
     if handoff.published:
         return
-    if handoff.outcome == "failed_follow_up" and handoff.opener_text:
-        await ctx.publish(
+    async with ctx.runtime.transaction() as tx:
+        if not await ledger.mark_handoff_published(tx.conn, call_id):
+            return
+        if handoff.outcome != "failed_follow_up" or not handoff.opener_text:
+            return
+        await tx.publish(
             ReplyReady(
                 event_id=call_scoped_id(call_id, "voice_bridge.failed_follow_up"),
                 reply_id=call_scoped_id(call_id, "voice_bridge.failed_follow_up.reply_id"),
@@ -177,102 +151,110 @@ async def _follow_up_failed_call(
                 business_initiated=True,
             )
         )
-    await ledger.mark_handoff_published(ctx.db, call_id)
 
 
-# --- who answers -----------------------------------------------------------------
+# --- who answers -----------------------------------------------------------------------
 
 
 async def on_mode_changed(event: ConversationModeChanged, ctx: Context) -> None:
-    await ledger.apply_mode(
-        ctx.db,
-        conversation=event.conversation,
-        mode=event.mode,
-        call_id=event.call_id,
-        changed_at=event.occurred_at,
-        event_id=event.event_id,
-    )
-    if not agent_answers(event.mode):
+    if ctx.delivery.replayed:
+        return  # an old decision: its opener went out (or not) when it was new
+    if event.mode == "voice_agent" and event.reason == "call_ended" and event.call_id:
+        await _send_opener(event, event.call_id, ctx)
+    elif event.mode != "voice_agent":
+        # The agent no longer answers here: what it was asked and has not answered is dropped.
+        await ledger.withdraw_questions(ctx.db, event.conversation)
         await _pool(ctx.runtime).close(event.conversation)
+
+
+async def _send_opener(event: ConversationModeChanged, call_id: str, ctx: Context) -> None:
+    handoff = await ledger.stored_handoff(ctx.db, call_id)
+    if handoff is None or handoff.published:
+        return
+    if handoff.outcome != "handed_off" or not handoff.context or not handoff.opener_text:
+        return
+    opener = ReplyReady(
+        event_id=call_scoped_id(call_id, "voice_bridge.opener"),
+        reply_id=call_scoped_id(call_id, "voice_bridge.opener.reply_id"),
+        author="voice_agent",
+        text=handoff.opener_text,
+        language=handoff.context.language,
+        business_initiated=True,
+        conversation=handoff.conversation,
+        correlation_id=event.correlation_id,
+        causation_id=event.event_id,
+    )
+    async with ctx.runtime.transaction() as tx:
+        if not await ledger.mark_handoff_published(tx.conn, call_id):
+            return
+        await ledger.add_line(
+            tx.conn, handoff.conversation, opener.event_id, "agent", opener.text or "", utc_now()
+        )
+        await tx.publish(opener)
 
 
 # --- the agent answers ---------------------------------------------------------------
 
 
-async def on_customer_text(
-    event: MessageReceived | AudioTranscribed,
-    ctx: Context,
-    message_id: uuid.UUID,
-    text: str,
-    spoken_language: str | None,
-) -> None:
+async def on_message(event: MessageReceived, ctx: Context) -> None:
+    """Remember what the contact wrote: the router's decision about it comes next."""
+    text = event.text.strip() if event.kind == "text" and event.text else None
+    if text is None and not event.has_audio:
+        return
+    await ledger.remember_inbound(
+        ctx.db,
+        message_event_id=event.event_id,
+        conversation=event.conversation,
+        correlation_id=event.correlation_id,
+        text=text,
+        at=event.occurred_at,
+    )
+
+
+async def on_routed(event: MessageRouted, ctx: Context) -> None:
+    if event.answerer != "voice_agent" or ctx.delivery.replayed:
+        return
+    inbound = await ledger.route_to_agent(ctx.db, event.message_event_id, event.call_id)
+    if inbound is not None and inbound.text:
+        await _ask(inbound, ctx)
+
+
+async def on_transcript(event: AudioTranscribed, ctx: Context) -> None:
+    inbound = await ledger.hear_transcript(
+        ctx.db,
+        message_event_id=event.message_event_id,
+        cause_event_id=event.event_id,
+        text=event.text.strip(),
+        language=event.language,
+    )
+    if inbound is not None and inbound.routed_to_agent and not ctx.delivery.replayed:
+        await _ask(inbound, ctx)
+
+
+async def _ask(inbound: ledger.Inbound, ctx: Context) -> None:
     """Queue the message for the conversation's relay worker; the agent is asked there."""
-    mode = await ledger.mode_of(ctx.db, event.conversation)
-    if mode is None or not agent_answers(mode.mode):
-        return
-    conversation = event.conversation
-    if is_stop_request(text):
-        if ctx.delivery.replayed:
-            return  # the mode change this stop caused is in the replay too
-        await ctx.publish(
-            event.caused(
-                ConversationModeChanged,
-                "voice_bridge.customer_stop",
-                mode="analyzer",
-                reason="customer_stop",
-                call_id=mode.call_id,
-            )
-        )
-        await _pool(ctx.runtime).close(conversation)
-        return
     settings = _settings(ctx.runtime)
-    call = await ledger.call_context(ctx.db, mode.call_id)
+    call = await ledger.call_context(ctx.db, inbound.call_id)
     language = (
         call.language
         if call
-        else normalize_language(spoken_language) or settings.voice_bridge_default_language
+        else normalize_language(inbound.language) or settings.voice_bridge_default_language
     )
-    await ledger.touch(ctx.db, conversation, event.occurred_at)
+    message_id = inbound.message_event_id
     await ledger.queue_question(
         ctx.db,
         ledger.Question(
             message_event_id=message_id,
-            conversation=conversation,
-            cause_event_id=event.event_id,
-            correlation_id=event.correlation_id,
-            question=text,
-            asked_at=event.occurred_at,
+            conversation=inbound.conversation,
+            cause_event_id=inbound.cause_event_id,
+            correlation_id=inbound.correlation_id,
+            question=inbound.text or "",
+            asked_at=inbound.at,
             language=language,
             reply_event_id=derived_id(message_id, "voice_bridge.reply"),
             reply_id=derived_id(message_id, "voice_bridge.reply_id"),
+            call_id=inbound.call_id,
         ),
     )
     # Also for a known question: its worker may have died before publishing.
-    _relay(ctx.runtime).kick(conversation)
-
-
-# --- background ------------------------------------------------------------------------
-
-
-async def expire_sessions(runtime: Runtime) -> None:
-    """Give quiet voice-agent conversations back to the analyzer, through the stream."""
-    settings = _settings(runtime)
-    while True:
-        try:
-            before = utc_now() - timedelta(hours=settings.voice_bridge_session_hours)
-            for quiet in await ledger.expired_sessions(runtime.db, before):
-                await runtime.publish(
-                    ConversationModeChanged(
-                        event_id=derived_id(
-                            f"{quiet.conversation}:{quiet.last_message_at.isoformat()}",
-                            "voice_bridge.session_expired",
-                        ),
-                        conversation=quiet.conversation,
-                        mode="analyzer",
-                        reason="voice_session_expired",
-                        call_id=quiet.call_id,
-                    )
-                )
-        except Exception:
-            log.exception("expiring voice-agent sessions failed")
-        await asyncio.sleep(settings.voice_bridge_sweep_seconds)
+    _relay(ctx.runtime).kick(inbound.conversation)

@@ -26,14 +26,6 @@ class Handoff:
 
 
 @dataclass(frozen=True)
-class ConversationMode:
-    conversation: str
-    mode: str
-    call_id: str | None
-    last_message_at: datetime
-
-
-@dataclass(frozen=True)
 class Question:
     """An inbound message the agent must answer, and (once answered) its answer."""
 
@@ -46,6 +38,8 @@ class Question:
     language: str | None
     reply_event_id: uuid.UUID
     reply_id: uuid.UUID
+    call_id: str | None = None
+    attempts: int = 0
     text: str | None = None
     outcome: str | None = None
     failure_reason: str | None = None
@@ -92,12 +86,19 @@ async def claim_handoff(
     return _handoff(row)
 
 
-async def mark_handoff_published(db: asyncpg.Pool, call_id: str) -> None:
-    await db.execute(
+async def mark_handoff_published(db: asyncpg.Pool, call_id: str) -> bool:
+    """Claim the handoff's one publication (in the caller's transaction); False if taken."""
+    status = await db.execute(
         "UPDATE voice_bridge_handoffs SET published_at = now()"
         " WHERE call_id = $1 AND published_at IS NULL",
         call_id,
     )
+    return bool(status == "UPDATE 1")
+
+
+async def stored_handoff(db: asyncpg.Pool, call_id: str) -> Handoff | None:
+    row = await db.fetchrow("SELECT * FROM voice_bridge_handoffs WHERE call_id = $1", call_id)
+    return _handoff(row) if row else None
 
 
 async def known_calls(db: asyncpg.Pool, call_ids: list[str]) -> set[str]:
@@ -117,67 +118,93 @@ async def call_context(db: asyncpg.Pool, call_id: str | None) -> CallContext | N
     return _handoff(row).context if row else None
 
 
-async def apply_mode(
+# --- inbound messages, until routed -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inbound:
+    message_event_id: uuid.UUID
+    conversation: str
+    cause_event_id: uuid.UUID
+    correlation_id: uuid.UUID
+    text: str | None
+    language: str | None
+    at: datetime
+    routed_to_agent: bool
+    call_id: str | None
+
+
+async def remember_inbound(
     db: asyncpg.Pool,
     *,
+    message_event_id: uuid.UUID,
     conversation: str,
-    mode: str,
-    call_id: str | None,
-    changed_at: datetime,
-    event_id: uuid.UUID,
+    correlation_id: uuid.UUID,
+    text: str | None,
+    at: datetime,
 ) -> None:
     await db.execute(
-        "INSERT INTO voice_bridge_modes"
-        " (conversation, mode, call_id, changed_at, last_message_at, mode_event_id)"
-        " VALUES ($1, $2, $3, $4, $4, $5)"
-        " ON CONFLICT (conversation) DO UPDATE SET mode = EXCLUDED.mode,"
-        " call_id = EXCLUDED.call_id, changed_at = EXCLUDED.changed_at,"
-        " last_message_at = EXCLUDED.last_message_at, mode_event_id = EXCLUDED.mode_event_id",
+        "INSERT INTO voice_bridge_inbound (message_event_id, conversation, cause_event_id,"
+        " correlation_id, text, at) VALUES ($1, $2, $1, $3, $4, $5) ON CONFLICT DO NOTHING",
+        message_event_id,
         conversation,
-        mode,
-        call_id,
-        changed_at,
-        event_id,
-    )
-
-
-async def mode_of(db: asyncpg.Pool, conversation: str) -> ConversationMode | None:
-    row = await db.fetchrow(
-        "SELECT conversation, mode, call_id, last_message_at FROM voice_bridge_modes"
-        " WHERE conversation = $1",
-        conversation,
-    )
-    if row is None:
-        return None
-    return ConversationMode(
-        row["conversation"], row["mode"], row["call_id"], row["last_message_at"]
-    )
-
-
-async def touch(db: asyncpg.Pool, conversation: str, at: datetime) -> None:
-    await db.execute(
-        "UPDATE voice_bridge_modes SET last_message_at = GREATEST(last_message_at, $2)"
-        " WHERE conversation = $1",
-        conversation,
+        correlation_id,
+        text,
         at,
     )
 
 
-async def expired_sessions(db: asyncpg.Pool, before: datetime) -> list[ConversationMode]:
-    rows = await db.fetch(
-        "SELECT conversation, mode, call_id, last_message_at FROM voice_bridge_modes"
-        " WHERE mode = 'voice_agent' AND last_message_at < $1 LIMIT 500",
-        before,
+async def hear_transcript(
+    db: asyncpg.Pool,
+    *,
+    message_event_id: uuid.UUID,
+    cause_event_id: uuid.UUID,
+    text: str,
+    language: str | None,
+) -> Inbound | None:
+    """A voice note's words; the message as it stands now (None if never seen)."""
+    row = await db.fetchrow(
+        "UPDATE voice_bridge_inbound SET text = $2, language = $3, cause_event_id = $4"
+        " WHERE message_event_id = $1 AND text IS NULL RETURNING *",
+        message_event_id,
+        text,
+        language,
+        cause_event_id,
     )
-    return [
-        ConversationMode(r["conversation"], r["mode"], r["call_id"], r["last_message_at"])
-        for r in rows
-    ]
+    return _inbound(row) if row else None
+
+
+async def route_to_agent(
+    db: asyncpg.Pool, message_event_id: uuid.UUID, call_id: str | None
+) -> Inbound | None:
+    row = await db.fetchrow(
+        "UPDATE voice_bridge_inbound SET routed_to_agent = true, call_id = $2"
+        " WHERE message_event_id = $1 RETURNING *",
+        message_event_id,
+        call_id,
+    )
+    return _inbound(row) if row else None
+
+
+def _inbound(row: Any) -> Inbound:
+    values = dict(row)
+    values.pop("created_at", None)
+    return Inbound(**values)
+
+
+async def withdraw_questions(db: asyncpg.Pool, conversation: str) -> int:
+    """The agent no longer holds the conversation: questions it has not answered are not its."""
+    status = await db.execute(
+        "UPDATE voice_bridge_replies SET published_at = now(), outcome = 'withdrawn'"
+        " WHERE conversation = $1 AND published_at IS NULL AND text IS NULL",
+        conversation,
+    )
+    return int(status.split()[-1])
 
 
 _QUESTION_COLUMNS = (
     "message_event_id, conversation, cause_event_id, correlation_id, question, asked_at,"
-    " language, reply_event_id, reply_id, text, outcome, failure_reason,"
+    " language, reply_event_id, reply_id, call_id, attempts, text, outcome, failure_reason,"
     " published_at IS NOT NULL AS published"
 )
 
@@ -190,8 +217,8 @@ async def queue_question(db: asyncpg.Pool, question: Question) -> bool:
     """Queue the question unless it is known; True when it is new."""
     status = await db.execute(
         "INSERT INTO voice_bridge_replies (message_event_id, conversation, cause_event_id,"
-        " correlation_id, question, asked_at, language, reply_event_id, reply_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        " correlation_id, question, asked_at, language, reply_event_id, reply_id, call_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
         question.message_event_id,
         question.conversation,
         question.cause_event_id,
@@ -201,6 +228,7 @@ async def queue_question(db: asyncpg.Pool, question: Question) -> bool:
         question.language,
         question.reply_event_id,
         question.reply_id,
+        question.call_id,
     )
     return bool(status == "INSERT 0 1")
 
@@ -216,7 +244,8 @@ async def stored_question(db: asyncpg.Pool, message_event_id: uuid.UUID) -> Ques
 async def next_unpublished(db: asyncpg.Pool, conversation: str) -> Question | None:
     row = await db.fetchrow(
         f"SELECT {_QUESTION_COLUMNS} FROM voice_bridge_replies"
-        " WHERE conversation = $1 AND published_at IS NULL ORDER BY position LIMIT 1",
+        " WHERE conversation = $1 AND published_at IS NULL"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY position LIMIT 1",
         conversation,
     )
     return _question(row) if row else None
@@ -246,9 +275,10 @@ async def record_answer(
     return _question(row)
 
 
-async def mark_reply_published(db: asyncpg.Pool, question: Question) -> None:
-    """The reply left: remember it as the agent's line of the chat, and never send it again."""
-    await db.execute(
+async def mark_reply_published(db: asyncpg.Pool, question: Question) -> bool:
+    """The reply goes out (in the caller's transaction, with its outbox row): remember it as
+    the agent's line of the chat, and never send it again. False if it was withdrawn."""
+    status = await db.execute(
         "WITH line AS (INSERT INTO voice_bridge_messages (conversation, event_id, role, text, at)"
         " VALUES ($2, $3, 'agent', $4, now()) ON CONFLICT DO NOTHING)"
         " UPDATE voice_bridge_replies SET published_at = now()"
@@ -257,6 +287,24 @@ async def mark_reply_published(db: asyncpg.Pool, question: Question) -> None:
         question.conversation,
         question.reply_event_id,
         question.text or "",
+    )
+    return bool(status == "UPDATE 1")
+
+
+async def question_failed(
+    db: asyncpg.Pool, question: Question, error: str, retry_in: float | None
+) -> None:
+    """Count a failed attempt; with no ``retry_in`` the question is given up."""
+    await db.execute(
+        "UPDATE voice_bridge_replies SET attempts = attempts + 1, failure_reason = $2,"
+        " next_attempt_at = CASE WHEN $3::float8 IS NULL THEN NULL"
+        " ELSE now() + make_interval(secs => $3::float8) END,"
+        " published_at = CASE WHEN $3::float8 IS NULL THEN now() END,"
+        " outcome = CASE WHEN $3::float8 IS NULL THEN 'dead' ELSE outcome END"
+        " WHERE message_event_id = $1 AND published_at IS NULL",
+        question.message_event_id,
+        error[:1000],
+        retry_in,
     )
 
 

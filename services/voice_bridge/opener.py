@@ -52,7 +52,6 @@ NEXT_STEP_KEYS = (
     "siguientes_pasos",
     "proximo_paso",
 )
-COMPLETED_STATUSES = frozenset({"done", "completed", "success", "successful"})
 MAX_ITEMS = 3
 MAX_ITEM_CHARS = 160
 
@@ -242,7 +241,7 @@ def _first_sentence(summary: str | None) -> str | None:
 
 def is_completed(event: CallEnded) -> bool:
     """A call that reached a conversation (statuses other than these mean it did not)."""
-    return event.status is None or event.status.lower() in COMPLETED_STATUSES
+    return event.completed
 
 
 def call_context(event: CallEnded, default_language: str) -> CallContext:

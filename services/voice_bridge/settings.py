@@ -25,9 +25,6 @@ class VoiceBridgeSettings(BaseSettings):
 
     # A conversation's socket closes after this long without messages; it reopens on demand.
     voice_bridge_idle_seconds: float = Field(default=1800.0, gt=0)
-    # After this long without messages a voice-agent conversation goes back to the analyzer.
-    voice_bridge_session_hours: float = Field(default=24.0, gt=0)
-    voice_bridge_sweep_seconds: float = Field(default=60.0, gt=0)
     # How long the agent may take to start answering, and the silence that ends an answer.
     voice_bridge_reply_timeout_seconds: float = Field(default=20.0, gt=0)
     voice_bridge_quiet_seconds: float = Field(default=0.8, gt=0)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -20,10 +21,12 @@ from fastapi.responses import JSONResponse
 from hilo.bus import EventBus
 from hilo.service import Runtime, Service
 from hilo.settings import HiloSettings
-from hilo.testing import Published, eventually, watching
+from hilo.testing import Published, eventually, marker_round_trip, watching
 from schemas import MessageReceived, utc_now
 from services.analyzer.app import build
 from services.analyzer.settings import AnalyzerSettings
+from services.router.app import build as build_router
+from services.router.settings import RouterSettings
 
 OUTPUT_TYPES = (
     "intent.detected",
@@ -50,8 +53,9 @@ AnalyzerFactory = Callable[..., contextlib.AbstractAsyncContextManager[tuple[Ser
 
 
 @pytest_asyncio.fixture
-async def analyzer(settings: HiloSettings) -> AnalyzerFactory:
-    """Start the analyzer in-process; keyword arguments override its settings."""
+async def analyzer(settings: HiloSettings, tmp_path: Path) -> AnalyzerFactory:
+    """Start the analyzer in-process, with the router that assigns it the messages it answers;
+    keyword arguments override the analyzer's settings."""
 
     @contextlib.asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[tuple[Service, Runtime]]:
@@ -64,7 +68,8 @@ async def analyzer(settings: HiloSettings) -> AnalyzerFactory:
         }
         values.update(overrides)
         service = build(AnalyzerSettings(**values))
-        async with service.running(settings) as runtime:
+        router = build_router(RouterSettings(hilo_flows_dir=tmp_path / "no-flows"))
+        async with router.running(settings, http=False), service.running(settings) as runtime:
             yield service, runtime
 
     return start
@@ -81,17 +86,22 @@ async def drained(bus: EventBus, durable: str = "analyzer") -> None:
 
 
 async def settled(runtime: Runtime, bus: EventBus) -> None:
-    """Consumer drained and every queued burst processed."""
+    """Consumer drained, every queued burst processed, its events published and heard.
+
+    The last step is a marker: published after the outbox is empty, it reaches this
+    connection after everything the analyzer published before (NATS keeps that order).
+    """
     await drained(bus)
 
     async def nothing_open() -> bool:
         value = await runtime.db.fetchval(
-            "SELECT count(*) FROM analyzer_inbox WHERE processed_at IS NULL"
+            "SELECT (SELECT count(*) FROM analyzer_inbox WHERE processed_at IS NULL)"
+            " + (SELECT count(*) FROM hilo_outbox WHERE published_at IS NULL)"
         )
         return bool(value == 0)
 
     await eventually(nothing_open, timeout=15)
-    await asyncio.sleep(0.1)  # let the last publishes reach the listener
+    await marker_round_trip(bus)
 
 
 def text_message(

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
 import icalendar
 
 from hilo.bus import EventBus
 from hilo.testing import Published
-from schemas import ConversationModeChanged, MessageReceived, utc_now
+from schemas import (
+    CallEnded,
+    ConversationHandbackRequested,
+    ConversationModeChanged,
+    ConversationTakeoverRequested,
+    MessageReceived,
+    utc_now,
+)
 from services.analyzer.replies import describe_when
 from tests.analyzer.conftest import (
     BUSINESS,
@@ -201,8 +206,8 @@ async def test_a_voice_note_is_answered_after_its_transcript(
     async with analyzer(analyzer_voice_note_wait_seconds=20) as (_service, runtime):
         note = voice_note(utc_now())
         await bus.publish(note)
-        await asyncio.sleep(0.5)
-        assert published.distinct("reply.ready") == []  # waiting for the words
+        await waiting_for_words(runtime, note.event_id)
+        assert published.distinct("reply.ready") == []
         await bus.publish(
             AudioTranscribed(
                 conversation=CUSTOMER,
@@ -233,22 +238,33 @@ async def test_a_voice_note_is_answered_after_its_transcript(
     assert len(published.distinct("reply.ready")) == 2
 
 
-async def test_the_analyzer_answers_only_in_its_own_mode(
+async def waiting_for_words(runtime: object, message_id: uuid.UUID) -> None:
+    """The marker: the note is recorded, routed to the analyzer, and its burst still open."""
+    from hilo.testing import eventually
+
+    async def routed_and_open() -> bool:
+        row = await runtime.db.fetchrow(  # type: ignore[attr-defined]
+            "SELECT routed, processed_at FROM analyzer_inbox WHERE message_id = $1", message_id
+        )
+        return bool(row and row["routed"] and row["processed_at"] is None)
+
+    await eventually(routed_and_open)
+
+
+async def test_the_analyzer_answers_only_what_the_router_gives_it(
     analyzer: AnalyzerFactory, bus: EventBus, published: Published
 ) -> None:
     async with analyzer() as (_service, runtime):
-        for mode in ("voice_agent", "human"):
-            await bus.publish(
-                ConversationModeChanged(conversation=CUSTOMER, mode=mode, reason="test")
-            )
-            await bus.publish(text_message(f"Hola ({mode})"))
+        # A finished call hands the conversation to the voice agent; a person takes it over.
+        await bus.publish(CallEnded(conversation=CUSTOMER, call_id="conv_1", status="done"))
+        await bus.publish(text_message("Hola (agente de voz)"))
+        await bus.publish(ConversationTakeoverRequested(conversation=CUSTOMER, operator="ana"))
+        await bus.publish(text_message("Hola (persona)"))
         await settled(runtime, bus)
         assert published.distinct("reply.ready") == []
         assert published.distinct("intent.detected")  # still analysed, just not answered
 
-        await bus.publish(
-            ConversationModeChanged(conversation=CUSTOMER, mode="analyzer", reason="test")
-        )
+        await bus.publish(ConversationHandbackRequested(conversation=CUSTOMER, operator="ana"))
         back = text_message("Hola de nuevo")
         await bus.publish(back)
         [reply] = await published.wait_for("reply.ready")
@@ -314,47 +330,17 @@ async def test_old_or_replayed_messages_never_seen_are_analysed_but_not_answered
     assert published.distinct("reply.ready") == []
 
 
-async def test_a_replayed_older_mode_change_does_not_undo_a_newer_one(
+async def test_a_replayed_handoff_does_not_silence_the_analyzer(
     analyzer: AnalyzerFactory, bus: EventBus, published: Published
 ) -> None:
+    """Who answers is the router's decision for each message; a replay re-decides nothing."""
     handed = ConversationModeChanged(
         conversation=CUSTOMER, mode="voice_agent", reason="call_ended",
         occurred_at=NOW - timedelta(hours=2),
     )  # fmt: skip
-    back = ConversationModeChanged(
-        conversation=CUSTOMER, mode="analyzer", reason="voice_session_expired",
-        occurred_at=NOW - timedelta(hours=1),
-    )  # fmt: skip
     async with analyzer() as (_service, runtime):
-        await bus.publish(handed)
-        await bus.publish(back)
         await bus.publish_stored(handed.model_dump(mode="json"), replay_id="r8")
         await settled(runtime, bus)
         await say(bus, published, "Hola otra vez")
-
-
-async def test_a_burst_closed_before_a_crash_is_finished_as_it_was(
-    analyzer: AnalyzerFactory, bus: EventBus, published: Published, pool: asyncpg.Pool
-) -> None:
-    """Closed (ids decided) but unpublished: resumed with the same rows, later ones apart."""
-    from schemas import derived_id
-    from services.analyzer import ledger
-
-    first = text_message("Hola, ¿estás disponible?", NOW)
-    later = text_message("Quiero una cotización", NOW + timedelta(seconds=1))
-    for message in (first, later):
-        await ledger.record_message(
-            pool, message_id=message.event_id, conversation=CUSTOMER, at=message.occurred_at,
-            text=message.text or "", audio_pending=False, contact_name=None,
-            business_number=None, correlation_id=message.correlation_id, answerable=True,
-            queued_at=utc_now(),
-        )  # fmt: skip
-    await pool.execute(
-        "UPDATE analyzer_inbox SET burst_id = $1 WHERE trigger_id = $1", first.event_id
-    )
-    async with analyzer() as (_service, runtime):
-        replies = await published.wait_for("reply.ready", count=2)
         await settled(runtime, bus)
-    assert [r.in_reply_to for r in replies] == [(first.event_id,), (later.event_id,)]
-    assert replies[0].event_id == derived_id(first.event_id, "analyzer.reply")
-    assert len(published.distinct("reply.ready")) == 2
+    assert len(published.distinct("reply.ready")) == 1

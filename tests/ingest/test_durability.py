@@ -103,11 +103,10 @@ async def test_nats_down_answers_503_and_the_retry_succeeds_once_it_is_back(
             refused = await running.twilio(second)
             assert refused.status_code == 503
             assert refused.json()["error"] == "nats_unavailable"
-            meta_refused = await running.meta(
-                meta_payload(
-                    meta_value(messages=[meta_message("573001112233", "text", {"body": "x"})])
-                )
+            update = meta_payload(
+                meta_value(messages=[meta_message("573001112233", "text", {"body": "x"})])
             )
+            meta_refused = await running.meta(update)
             assert meta_refused.status_code == 503
 
             nats.start()
@@ -118,10 +117,15 @@ async def test_nats_down_answers_503_and_the_retry_succeeds_once_it_is_back(
             await eventually(ready_again, timeout=15)
             assert (await running.twilio(second)).status_code == 200  # the provider's retry
             assert (await running.twilio(first)).status_code == 200  # an old retry: no publish
+            # Refused, yet kept: the outbox publishes the Meta update even if Meta gave up;
+            # its retry then finds it published.
+            meta_retry = await running.meta(update)
+            assert meta_retry.status_code == 200
+            assert meta_retry.json()["published"] == 0
             own_bus = await EventBus.connect(nats.url, own.namespace)
             try:
                 info = await own_bus.js.stream_info(own_bus.naming.events_stream)
-                assert info.state.messages == 2
+                assert info.state.messages == 3
             finally:
                 await own_bus.close()
     finally:

@@ -1,4 +1,4 @@
-"""Pure parts of the bridge: opener, context, protocol frames, routing, call records."""
+"""Pure parts of the bridge: opener, context, protocol frames, call records."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from services.voice_bridge.opener import (
     is_completed,
     opener_text,
 )
-from services.voice_bridge.routing import agent_answers, is_stop_request
 
 
 def a_call(**fields: object) -> CallEnded:
@@ -195,28 +194,6 @@ def test_parse_rejects_garbage_and_reads_control_frames() -> None:
         '"parameters":{"a":1}}}'
     )
     assert call == protocol.ClientToolCall("t", "i", {"a": 1})
-
-
-@pytest.mark.parametrize(
-    ("text", "stop"),
-    [
-        ("STOP", True),
-        ("baja.", True),
-        (" Parar ", True),
-        ("unsubscribe", True),
-        ("no pares", False),
-        ("stop please", False),
-    ],
-)
-def test_stop_requests_are_whole_messages(text: str, stop: bool) -> None:
-    assert is_stop_request(text) is stop
-
-
-def test_only_voice_agent_conversations_are_answered() -> None:
-    assert agent_answers("voice_agent")
-    assert not agent_answers("analyzer")
-    assert not agent_answers("human")
-    assert not agent_answers(None)
 
 
 def test_conversation_record_becomes_call_ended_with_the_ingest_id() -> None:

@@ -1,0 +1,10 @@
+"""The router service: `app.py` wires it, `SERVICE` puts it in the registry."""
+
+from hilo.registry import ServiceInfo
+
+SERVICE = ServiceInfo(
+    name="router",
+    port_offset=7,
+    summary="decides who answers each inbound message: bot, voice agent, flow, person or nobody",
+    extra="router",
+)
