@@ -63,7 +63,7 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
     if kind == "mode_changed":
         return "⇄ mode", f"{item.get('mode')} ({item.get('reason')})"
     if kind == "flow":
-        return "? flow", f"{item.get('flow_id')}: {item.get('state')}" + (
+        return "❯ flow", f"{item.get('flow_id')}: {item.get('state')}" + (
             f" ({item['reason']})" if item.get("reason") else ""
         )
     if kind == "status":

@@ -14,6 +14,8 @@ from services.flows.handlers import HANDLED_EVENTS, on_event
 from services.flows.settings import FlowsSettings
 
 log = logging.getLogger(__name__)
+# httpx logs every request's URL at INFO; an outside API's URL may carry a token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def build(settings: FlowsSettings | None = None) -> Service:

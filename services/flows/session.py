@@ -37,7 +37,7 @@ from schemas import (
 )
 from schemas.flows import FlowStartSource, QuestionReason
 from services.flows.answers import Accepted, Value, option_id, read_answer
-from services.flows.texts import command_in, say, switch_choice
+from services.flows.texts import command_in, example, say, switch_choice
 
 Status = Literal["asking", "awaiting_api", "offering_switch"]
 OPTION_PREFIX = "flow:"
@@ -366,8 +366,9 @@ def _reject(
     )
     language = session.language
     explanation = say(reason if reason in _REASONS else "invalid", language)
-    if question.hint is not None:
-        explanation = f"{explanation} {question.hint.in_language(language)}"
+    hint = question.hint.in_language(language) if question.hint else example(reason, language)
+    if hint:
+        explanation = f"{explanation} {hint}"
     _ask(out, session, presentation, "again", prefix=explanation)
     return out.decision
 

@@ -68,10 +68,17 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "That doesn't look like a valid email address.",
     },
     "not_a_number": {"es": "Necesito un número.", "en": "I need a number."},
-    "not_a_date": {
-        "es": "No he reconocido una fecha (por ejemplo: 15/03/2027, el viernes, mañana).",
-        "en": "I couldn't read a date (for example: 03/15/2027, Friday, tomorrow).",
+    "not_a_date": {"es": "No he reconocido una fecha.", "en": "I couldn't read a date."},
+    # Said after the reason when the question has no hint of its own.
+    "not_a_date_example": {
+        "es": "Por ejemplo: 15/03/2027, el viernes, mañana.",
+        "en": "For example: 03/15/2027, Friday, tomorrow.",
     },
+    "invalid_email_example": {
+        "es": "Por ejemplo: ana@ejemplo.com",
+        "en": "For example: ann@example.com",
+    },
+    "not_a_number_example": {"es": "Por ejemplo: 3", "en": "For example: 3"},
     "not_an_option": {
         "es": "Elige una de las opciones (su número o su nombre).",
         "en": "Please pick one of the options (its number or its name).",
@@ -119,6 +126,12 @@ _TEXTS: dict[str, dict[str, str]] = {
     "list_button": {"es": "Opciones", "en": "Options"},
     "skip_hint": {"es": "(escribe «saltar» para omitirla)", "en": "(send “skip” to leave it out)"},
 }
+
+
+def example(reason: str, language: str) -> str | None:
+    """A default hint for a reason, when the question brings none."""
+    key = f"{reason}_example"
+    return say(key, language) if key in _TEXTS else None
 
 
 def say(key: str, language: str, **values: str) -> str:
