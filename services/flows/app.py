@@ -41,7 +41,7 @@ def build(settings: FlowsSettings | None = None) -> Service:
         runtime.state.update(
             settings=config,
             http=http,
-            engine=FlowEngine(runtime.db, runtime.publish, flows, config, http),
+            engine=FlowEngine(runtime.db, runtime.outbox, flows, config, http),
         )
 
     @service.on_shutdown

@@ -1,12 +1,13 @@
 """Where decisions meet the tables and the bus: lock, decide once, record, publish.
 
 Every input has a key (the message's event id, the round's id, the idle timer's step).
-Under the contact's row lock the engine reads the decision already recorded for that key,
-or makes it with the pure :mod:`session` functions and records it with the session's new
-state in the same transaction; only then are its events published (ids derived from the
-key), and the decision is marked published. A crash before the commit decides again from
-the same state; after it, the redelivery republishes the same events. A replay finds the
-decisions and publishes nothing new. Two replicas wait on the same row lock.
+Under the contact's row lock the engine records the key as handled (``hilo_tracking``),
+makes the decision with the pure :mod:`session` functions, and writes the session's new
+state and the decision's events (``hilo_outbox``, ids derived from the key) in the same
+transaction; the events are published after the commit (hilo/outbox.py). A crash before
+the commit decides again from the same state; after it, the redelivered input finds its key
+tracked and the outbox's relay publishes what is left. A replay decides nothing new. Two
+replicas wait on the same row lock.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -26,6 +25,7 @@ from prometheus_client import Counter
 
 from hilo.flowdefs import FlowSet
 from hilo.language import detect
+from hilo.outbox import Outbox
 from schemas import ConversationModeChanged, Event, FlowSessionReset, derived_id
 from services.flows import session as flow
 from services.flows.rounds import Rounds
@@ -35,7 +35,8 @@ from services.flows.store import FlowStore, StoredMessage
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[Event], Awaitable[Any]]
+# The tracking records' consumer name: inputs are keyed by message, round or timer step.
+TRACKING = "flows"
 Decide = Callable[[Session | None, Step], Decision | None]
 KeyOf = Callable[[Session], uuid.UUID | None]
 
@@ -45,23 +46,17 @@ INTERRUPTING_MODES = frozenset({"human", "nobody", "voice_agent"})
 STARTING_REASONS = {"flow_requested": "api", "call_flow": "call"}
 
 
-@dataclass(frozen=True)
-class Done:
-    events: list[Event]
-    api_round: tuple[uuid.UUID, int] | None = None
-
-
 class FlowEngine:
     def __init__(
         self,
         db: asyncpg.Pool,
-        publish: Publish,
+        outbox: Outbox,
         flows: FlowSet,
         settings: FlowsSettings,
         http: httpx.AsyncClient,
     ) -> None:
         self.db = db
-        self.publish = publish
+        self.outbox = outbox
         self.flows = flows
         self.settings = settings
         self.http = http
@@ -92,29 +87,28 @@ class FlowEngine:
         replayed: bool,
         label: str,
     ) -> None:
-        async with self.db.acquire() as conn, conn.transaction():
-            current = await self.store.lock_session(conn, contact)
+        api_round: tuple[uuid.UUID, int] | None = None
+        async with self.outbox.transaction(TRACKING, None) as tx:
+            # The contact's row lock first: two replicas with the same input queue here.
+            current = await self.store.lock_session(tx.conn, contact)
             if not isinstance(key, uuid.UUID):
                 if current is None or (found := key(current)) is None:
                     return
                 key = found
-            recorded = await self.store.recorded(conn, key)
-            if recorded is not None:
-                events, published = recorded
-                done = Done([] if published else events)
-            elif replayed:
+            if not await tx.track(key):
+                return  # decided already: its events are in the outbox, published or on the way
+            if replayed:
                 return  # a replay re-reads decisions; it never makes a new one
-            else:
-                step = self._step(key, contact, cause, key)
-                decision = decide(current, step)
-                if decision is None:
-                    return
-                decision = self._follow_switch(decision, current, step)
-                done = await self._record(conn, contact, key, decision, step)
-                DECISIONS.labels(label).inc()
-        await self._publish(key, done.events)
-        if done.api_round and not replayed:
-            await self.rounds.run(*done.api_round)
+            step = self._step(key, contact, cause, key)
+            decision = decide(current, step)
+            if decision is None:
+                return
+            decision = self._follow_switch(decision, current, step)
+            api_round = await self._record(tx.conn, contact, decision, step)
+            await tx.publish_all(decision.events)
+            DECISIONS.labels(label).inc()
+        if api_round is not None:
+            await self.rounds.run(*api_round)
 
     def _follow_switch(self, decision: Decision, current: Session | None, step: Step) -> Decision:
         if decision.switch_to is None or current is None:
@@ -142,24 +136,15 @@ class FlowEngine:
         return started
 
     async def _record(
-        self, conn: asyncpg.Connection, contact: str, key: uuid.UUID, d: Decision, step: Step
-    ) -> Done:
+        self, conn: asyncpg.Connection, contact: str, d: Decision, step: Step
+    ) -> tuple[uuid.UUID, int] | None:
+        """The session's new state, and the outside API's round it opens (if any)."""
         await self.store.save_session(conn, contact, d.session, self._deadline(d.session))
-        api_round = None
-        if d.call_api_round is not None and d.session is not None:
-            payload = flow.api_payload(d.session, contact, step.now)
-            await self.store.open_round(conn, d.session, contact, payload)
-            api_round = (d.session.session_id, d.call_api_round)
-        await self.store.record_decision(conn, key, contact, d.events)
-        return Done(d.events, api_round)
-
-    async def _publish(self, key: uuid.UUID, events: list[Event]) -> None:
-        if not events:
-            return
-        for event in events:
-            await self.publish(event)
-        async with self.db.acquire() as conn:
-            await self.store.mark_published(conn, key)
+        if d.call_api_round is None or d.session is None:
+            return None
+        payload = flow.api_payload(d.session, contact, step.now)
+        await self.store.open_round(conn, d.session, contact, payload)
+        return (d.session.session_id, d.call_api_round)
 
     def _deadline(self, session: Session | None) -> datetime | None:
         if session is None or session.status == "awaiting_api":
@@ -299,17 +284,10 @@ class FlowEngine:
         async with self.db.acquire() as conn:
             contacts = await self.store.due(conn, 100)
             rounds = await self.store.stalled_rounds(conn)
-            unpublished = await self.store.unpublished(
-                conn, older_than=self.settings.flows_ack_wait_seconds
-            )
         for contact in contacts:
             await self.idle(contact)
         for session_id, round_ in rounds:
             await self.rounds.run(session_id, round_)
-        for key in unpublished:
-            async with self.db.acquire() as conn:
-                events = await self.store.decision(conn, key)
-            await self._publish(key, events or [])
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_SECONDS:
             self._pruned_at = time.monotonic()
             async with self.db.acquire() as conn:

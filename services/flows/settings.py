@@ -19,7 +19,7 @@ class FlowsSettings(BaseSettings):
     flows_reminder_after_seconds: float = Field(default=3600.0, gt=0)
     flows_abandon_after_seconds: float = Field(default=6 * 3600.0, gt=0)
     # How long an event handed to a process that died stays unacknowledged before JetStream
-    # hands it to the next; a decision recorded but not published is republished after it too.
+    # hands it to the next.
     flows_ack_wait_seconds: float = Field(default=30.0, gt=0)
     # How often the idle sessions and the unfinished outside API rounds are looked at.
     flows_timer_seconds: float = Field(default=5.0, gt=0)
@@ -30,8 +30,7 @@ class FlowsSettings(BaseSettings):
     # A round's caller holds it this much longer than one attempt can take; after that (the
     # process died mid-call) another process calls again, with the same Idempotency-Key.
     flows_api_lease_margin_seconds: float = Field(default=10.0, ge=0)
-    # Decisions and message texts are kept this long (redeliveries and replays read them back;
-    # a replay of anything older sends nothing either), then deleted.
+    # Inbound message texts (personal data) are kept this long, then deleted.
     flows_keep_days: int = Field(default=30, ge=1)
     # Sent to the contact when the outside API keeps failing (the session is then failed).
     flows_apology_es: str = (

@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg
 import orjson
 
-from schemas import Event, registry
 from services.flows.session import Session
 
 
@@ -79,64 +78,13 @@ class FlowStore:
         )
         return [r["contact"] for r in rows]
 
-    # --- decisions -----------------------------------------------------------------------
-
-    async def decision(self, conn: asyncpg.Connection, key: uuid.UUID) -> list[Event] | None:
-        raw = await conn.fetchval("SELECT events FROM flow_decisions WHERE input_key = $1", key)
-        return [registry.decode(e) for e in raw] if raw is not None else None
-
-    async def recorded(
-        self, conn: asyncpg.Connection, key: uuid.UUID
-    ) -> tuple[list[Event], bool] | None:
-        """The decision recorded for this input and whether it was published; None: none."""
-        row = await conn.fetchrow(
-            "SELECT events, published_at IS NOT NULL AS published FROM flow_decisions "
-            "WHERE input_key = $1",
-            key,
-        )
-        if row is None:
-            return None
-        return [registry.decode(e) for e in row["events"]], bool(row["published"])
-
-    async def record_decision(
-        self, conn: asyncpg.Connection, key: uuid.UUID, contact: str, events: list[Event]
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO flow_decisions (input_key, contact, events, published_at) "
-            "VALUES ($1, $2, $3::jsonb, CASE WHEN $4 THEN now() END)",
-            key,
-            contact,
-            _json([e.model_dump(mode="json") for e in events]),
-            not events,
-        )
-
-    async def mark_published(self, conn: asyncpg.Connection, key: uuid.UUID) -> None:
-        await conn.execute(
-            "UPDATE flow_decisions SET published_at = now() WHERE input_key = $1", key
-        )
-
-    async def unpublished(self, conn: asyncpg.Connection, older_than: float) -> list[uuid.UUID]:
-        rows = await conn.fetch(
-            "SELECT input_key FROM flow_decisions WHERE published_at IS NULL "
-            "AND created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 100",
-            older_than,
-        )
-        return [r["input_key"] for r in rows]
-
     async def prune(self, conn: asyncpg.Connection, days: float) -> int:
-        """Forget old decisions and message texts (personal data) past any redelivery.
-
-        A replay of older inputs then finds no decision and, being a replay, decides nothing.
-        """
-        removed = 0
-        for table, column in (("flow_decisions", "created_at"), ("flow_messages", "received_at")):
-            status = await conn.execute(
-                f"DELETE FROM {table} WHERE {column} < now() - make_interval(days => $1)"
-                + (" AND published_at IS NOT NULL" if table == "flow_decisions" else ""),
-                int(days),
-            )
-            removed += int(status.split()[-1])
-        return removed
+        """Forget the texts of old inbound messages (personal data) past any redelivery."""
+        status = await conn.execute(
+            "DELETE FROM flow_messages WHERE received_at < now() - make_interval(days => $1)",
+            int(days),
+        )
+        return int(status.split()[-1])
 
     # --- inbound messages ------------------------------------------------------------------
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from hilo.bus import EventBus
 from hilo.flowdefs import Text, load_flows
-from schemas import Event, FlowSessionCompleted, ReplyReady
+from hilo.outbox import Outbox
+from schemas import FlowSessionCompleted, ReplyReady, registry
 from services.flows.engine import FlowEngine
 from services.flows.session import ApiAnswer, Session, api_payload
 from services.flows.store import FlowStore
@@ -19,16 +21,12 @@ from tests.flows.standins import OutsideApi
 
 
 async def test_a_round_whose_2xx_was_recorded_is_applied_without_a_second_call(
-    pool: asyncpg.Pool, tmp_path: Path, api: OutsideApi
+    pool: asyncpg.Pool, bus: EventBus, tmp_path: Path, api: OutsideApi
 ) -> None:
     flows_dir = write_flows(tmp_path / "flows", intake_flow(api.url))
-    published: list[Event] = []
-
-    async def publish(event: Event) -> None:
-        published.append(event)
-
     async with httpx.AsyncClient() as http:
-        engine = FlowEngine(pool, publish, load_flows(flows_dir), flows_settings(flows_dir), http)
+        outbox = Outbox("flows", pool, bus)
+        engine = FlowEngine(pool, outbox, load_flows(flows_dir), flows_settings(flows_dir), http)
         flow = engine.flows.get("alta")
         assert flow is not None
         session = Session(
@@ -57,22 +55,19 @@ async def test_a_round_whose_2xx_was_recorded_is_applied_without_a_second_call(
         await engine.tick()
         await engine.tick()
     assert api.calls == []
+    rows = await pool.fetch("SELECT payload FROM hilo_outbox WHERE owner = 'flows' ORDER BY id")
+    published = [registry.decode_json(r["payload"]) for r in rows]
     assert [e.text for e in published if isinstance(e, ReplyReady)] == ["Hecho."]
     assert len([e for e in published if isinstance(e, FlowSessionCompleted)]) == 1
 
 
-async def test_old_decisions_and_texts_are_pruned(pool: asyncpg.Pool) -> None:
+async def test_old_message_texts_are_pruned(pool: asyncpg.Pool) -> None:
     store = FlowStore()
     async with pool.acquire() as conn:
-        message_id = uuid.uuid4()
-        await store.keep_message(conn, message_id, CONTACT, "text", "Ana", None)
-        await store.record_decision(conn, message_id, CONTACT, [])
-        await store.record_decision(conn, uuid.uuid4(), CONTACT, [])
+        await store.keep_message(conn, uuid.uuid4(), CONTACT, "text", "Ana", None)
+        await store.keep_message(conn, uuid.uuid4(), CONTACT, "text", "ana@ejemplo.com", None)
         await conn.execute(
-            "UPDATE flow_decisions SET created_at = now() - interval '3 days' WHERE input_key = $1",
-            message_id,
+            "UPDATE flow_messages SET received_at = now() - interval '3 days' WHERE text = 'Ana'"
         )
-        await conn.execute("UPDATE flow_messages SET received_at = now() - interval '3 days'")
-        assert await store.prune(conn, 2) == 2
-        assert await conn.fetchval("SELECT count(*) FROM flow_decisions") == 1
-        assert await conn.fetchval("SELECT count(*) FROM flow_messages") == 0
+        assert await store.prune(conn, 2) == 1
+        assert await conn.fetchval("SELECT count(*) FROM flow_messages") == 1

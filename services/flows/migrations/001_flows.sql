@@ -1,7 +1,7 @@
 -- The flows service's own tables: the active session per contact (its row is the lock two
--- replicas share), the texts of inbound messages (message.routed names them by id), every
--- decision keyed by its input (read back on redelivery or replay), and the outside API's
--- rounds (recorded before the first attempt, the outcome after).
+-- replicas share), the texts of inbound messages (message.routed names them by id), and the
+-- outside API's rounds (recorded before the first attempt, the outcome after). Decisions are
+-- tracked by input in hilo_tracking, their events go out through hilo_outbox.
 CREATE TABLE IF NOT EXISTS flow_contacts (
     contact text PRIMARY KEY,
     session jsonb,
@@ -22,16 +22,6 @@ CREATE TABLE IF NOT EXISTS flow_messages (
     routed_reason text,
     received_at timestamptz NOT NULL DEFAULT now()
 );
-
-CREATE TABLE IF NOT EXISTS flow_decisions (
-    input_key uuid PRIMARY KEY,
-    contact text NOT NULL,
-    events jsonb NOT NULL,
-    published_at timestamptz,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS flow_decisions_unpublished ON flow_decisions (created_at)
-    WHERE published_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS flow_api_calls (
     session_id uuid NOT NULL,
