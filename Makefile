@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-CODE   := hilo schemas services tests bench
+CODE   := hilo schemas services tests bench deploy/tools
 
-.PHONY: run test lint bench eval install system-deps clean
+.PHONY: run test lint deploy-lint manifests bench eval install system-deps clean
 
 run: install
 	$(BIN)/hilo up
@@ -17,6 +17,20 @@ lint: install
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy $(CODE)
+	$(BIN)/lint-imports
+	$(BIN)/python -m hilo.deploy_files --check
+	$(BIN)/python -m hilo.asyncapi --check
+	$(MAKE) --no-print-directory deploy-lint
+
+# deploy/, offline: the Dockerfile, every manifest rendered and validated, the compose file.
+deploy-lint: install
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/python -m deploy.tools.check
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+
+# What deploy/ repeats per service, written from the service registry.
+manifests: install
+	$(BIN)/python -m deploy.tools.manifests
 
 bench: install system-deps
 	@set -e; for script in bench/bench_*.py; do \

@@ -16,7 +16,13 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+    SubjectTransform,
+)
 from nats.js.errors import NotFoundError
 
 from schemas import Event, conversation_token, registry
@@ -58,7 +64,27 @@ class Naming:
         return f"{self._prefix}{event_type}.{conversation_token(conversation)}"
 
     def type_filter(self, event_type: str) -> str:
+        """Every event of the type as published (and as stored, partitioned or not)."""
         return f"{self._prefix}{event_type}.>"
+
+    def partition_filter(self, event_type: str | None, partition: int) -> str:
+        """Stored events of the type (or of every type) in one partition."""
+        kind = event_type or "*.*"
+        return f"{self._prefix}{kind}.*.{partition}"
+
+    def unpartitioned_filter(self, event_type: str | None) -> str:
+        """Stored events written before the stream was partitioned (no partition token)."""
+        kind = event_type or "*.*"
+        return f"{self._prefix}{kind}.*"
+
+    def partition_transform(self, partitions: int) -> SubjectTransform:
+        """``<type>.<contact>`` is stored as ``<type>.<contact>.<partition>``: NATS hashes the
+        contact token, so one conversation always lands in the same partition."""
+        return SubjectTransform(
+            src=f"{self._prefix}*.*.*",
+            dest=f"{self._prefix}{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}.{{{{wildcard(3)}}}}"
+            f".{{{{partition({partitions},3)}}}}",
+        )
 
     def dead_letter_subject(self, consumer: str, original_subject: str) -> str:
         return f"{self._prefix}dlq.{consumer}.{original_subject}"
@@ -69,10 +95,18 @@ class Naming:
     def durable(self, name: str) -> str:
         return f"{self.namespace}_{name}" if self.namespace else name
 
-    def event_type_of(self, subject: str) -> str:
-        """``message.received.5730011`` → ``message.received``."""
+    def _bare(self, subject: str) -> list[str]:
         bare = subject[len(self._prefix) :] if subject.startswith(self._prefix) else subject
-        return bare.rsplit(".", 1)[0]
+        return bare.split(".")
+
+    def event_type_of(self, subject: str) -> str:
+        """``message.received.5730011[.3]`` → ``message.received`` (types are two tokens)."""
+        return ".".join(self._bare(subject)[:2])
+
+    def conversation_of(self, subject: str) -> str:
+        """``message.received.5730011[.3]`` → ``5730011``: the key of per-conversation order."""
+        tokens = self._bare(subject)
+        return tokens[2] if len(tokens) > 2 else tokens[-1]
 
 
 class EventBus:
@@ -83,8 +117,9 @@ class EventBus:
 
     @classmethod
     async def connect(cls, url: str, namespace: str = "", *, name: str = "hilo") -> EventBus:
+        # A cluster is named by its servers, comma-separated (HILO_NATS_URL).
         nc = await nats.connect(
-            url,
+            [u.strip() for u in url.split(",") if u.strip()],
             name=name,
             allow_reconnect=True,
             max_reconnect_attempts=-1,
@@ -106,8 +141,16 @@ class EventBus:
             # Draining needs the server; without it, close the connection anyway.
             await self.nc.close()
 
-    async def ensure_streams(self, extra_types: Iterable[str] = ()) -> None:
-        """Create or widen the streams; safe to call from every process at start-up."""
+    async def ensure_streams(
+        self, extra_types: Iterable[str] = (), *, partitions: int = 0, replicas: int = 1
+    ) -> None:
+        """Create or widen the streams; safe to call from every process at start-up.
+
+        ``partitions`` > 0 stores each event with its conversation's partition token (see
+        :meth:`Naming.partition_transform`), so replicas of a service can share the work
+        one partition each while a conversation stays in order. ``replicas`` is the number
+        of JetStream servers keeping each stream (3 in a cluster).
+        """
         types = sorted({*registry.types, *extra_types})
         await self._ensure_stream(
             StreamConfig(
@@ -118,6 +161,10 @@ class EventBus:
                 discard=DiscardPolicy.OLD,
                 duplicate_window=DUPLICATE_WINDOW_SECONDS,
                 max_age=0,
+                num_replicas=replicas,
+                subject_transform=(
+                    self.naming.partition_transform(partitions) if partitions > 0 else None
+                ),
             )
         )
         await self._ensure_stream(
@@ -126,6 +173,7 @@ class EventBus:
                 subjects=[self.naming.dead_letter_filter()],
                 retention=RetentionPolicy.LIMITS,
                 storage=StorageType.FILE,
+                num_replicas=replicas,
             )
         )
 
@@ -142,8 +190,14 @@ class EventBus:
             return
         existing = set(info.config.subjects or [])
         wanted = set(config.subjects or [])
-        if not wanted <= existing:
-            info.config.subjects = sorted(existing | wanted)
+        changed = not wanted <= existing
+        info.config.subjects = sorted(existing | wanted)
+        if config.subject_transform is not None and info.config.subject_transform is None:
+            # Partitioning an existing stream: events stored before keep their subjects and
+            # are read by partition 0 (Naming.unpartitioned_filter).
+            info.config.subject_transform = config.subject_transform
+            changed = True
+        if changed:
             await self.js.update_stream(info.config)
 
     async def publish(self, event: Event, *, timeout: float = 5.0) -> Published:

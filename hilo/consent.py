@@ -7,27 +7,25 @@ route the very message that says STOP to nobody. One table keeps them agreeing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from hilo.text import keyword
 
 # Not "cancelar"/"cancel"/"end": in a conversation about appointments they cancel the meeting.
-DEFAULT_OPT_OUT_ES = "baja,darme de baja,dar de baja,cancelar suscripcion,parar,no mas"
-DEFAULT_OPT_OUT_EN = "stop,stopall,unsubscribe,quit,opt out,optout"
-DEFAULT_OPT_IN_ES = "alta,darme de alta,dar de alta,suscribir,suscribirme,reanudar,volver"
-DEFAULT_OPT_IN_EN = "start,unstop,subscribe,resume,opt in,optin"
+DEFAULT_OPT_OUT_ES = ["baja", "darme de baja", "dar de baja", "cancelar suscripcion", "parar"]
+DEFAULT_OPT_OUT_ES += ["no mas"]
+DEFAULT_OPT_OUT_EN = ["stop", "stopall", "unsubscribe", "quit", "opt out", "optout"]
+DEFAULT_OPT_IN_ES = ["alta", "darme de alta", "dar de alta", "suscribir", "suscribirme"]
+DEFAULT_OPT_IN_ES += ["reanudar", "volver"]
+DEFAULT_OPT_IN_EN = ["start", "unstop", "subscribe", "resume", "opt in", "optin"]
 
 OptChange = Literal["opt_out", "opt_in"]
 
 
-def normalize_words(text: str) -> str:
-    """Lower case, no accents, no punctuation, single spaces: "¡BAJA!" → "baja"."""
-    return keyword(text)
-
-
-def keyword_set(csv: str) -> frozenset[str]:
-    return frozenset(w for w in (normalize_words(k) for k in csv.split(",")) if w)
+def keyword_set(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(w for w in (keyword(k) for k in words) if w)
 
 
 @dataclass(frozen=True)
@@ -39,20 +37,20 @@ class OptKeywords:
     @classmethod
     def build(
         cls,
-        out_es: str = DEFAULT_OPT_OUT_ES,
-        out_en: str = DEFAULT_OPT_OUT_EN,
-        in_es: str = DEFAULT_OPT_IN_ES,
-        in_en: str = DEFAULT_OPT_IN_EN,
+        out_es: Iterable[str] = DEFAULT_OPT_OUT_ES,
+        out_en: Iterable[str] = DEFAULT_OPT_OUT_EN,
+        in_es: Iterable[str] = DEFAULT_OPT_IN_ES,
+        in_en: Iterable[str] = DEFAULT_OPT_IN_EN,
     ) -> OptKeywords:
         table: dict[str, tuple[OptChange, str]] = {}
-        changes: tuple[tuple[str, OptChange, str], ...] = (
+        changes: tuple[tuple[Iterable[str], OptChange, str], ...] = (
             (out_en, "opt_out", "en"),
             (out_es, "opt_out", "es"),
             (in_en, "opt_in", "en"),
             (in_es, "opt_in", "es"),
         )
-        for csv, change, language in changes:
-            for word in keyword_set(csv):
+        for words, change, language in changes:
+            for word in keyword_set(words):
                 table.setdefault(word, (change, language))
         return cls(table)
 
@@ -60,6 +58,6 @@ class OptKeywords:
         """(change, language, keyword) when the whole message is a keyword."""
         if not text:
             return None
-        words = normalize_words(text)
+        words = keyword(text)
         found = self.table.get(words)
         return (found[0], found[1], words) if found else None

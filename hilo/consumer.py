@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -63,6 +63,12 @@ class ConsumerSpec:
     deliver_new_only: bool = False
     per_conversation_order: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    # One partition of a partitioned stream (hilo/partitions.py): its own durable consumer,
+    # consumed by one replica at a time. None: the whole stream.
+    partition: int | None = None
+
+    def for_partition(self, partition: int) -> ConsumerSpec:
+        return replace(self, durable=f"{self.durable}-p{partition}", partition=partition)
 
 
 class Consumer:
@@ -76,7 +82,14 @@ class Consumer:
     async def declare(self) -> None:
         """Create or update the durable consumer; idempotent."""
         naming = self.bus.naming
-        filters = [naming.type_filter(t) for t in self.spec.event_types]
+        partition = self.spec.partition
+        types: list[str | None] = list(self.spec.event_types) or [None]
+        if partition is None:
+            filters = [naming.type_filter(t) for t in self.spec.event_types]
+        else:
+            filters = [naming.partition_filter(t, partition) for t in types]
+            if partition == 0:  # what was stored before the stream was partitioned
+                filters += [naming.unpartitioned_filter(t) for t in types]
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
@@ -167,7 +180,7 @@ class Consumer:
 
     def _order_key(self, msg: Msg) -> str:
         if self.spec.per_conversation_order:
-            return msg.subject.rsplit(".", 1)[-1]
+            return self.bus.naming.conversation_of(msg.subject)
         return f"seq:{msg.metadata.sequence.stream}"
 
     def _delay_for(self, msg: Msg, attempt: int | None = None) -> float:

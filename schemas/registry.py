@@ -33,6 +33,9 @@ class UnknownEvent(Event):
 class EventRegistry:
     def __init__(self) -> None:
         self._classes: dict[str, type[Event]] = {}
+        # Current schema_version by type: the fast path of `upcast`, run on every stored
+        # event a projection folds.
+        self._versions: dict[str, int] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
 
     def register(self, event_class: type[Event]) -> type[Event]:
@@ -40,6 +43,7 @@ class EventRegistry:
         if name in self._classes and self._classes[name] is not event_class:
             raise ValueError(f"event type {name!r} registered twice")
         self._classes[name] = event_class
+        self._versions[name] = event_class.current_version()
         return event_class
 
     def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
@@ -60,10 +64,10 @@ class EventRegistry:
 
     def upcast(self, data: JsonObject) -> JsonObject:
         event_type = data.get("type")
-        event_class = self._classes.get(str(event_type))
-        if event_class is None:
-            return data
-        target = event_class.current_version()
+        target = self._versions.get(event_type) if isinstance(event_type, str) else None
+        if target is None or data.get("schema_version", 1) == target:
+            return data  # unknown types and current data pass untouched
+        event_class = self._classes[str(event_type)]
         version = int(data.get("schema_version", 1))
         if version > target:
             raise EventDecodeError(

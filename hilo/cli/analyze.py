@@ -15,8 +15,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from hilo.cli.errors import UserError
-from services.analyzer.backends import BackendUnavailable, make_backend
+from hilo.errors import UserError
+from services.analyzer.backends import BackendUnavailable
+from services.analyzer.choose_backend import make_backend
 from services.analyzer.output import BadConversationFile, output_record, read_conversations
 from services.analyzer.settings import AnalyzerSettings
 

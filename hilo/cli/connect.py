@@ -11,8 +11,8 @@ from urllib.parse import urlparse
 import asyncpg
 
 from hilo.bus import EventBus
-from hilo.cli.errors import UserError
 from hilo.embedded import DATABASE_NAME, EmbeddedPostgres, EmbeddedServerError, ensure_database
+from hilo.errors import UserError
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate

@@ -1,5 +1,5 @@
-"""Errors a user can cause and fix: printed as one line, never as a traceback."""
+"""The CLI's name for `hilo.errors.UserError` (one type: the core raises it, the CLI prints it)."""
 
+from hilo.errors import UserError
 
-class UserError(Exception):
-    """Something the person running `hilo` can put right; the message says how."""
+__all__ = ["UserError"]

@@ -13,7 +13,7 @@ import typer
 
 from hilo.cli import render
 from hilo.cli.connect import database, event_bus
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 from hilo.settings import HiloSettings
 
 app = typer.Typer(
@@ -41,15 +41,33 @@ def up(
     services: Annotated[
         list[str] | None, typer.Option("--service", "-s", help="Start only these services.")
     ] = None,
+    replicas: Annotated[
+        str | None,
+        typer.Option(
+            "--replicas",
+            help="Processes per service, e.g. analyzer=2,notifier=2 (they share the work"
+            " by stream partitions, each conversation in order).",
+        ),
+    ] = None,
+    nats_cluster: Annotated[
+        int,
+        typer.Option("--nats-cluster", help="Run NATS as a JetStream cluster of this many nodes."),
+    ] = 0,
 ) -> None:
     """Start NATS, PostgreSQL and every service in the foreground; Ctrl-C stops it all."""
     from hilo.cli.stack import up as run_stack
 
-    run_stack(_settings(), services)
+    run_stack(_settings(), services, replicas=replicas, nats_cluster=nats_cluster)
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="ingest, recorder, projector, …")]) -> None:
+def serve(
+    service: Annotated[
+        str,
+        # A container image built for one service sets HILO_SERVICE, so `hilo serve` suffices.
+        typer.Argument(envvar="HILO_SERVICE", help="ingest, recorder, projector, …"),
+    ],
+) -> None:
     """Run one service alone, as deployed (needs HILO_NATS_URL and HILO_DATABASE_URL)."""
     from hilo.cli.serve import serve as run_service
 
@@ -57,6 +75,14 @@ def serve(service: Annotated[str, typer.Argument(help="ingest, recorder, project
     if not settings.nats_url or not settings.database_url:
         raise UserError("`hilo serve` needs HILO_NATS_URL and HILO_DATABASE_URL (or use `hilo up`)")
     run_service(service, settings)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (the store's and every service's) and exit."""
+    from hilo.cli.migrate import apply_migrations
+
+    apply_migrations(_settings())
 
 
 @app.command()
@@ -329,6 +355,17 @@ def run() -> None:
         app()
     except UserError as exc:
         print(f"hilo: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except ModuleNotFoundError as exc:
+        # A command that runs a service's code, on an install without that service's extra.
+        if exc.name is None or exc.name.split(".")[0] in {"hilo", "schemas", "services"}:
+            raise
+        print(
+            f"hilo: this command needs the package {exc.name!r}, which this installation lacks; "
+            "install the extra of the service it runs (e.g. pip install 'hilo[transcriber]') "
+            "or everything (pip install 'hilo[all]')",
+            file=sys.stderr,
+        )
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

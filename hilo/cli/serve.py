@@ -7,7 +7,7 @@ import logging
 import signal
 
 from hilo import registry
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 from hilo.service import Service
 from hilo.settings import HiloSettings
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 from hilo.phones import to_e164
 from hilo.settings import HiloSettings
 from schemas import derived_id

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from hilo import registry
-from hilo.cli.errors import UserError
+from hilo.cluster import EmbeddedNatsCluster
 from hilo.embedded import (
     DATABASE_NAME,
     EmbeddedNats,
@@ -25,14 +25,43 @@ from hilo.embedded import (
     EmbeddedServerError,
     ensure_database,
 )
+from hilo.errors import UserError
 from hilo.settings import HiloSettings
 from hilo.store.migrations import migrate_url
+
+# Partitions of the stream when `--replicas` asks for more than one process of a service
+# and HILO_PARTITIONS says nothing: enough for a few replicas of each.
+DEFAULT_PARTITIONS = 8
+# Replica k of a service listens on its port + k * REPLICA_PORT_STEP.
+REPLICA_PORT_STEP = 100
+
+
+def parse_replicas(spec: str | None, known: list[str]) -> dict[str, int]:
+    """``analyzer=2,notifier=3`` → {"analyzer": 2, "notifier": 3}; a clear error otherwise."""
+    found: dict[str, int] = {}
+    for part in (spec or "").split(","):
+        if not part.strip():
+            continue
+        name, _, count = part.partition("=")
+        name = name.strip()
+        if name not in known:
+            raise UserError(f"--replicas: unknown service {name!r}; known: {', '.join(known)}")
+        if not count.strip().isdigit() or not 1 <= int(count) <= 16:
+            raise UserError(f"--replicas: {part.strip()!r} needs a count from 1 to 16")
+        if name in ("recorder", "projector", "ingest") and int(count) > 1:
+            raise UserError(
+                f"--replicas: {name} runs once (the recorder and projector are single writers;"
+                " ingest scales behind a load balancer, not on one port)"
+            )
+        found[name] = int(count)
+    return found
 
 
 @dataclass
 class Child:
     name: str
     env: dict[str, str]
+    replica: int = 0
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = field(default=0.0)
@@ -63,12 +92,24 @@ class Child:
             self.process.wait()
 
 
-def up(settings: HiloSettings, only: list[str] | None = None) -> None:
+def up(
+    settings: HiloSettings,
+    only: list[str] | None = None,
+    *,
+    replicas: str | None = None,
+    nats_cluster: int = 0,
+) -> None:
     known = registry.names()
     names = only or known
     unknown = [n for n in names if n not in known]
     if unknown:
         raise UserError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    counts = parse_replicas(replicas, known)
+    if nats_cluster not in (0, 1, 3, 5):
+        raise UserError("--nats-cluster takes 3 or 5 nodes")
+    if nats_cluster and settings.nats_url:
+        raise UserError("--nats-cluster starts its own servers: unset HILO_NATS_URL")
+    cluster: EmbeddedNatsCluster | None = None
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     stopping = False
@@ -82,7 +123,15 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
     children: list[Child] = []
     try:
         nats_url = settings.nats_url
-        if not nats_url:
+        if nats_cluster > 1:
+            cluster = EmbeddedNatsCluster(settings.data_dir / "nats-cluster", size=nats_cluster)
+            nats_url = cluster.start()
+            print(
+                f"hilo: NATS JetStream cluster of {nats_cluster} on {nats_url}"
+                f" (streams replicated {nats_cluster} times)",
+                flush=True,
+            )
+        elif not nats_url:
             nats = EmbeddedNats(settings.data_dir / "nats", port=settings.nats_port)
             nats_url = nats.start()
             print(f"hilo: NATS JetStream on {nats_url} (data in {nats.data_dir})", flush=True)
@@ -90,12 +139,16 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
         if not database_url:
             postgres = EmbeddedPostgres(settings.data_dir / "pg")
             server_uri = postgres.start()
-            database_url = asyncio.run(ensure_database(server_uri, DATABASE_NAME))
+            database_url = asyncio.run(_own_database(postgres, server_uri))
             print(f"hilo: PostgreSQL in {postgres.data_dir}", flush=True)
         applied = asyncio.run(migrate_url(database_url))
         if applied:
             print(f"hilo: applied migrations {', '.join(applied)}", flush=True)
         env = {**os.environ, "HILO_NATS_URL": nats_url, "HILO_DATABASE_URL": database_url}
+        if cluster is not None:
+            env["HILO_STREAM_REPLICAS"] = str(nats_cluster)
+        if any(n > 1 for n in counts.values()) and not settings.partitions:
+            env["HILO_PARTITIONS"] = str(DEFAULT_PARTITIONS)
         # Simulated voice notes are served by ingest, which has the base port.
         env.setdefault(
             "TRANSCRIBER_LOCAL_MEDIA_URL", f"http://127.0.0.1:{settings.http_port}/media/"
@@ -104,13 +157,21 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
             # Each service's HTTP port is HILO_HTTP_PORT plus its offset (ingest, facing the
             # providers, has the base port itself), or a variable of its own.
             port = registry.info(name).port(settings.http_port, env)
-            child_env = {**env, "HILO_HTTP_PORT": str(port)}
-            child = Child(name, child_env)
-            child.start()
-            children.append(child)
-            print(f"hilo: {name} on http://{settings.http_host}:{child_env['HILO_HTTP_PORT']}")
+            for replica in range(counts.get(name, 1)):
+                child_port = port + replica * REPLICA_PORT_STEP
+                child = Child(name, {**env, "HILO_HTTP_PORT": str(child_port)}, replica)
+                child.start()
+                children.append(child)
+                label = f"{name}#{replica + 1}" if counts.get(name, 1) > 1 else name
+                pid = child.process.pid if child.process else "?"
+                print(f"hilo: {label} on http://{settings.http_host}:{child_port} (pid {pid})")
         print("hilo: up. Ctrl-C stops everything.", flush=True)
         while not stopping:
+            if nats is not None and not nats.alive():
+                # Never let the services reconnect to whatever takes the port next.
+                raise UserError(
+                    f"the embedded NATS server exited; see {nats.data_dir / 'nats.log'}"
+                )
             for child in children:
                 # A crash-looping service is restarted, but not faster than once a second.
                 crashed = not child.alive() and not stopping
@@ -129,6 +190,13 @@ def up(settings: HiloSettings, only: list[str] | None = None) -> None:
             child.wait(15)
         if nats is not None:
             nats.stop()
+        if cluster is not None:
+            cluster.stop()
         if postgres is not None:
             postgres.stop()
         print("hilo: stopped.", flush=True)
+
+
+async def _own_database(postgres: EmbeddedPostgres, server_uri: str) -> str:
+    await postgres.verify(server_uri)
+    return await ensure_database(server_uri, DATABASE_NAME)

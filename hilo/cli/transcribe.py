@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
 
 
 def transcribe_files(files: list[Path]) -> None:

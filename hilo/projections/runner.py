@@ -6,6 +6,11 @@ in one transaction, so a crash applies a batch wholly or not at all. A
 rebuild does the same from position 0 in one transaction: readers keep
 seeing the old rows until it commits, and the live runner waits on the
 checkpoint lock and then goes on from where the rebuild stopped.
+
+Stored events are upcast to their class's current ``schema_version`` before they are
+folded (``schemas.registry.upcast``), so folders know one shape per type however old the
+store is. An event newer than this code stops the projection with a clear error rather
+than being folded wrongly; its checkpoint stays where it was.
 """
 
 from __future__ import annotations
@@ -19,8 +24,27 @@ import asyncpg
 import orjson
 
 from hilo.projections import conversation, flow_sessions
+from schemas import registry as event_registry
+from schemas.registry import EventDecodeError, EventRegistry
 
 Progress = Callable[[int, int], None]
+
+
+class ProjectionError(RuntimeError):
+    """A stored event this code cannot fold; the message names it and what to do."""
+
+
+def _current(
+    events: EventRegistry, projection: Projection, position: int, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The stored data in its type's current shape (current data passes untouched)."""
+    try:
+        return events.upcast(data)
+    except EventDecodeError as exc:
+        raise ProjectionError(
+            f"projection {projection.name!r} stops at position {position}: {exc}; "
+            "upgrade Hilo (or add the missing upcaster) before it can go on"
+        ) from exc
 
 
 class Projection(Protocol):
@@ -217,7 +241,13 @@ async def _read(
     return [(row[0], orjson.loads(row[1])) for row in rows]
 
 
-async def catch_up(pool: asyncpg.Pool, projection: Projection, *, batch: int = 2000) -> int:
+async def catch_up(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    *,
+    batch: int = 2000,
+    events: EventRegistry = event_registry,
+) -> int:
     """Apply every event after the checkpoint; return how many were folded."""
     total = 0
     while True:
@@ -226,7 +256,11 @@ async def catch_up(pool: asyncpg.Pool, projection: Projection, *, batch: int = 2
             rows = await _read(conn, checkpoint, batch)
             if not rows:
                 return total
-            wanted = [(p, d) for p, d in rows if d["type"] in projection.event_types]
+            wanted = [
+                (p, _current(events, projection, p, d))
+                for p, d in rows
+                if d["type"] in projection.event_types
+            ]
             state = await projection.load(conn, sorted({d["conversation"] for _, d in wanted}))
             for position, data in wanted:
                 projection.fold(state, data, position)
@@ -246,6 +280,7 @@ async def rebuild(
     *,
     page: int = 10000,
     progress: Progress | None = None,
+    events: EventRegistry = event_registry,
 ) -> int:
     """Rebuild from position 0 in one transaction; return the number of events read.
 
@@ -259,14 +294,18 @@ async def rebuild(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return await _rebuild(pool, projection, page, progress)
+        return await _rebuild(pool, projection, page, progress, events)
     finally:
         if collecting:
             gc.enable()
 
 
 async def _rebuild(
-    pool: asyncpg.Pool, projection: Projection, page: int, progress: Progress | None
+    pool: asyncpg.Pool,
+    projection: Projection,
+    page: int,
+    progress: Progress | None,
+    events: EventRegistry,
 ) -> int:
     async with pool.acquire() as conn, pool.acquire() as reader, conn.transaction():
         await _lock_checkpoint(conn, projection.name)
@@ -290,7 +329,7 @@ async def _rebuild(
             for row_position, text in rows:
                 data = orjson.loads(text)
                 if data["type"] in types:
-                    fold(state, data, row_position)
+                    fold(state, _current(events, projection, row_position, data), row_position)
             position = upper
             count += len(rows)
             if progress:

@@ -197,6 +197,17 @@ class EventStore:
             )
         return [_record(r) for r in rows]
 
+    async def streams_with(self, event_type: str, *, stream: str | None = None) -> list[str]:
+        """The streams holding at least one event of this type, in order (or just ``stream``)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT DISTINCT stream FROM events WHERE type = $1 "
+                "AND ($2::text IS NULL OR stream = $2) ORDER BY stream",
+                event_type,
+                stream,
+            )
+        return [r["stream"] for r in rows]
+
     async def get(self, event_id: uuid.UUID) -> RecordedEvent | None:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM events WHERE event_id=$1", event_id)

@@ -7,4 +7,13 @@ SERVICE = ServiceInfo(
     port_offset=4,
     summary="whole-conversation analysis, calendar events and tasks, automatic replies",
     extra="analyzer",
+    publishes=(
+        "intent.detected",
+        "calendar_event.scheduled",
+        "calendar_event.rescheduled",
+        "calendar_event.cancelled",
+        "task.created",
+        "task.updated",
+        "reply.ready",
+    ),
 )

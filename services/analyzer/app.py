@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hilo.service import Runtime, Service
-from services.analyzer.backends import Guarded, make_backend
+from services.analyzer.backends import Guarded
+from services.analyzer.choose_backend import make_backend
 from services.analyzer.handlers import HANDLED_EVENTS, on_event
 from services.analyzer.responder import Responder
 from services.analyzer.routes import router

@@ -1,4 +1,8 @@
-"""Analyzer backends: `rules` (offline, default) and `openai`. Both return `Analysis`."""
+"""What an analyzer backend is, and the offline one (`rules`, the default).
+
+The OpenAI backend (`openai_backend.py`) builds on this module and falls back to the rules;
+`choose_backend.py` picks one from the settings. Nothing here imports either of them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import logging
 from typing import Protocol
 
 from services.analyzer.models import Analysis, Conversation
-from services.analyzer.settings import AnalyzerSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +48,6 @@ class RulesBackend:
 
     async def close(self) -> None:
         return None
-
-
-def make_backend(settings: AnalyzerSettings) -> Backend:
-    name = settings.backend_name
-    if name == "rules":
-        return RulesBackend()
-    if name == "openai":
-        from services.analyzer.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(settings, RulesBackend())
-    raise BackendUnavailable(f"HILO_ANALYZER={settings.hilo_analyzer!r}: use `rules` or `openai`")
 
 
 class Guarded:

@@ -45,7 +45,7 @@ def seconds_to_wait(
     *,
     burst_seconds: float,
     voice_note_wait_seconds: float,
-    routing_wait_seconds: float = 30.0,
+    routing_wait_seconds: float = 60.0,
 ) -> float:
     """0 when the burst can be analysed now, else how long until it might be."""
     if not rows:

@@ -164,12 +164,16 @@ async def record_message(
         " contact_name = COALESCE(EXCLUDED.contact_name, analyzer_contacts.contact_name),"
         " business_number = COALESCE(EXCLUDED.business_number,"
         " analyzer_contacts.business_number), updated_at = now() RETURNING 1),"
+        " route AS (SELECT answerer FROM analyzer_routes WHERE message_id = $1),"
         " message AS (INSERT INTO analyzer_messages"
-        " (message_id, conversation, direction, at, text, audio_pending)"
-        " VALUES ($1, $2, 'inbound', $3, $4, $5) ON CONFLICT (message_id) DO NOTHING)"
+        " (message_id, conversation, direction, at, text, audio_pending, answerer)"
+        " VALUES ($1, $2, 'inbound', $3, $4, $5, (SELECT answerer FROM route))"
+        " ON CONFLICT (message_id) DO NOTHING)"
         " INSERT INTO analyzer_inbox (trigger_id, conversation, message_id, cause_event_id,"
         " correlation_id, reply_wanted, routed, queued_at)"
-        " SELECT $1, $2, $1, $1, $8, $9, false, $10 FROM contact"
+        " SELECT $1, $2, $1, $1, $8,"
+        " $9 AND COALESCE((SELECT answerer FROM route) = 'analyzer', true),"
+        " EXISTS (SELECT 1 FROM route), $10 FROM contact"
         " ON CONFLICT DO NOTHING",
         message_id,
         conversation,
@@ -215,10 +219,13 @@ async def apply_routing(db: asyncpg.Pool, message_id: uuid.UUID, answerer: str) 
     """The router's decision for a message; True when it came after the message was analysed.
 
     An open row learns whether its reply is wanted; a row already analysed (the routing
-    waited longer than the analyzer) is left alone and the caller queues the answer anew.
+    waited longer than the analyzer) is left alone and the caller queues the answer anew;
+    a message not seen yet (a crash reordered them) finds the decision when it comes.
     """
     row = await db.fetchrow(
-        "WITH message AS (UPDATE analyzer_messages SET answerer = $2 WHERE message_id = $1"
+        "WITH route AS (INSERT INTO analyzer_routes (message_id, answerer) VALUES ($1, $2)"
+        " ON CONFLICT DO NOTHING),"
+        " message AS (UPDATE analyzer_messages SET answerer = $2 WHERE message_id = $1"
         " RETURNING 1), inbox AS (UPDATE analyzer_inbox SET routed = true,"
         " reply_wanted = reply_wanted AND $2 = 'analyzer'"
         " WHERE message_id = $1 AND NOT routed AND processed_at IS NULL RETURNING 1)"
@@ -271,16 +278,21 @@ async def open_burst(db: asyncpg.Pool, conversation: str) -> list[InboxRow]:
     return [InboxRow(**dict(r)) for r in rows]
 
 
-async def finish_burst(
-    db: asyncpg.Pool, rows: Sequence[InboxRow], burst: uuid.UUID, replied: bool
-) -> None:
-    await db.execute(
-        "UPDATE analyzer_inbox SET processed_at = now(), replied = $3, burst_id = $2"
-        " WHERE trigger_id = ANY($1::uuid[]) AND processed_at IS NULL",
+async def claim_burst(db: asyncpg.Pool, rows: Sequence[InboxRow], burst: uuid.UUID) -> bool:
+    """Mark the burst's rows processed (in the caller's transaction, which then writes its
+    results); False when another worker got to any of them first (a replica that took the
+    conversation over): the caller rolls back and looks again."""
+    claimed = await db.fetch(
+        "UPDATE analyzer_inbox SET processed_at = now(), burst_id = $2"
+        " WHERE trigger_id = ANY($1::uuid[]) AND processed_at IS NULL RETURNING trigger_id",
         [r.trigger_id for r in rows],
         burst,
-        replied,
     )
+    return len(claimed) == len(rows)
+
+
+async def mark_replied(db: asyncpg.Pool, burst: uuid.UUID) -> None:
+    await db.execute("UPDATE analyzer_inbox SET replied = true WHERE burst_id = $1", burst)
 
 
 async def burst_failed(

@@ -14,6 +14,7 @@ import openai
 import pydantic
 from openai import AsyncOpenAI
 
+from hilo.settings import reveal
 from services.analyzer.backends import BackendUnavailable, RulesBackend
 from services.analyzer.diff import aware
 from services.analyzer.models import Analysis, Conversation
@@ -68,7 +69,8 @@ class AnalysisRefused(Exception):
 
 class OpenAIBackend:
     def __init__(self, settings: AnalyzerSettings, fallback: RulesBackend) -> None:
-        if not settings.openai_api_key and not settings.openai_base_url:
+        api_key = reveal(settings.openai_api_key)
+        if not api_key and not settings.openai_base_url:
             raise BackendUnavailable(
                 "HILO_ANALYZER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
                 "OpenAI-compatible server)"
@@ -77,7 +79,7 @@ class OpenAIBackend:
         self.name = f"openai:{self.model}"
         self.fallback = fallback
         self.client = AsyncOpenAI(
-            api_key=settings.openai_api_key or "unused",
+            api_key=api_key or "unused",
             base_url=settings.openai_base_url,
             timeout=settings.analyzer_openai_timeout_seconds,
             max_retries=settings.analyzer_openai_max_retries,

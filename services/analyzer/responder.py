@@ -31,6 +31,10 @@ from services.analyzer.settings import AnalyzerSettings
 log = logging.getLogger(__name__)
 
 
+class _TakenElsewhere(Exception):
+    """Another worker (a replica that took the conversation over) processed these rows."""
+
+
 class Responder:
     def __init__(self, runtime: Runtime, backend: Backend, settings: AnalyzerSettings) -> None:
         self.runtime = runtime
@@ -66,6 +70,8 @@ class Responder:
                 await self._process(conversation, rows)
             except asyncio.CancelledError:
                 raise
+            except _TakenElsewhere:
+                continue
             except Exception as exc:
                 await self._failed(conversation, rows, exc)
 
@@ -130,7 +136,8 @@ class Responder:
         if any(m.direction == "inbound" for m in built.messages):
             analysis = await self.backend.analyze(built)
         async with self.runtime.transaction() as tx:
-            replied = False
+            if not await ledger.claim_burst(tx.conn, rows, burst):
+                raise _TakenElsewhere  # rolls back; the worker reads the inbox again
             if analysis is not None:
                 await tx.publish(
                     pipeline.intent_event(
@@ -144,8 +151,7 @@ class Responder:
                 reply = self._reply(contact, rows, burst, outcome, first_reply, cause)
                 if reply is not None:
                     await tx.publish(reply)
-                    replied = True
-            await ledger.finish_burst(tx.conn, rows, burst, replied)
+                    await ledger.mark_replied(tx.conn, burst)
 
     def _reply(
         self,
@@ -156,8 +162,13 @@ class Responder:
         first_reply: bool,
         cause: Cause,
     ) -> ReplyReady | None:
-        """The answer to the burst, if the router gave any of its messages to the analyzer."""
-        if not self.settings.analyzer_replies or not any(r.reply_wanted for r in rows):
+        """The answer to the burst, if the router gave any of its messages to the analyzer.
+
+        A message still without the router's decision (the routing wait ran out) is read
+        but not answered here: its decision, when it comes, queues its own answer.
+        """
+        wanted = [r for r in rows if r.routed and r.reply_wanted]
+        if not self.settings.analyzer_replies or not wanted:
             return None
         language = reply_language(
             outcome.analysis.language, self.settings.analyzer_default_language
@@ -183,5 +194,5 @@ class Responder:
             author="analyzer",
             text=text,
             language=language,
-            in_reply_to=tuple(dict.fromkeys(r.message_id for r in rows)),
+            in_reply_to=tuple(dict.fromkeys(r.message_id for r in wanted)),
         )

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from hilo.settings import OpenAICredentials
 
 
-class AnalyzerSettings(BaseSettings):
+class AnalyzerSettings(OpenAICredentials):
     """Field names are the environment names (case-insensitive), so OPENAI_* are shared."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     # `rules` (offline, default) or `openai`; the env name is the contract's HILO_ANALYZER.
     hilo_analyzer: str = "rules"
-    openai_api_key: str | None = None
     openai_base_url: str | None = None
     analyzer_openai_model: str = "gpt-4o-mini"
     analyzer_openai_timeout_seconds: float = Field(default=20.0, gt=0)
@@ -24,9 +25,10 @@ class AnalyzerSettings(BaseSettings):
     analyzer_burst_seconds: float = Field(default=2.0, ge=0)
     # How long a reply waits for a voice note's transcript before answering without it.
     analyzer_voice_note_wait_seconds: float = Field(default=60.0, ge=0)
-    # How long a burst waits for the router to say who answers its messages; past it the
+    # How long a burst waits for the router to say who answers its messages (longer than
+    # JetStream's 30 s ack wait, after which a crashed router's messages come back); past it the
     # burst is analysed without a reply, and a late "analyzer" decision is answered then.
-    analyzer_routing_wait_seconds: float = Field(default=30.0, ge=0)
+    analyzer_routing_wait_seconds: float = Field(default=60.0, ge=0)
     # Failed analyses of a burst are retried this many times (growing delays), then given up.
     analyzer_max_attempts: int = Field(default=6, ge=1)
     # The most recent messages (both directions) a backend reads.

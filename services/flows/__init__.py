@@ -7,4 +7,18 @@ SERVICE = ServiceInfo(
     port_offset=8,
     summary="question flows: WhatsApp interviews, one question at a time, then the outside API",
     extra="flows",
+    publishes=(
+        "reply.ready",
+        "flow.session_started",
+        "flow.question_asked",
+        "flow.answer_recorded",
+        "flow.answer_rejected",
+        "flow.answer_withdrawn",
+        "flow.session_restarted",
+        "flow.switch_offered",
+        "flow.api_answered",
+        "flow.session_completed",
+        "flow.session_abandoned",
+        "flow.session_failed",
+    ),
 )

@@ -24,8 +24,8 @@ import httpx
 from prometheus_client import Counter
 
 from hilo.flowdefs import FlowSet
-from hilo.language import detect
 from hilo.outbox import Outbox
+from hilo.text import guess_language
 from schemas import ConversationModeChanged, Event, FlowSessionReset, derived_id
 from services.flows import session as flow
 from services.flows.rounds import Rounds
@@ -162,7 +162,7 @@ class FlowEngine:
         """The language the contact writes in (recent messages), else the flow's."""
         async with self.db.acquire() as conn:
             texts = await self.store.recent_texts(conn, contact, 5)
-        return detect(texts, default=flow_language) if texts else flow_language
+        return guess_language(texts, default=flow_language) if texts else flow_language
 
     async def answer(self, message: StoredMessage, cause: Event, replayed: bool) -> None:
         """A message routed to the flow, with its text (or its transcript)."""

@@ -12,18 +12,43 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
+import asyncpg
+import httpx
 from prometheus_client import Counter
 
-from schemas import derived_id
+from hilo.flowdefs import FlowSet
+from schemas import Event, derived_id
 from services.flows import outside_api
 from services.flows import session as flow
-from services.flows.session import ApiAnswer, Decision, Session, Step
-from services.flows.store import ApiCall
+from services.flows.session import ApiAnswer, Decision, Presentation, Session, Step
+from services.flows.settings import FlowsSettings
+from services.flows.store import ApiCall, FlowStore
 
-if TYPE_CHECKING:
-    from services.flows.engine import FlowEngine
+
+class Host(Protocol):
+    """What a round needs from the engine that runs it (the engine satisfies it)."""
+
+    db: asyncpg.Pool
+    store: FlowStore
+    flows: FlowSet
+    settings: FlowsSettings
+    http: httpx.AsyncClient
+    presentation: Presentation
+
+    async def handle(
+        self,
+        contact: str,
+        key: uuid.UUID,
+        decide: Callable[[Session | None, Step], Decision | None],
+        *,
+        cause: Event | None,
+        replayed: bool,
+        label: str,
+    ) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +56,7 @@ API_CALLS = Counter("hilo_flows_api_rounds_total", "Outside API rounds finished"
 
 
 class Rounds:
-    def __init__(self, engine: FlowEngine) -> None:
+    def __init__(self, engine: Host) -> None:
         self.engine = engine
         settings = engine.settings
         self.policy = outside_api.RetryPolicy(

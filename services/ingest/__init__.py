@@ -9,4 +9,11 @@ SERVICE = ServiceInfo(
     extra="ingest",
     public=True,
     consumes=False,
+    publishes=(
+        "message.received",
+        "message.status",
+        "call.ended",
+        "call.audio_recorded",
+        "call.failed",
+    ),
 )

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from hilo.settings import ElevenLabsWebhookSecret, MetaWebhookSecrets, TwilioCredentials, reveal
 
 MIB = 1024 * 1024
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    """An unset or empty secret is no secret: the route refuses instead of accepting anything."""
-    text = value.get_secret_value().strip() if value is not None else ""
-    return text or None
+class IngestSettings(TwilioCredentials, MetaWebhookSecrets, ElevenLabsWebhookSecret):
+    """Field names are the environment names (case-insensitive), so provider settings are shared.
 
-
-class IngestSettings(BaseSettings):
-    """Field names are the environment names (case-insensitive), so provider settings are shared."""
+    An unset or empty secret is no secret: its route refuses instead of accepting anything.
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
-    whatsapp_app_secret: SecretStr | None = None
-    whatsapp_verify_token: SecretStr | None = None
-    elevenlabs_webhook_secret: SecretStr | None = None
 
     # Messaging webhooks (Twilio, Meta) are small; a Meta batch of 1,000 updates stays under this.
     ingest_max_body_bytes: int = Field(default=1 * MIB, gt=0)
@@ -37,9 +31,9 @@ class IngestSettings(BaseSettings):
     ingest_elevenlabs_tolerance_seconds: int = Field(default=30 * 60, gt=0)
     # Without TWILIO_AUTH_TOKEN, accept requests signed with the local simulator token
     # (HILO_DATA_DIR/simulator-token) so `hilo simulate` works offline. Set false in production.
-    ingest_allow_simulator: bool = True
+    ingest_allow_simulator: bool = Field(default=True, examples=[False])
     # Serve simulator media (HILO_DATA_DIR/media/<sha256>) at GET /media/{sha256}.
-    ingest_serve_media: bool = True
+    ingest_serve_media: bool = Field(default=True, examples=[False])
     # How long a webhook waits for JetStream's acknowledgement (Twilio gives up after 15 s).
     ingest_publish_timeout_seconds: float = Field(default=5.0, gt=0)
     # Deliveries are remembered this long (Meta retries for up to 7 days).
@@ -47,16 +41,16 @@ class IngestSettings(BaseSettings):
 
     @property
     def twilio_token(self) -> str | None:
-        return _secret(self.twilio_auth_token)
+        return reveal(self.twilio_auth_token)
 
     @property
     def meta_app_secret(self) -> str | None:
-        return _secret(self.whatsapp_app_secret)
+        return reveal(self.whatsapp_app_secret)
 
     @property
     def meta_verify_token(self) -> str | None:
-        return _secret(self.whatsapp_verify_token)
+        return reveal(self.whatsapp_verify_token)
 
     @property
     def elevenlabs_secret(self) -> str | None:
-        return _secret(self.elevenlabs_webhook_secret)
+        return reveal(self.elevenlabs_webhook_secret)

@@ -7,4 +7,13 @@ SERVICE = ServiceInfo(
     port_offset=6,
     summary="sends replies through Twilio, Meta or the local outbox, within WhatsApp's rules",
     extra="notifier",
+    publishes=(
+        "message.sent",
+        "message.failed",
+        "message.blocked",
+        "message.marked_read",
+        "contact.opted_out",
+        "contact.opted_in",
+        "reply.ready",
+    ),
 )

@@ -21,6 +21,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from hilo.settings import reveal
 from schemas import ReplyChoices
 from services.notifier.interactive import meta_interactive
 from services.notifier.policy import (
@@ -99,7 +100,7 @@ class TwilioChannel:
         self._status_callback = settings.status_callback
         self._http = AsyncTwilioHttpClient(logger=_twilio_sdk_log)
         self.client = Client(
-            settings.twilio_account_sid, settings.twilio_auth_token, http_client=self._http
+            settings.twilio_account_sid, reveal(settings.twilio_auth_token), http_client=self._http
         )
         self.client.api.base_url = settings.twilio_api_base.rstrip("/")
 
@@ -179,7 +180,7 @@ class MetaChannel:
         self._url = f"{base}/{settings.graph_api_version}/{self._phone_number_id}/messages"
         self._http = httpx.AsyncClient(
             timeout=settings.notifier_request_timeout_seconds,
-            headers={"Authorization": f"Bearer {settings.whatsapp_token}"},
+            headers={"Authorization": f"Bearer {reveal(settings.whatsapp_token)}"},
         )
 
     @property

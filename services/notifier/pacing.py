@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 
 class TokenBucket:
-    def __init__(self, rate_per_second: float, capacity: float = 1.0) -> None:
+    def __init__(
+        self,
+        rate_per_second: float,
+        capacity: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.rate = rate_per_second
         self.capacity = capacity
+        self._clock = clock
+        self._sleep = sleep
         self._tokens = capacity
-        self._updated = time.monotonic()
+        self._updated = clock()
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
@@ -25,13 +35,15 @@ class TokenBucket:
             return
         async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                # Within rounding of a whole token is a token: a sleep shorter than the clock's
+                # resolution would not move it, and the loop would spin.
+                if self._tokens >= 1.0 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return
-                await asyncio.sleep((1.0 - self._tokens) / self.rate)
+                await self._sleep((1.0 - self._tokens) / self.rate)
 
 
 class Pacer:

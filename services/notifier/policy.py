@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
-from hilo.consent import OptChange, OptKeywords, keyword_set, normalize_words
+from hilo.consent import OptChange, OptKeywords, keyword_set
 from schemas import ReplyReady, derived_id
 
 WINDOW = timedelta(hours=24)
@@ -91,7 +91,7 @@ def choose_template(
 # --- opt-out / opt-in ------------------------------------------------------------------
 
 # The keywords live in hilo/consent.py: the router reads the same table.
-__all__ = ["OptChange", "OptKeywords", "keyword_set", "normalize_words"]
+__all__ = ["OptChange", "OptKeywords", "keyword_set"]
 
 
 # --- provider errors -------------------------------------------------------------------

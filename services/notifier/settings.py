@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from hilo.consent import (
     DEFAULT_OPT_IN_EN,
@@ -11,25 +11,23 @@ from hilo.consent import (
     DEFAULT_OPT_OUT_EN,
     DEFAULT_OPT_OUT_ES,
 )
+from hilo.settings import MetaAccessToken, StrList, TwilioCredentials, reveal
 
 
-class NotifierSettings(BaseSettings):
+class NotifierSettings(TwilioCredentials, MetaAccessToken):
     """Field names are the environment names (case-insensitive), so TWILIO_* etc. are shared."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base: str = "https://api.twilio.com"
 
-    whatsapp_token: str | None = None
     whatsapp_phone_number_id: str | None = None
     graph_api_base: str = "https://graph.facebook.com"
     graph_api_version: str = "v20.0"
 
     # Where Twilio posts delivery statuses: HILO_PUBLIC_URL + /webhooks/twilio/status.
-    hilo_public_url: str | None = None
+    hilo_public_url: str | None = Field(default=None, examples=["https://hilo.example.com"])
 
     # Messages per second per sender number; 0 turns pacing off. Twilio's default WhatsApp
     # sender throughput is 10 msg/s, Meta's Cloud API 80 msg/s; stay at or under yours.
@@ -40,11 +38,11 @@ class NotifierSettings(BaseSettings):
     notifier_meta_template_name: str | None = None
     notifier_meta_template_language: str = "es"
 
-    # Whole-message keywords (comma-separated; case and accents ignored).
-    notifier_opt_out_keywords_es: str = DEFAULT_OPT_OUT_ES
-    notifier_opt_out_keywords_en: str = DEFAULT_OPT_OUT_EN
-    notifier_opt_in_keywords_es: str = DEFAULT_OPT_IN_ES
-    notifier_opt_in_keywords_en: str = DEFAULT_OPT_IN_EN
+    # Whole-message keywords (a JSON list or comma-separated; case and accents ignored).
+    notifier_opt_out_keywords_es: StrList = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_ES))
+    notifier_opt_out_keywords_en: StrList = Field(default_factory=lambda: list(DEFAULT_OPT_OUT_EN))
+    notifier_opt_in_keywords_es: StrList = Field(default_factory=lambda: list(DEFAULT_OPT_IN_ES))
+    notifier_opt_in_keywords_en: StrList = Field(default_factory=lambda: list(DEFAULT_OPT_IN_EN))
     notifier_opt_out_confirmation_es: str = (
         "Listo, no te enviaremos más mensajes. Escribe ALTA si quieres volver a recibirlos."
     )
@@ -68,12 +66,12 @@ class NotifierSettings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(
-            self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from
+            self.twilio_account_sid and reveal(self.twilio_auth_token) and self.twilio_whatsapp_from
         )
 
     @property
     def meta_configured(self) -> bool:
-        return bool(self.whatsapp_token and self.whatsapp_phone_number_id)
+        return bool(reveal(self.whatsapp_token) and self.whatsapp_phone_number_id)
 
     @property
     def status_callback(self) -> str | None:

@@ -6,5 +6,5 @@ SERVICE = ServiceInfo(
     name="projector",
     port_offset=2,
     summary="keeps the projections and read models from the store",
-    extra="core",
+    extra="projector",
 )

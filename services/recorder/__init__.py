@@ -6,5 +6,5 @@ SERVICE = ServiceInfo(
     name="recorder",
     port_offset=1,
     summary="appends every event to the PostgreSQL store in JetStream order (single writer)",
-    extra="core",
+    extra="recorder",
 )

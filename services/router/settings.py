@@ -14,12 +14,13 @@ from hilo.consent import (
     DEFAULT_OPT_OUT_EN,
     DEFAULT_OPT_OUT_ES,
 )
+from hilo.settings import StrList
 
 
-def _keywords(name: str, default: str) -> str:
+def _keywords(name: str, default: list[str]) -> list[str]:
     # The notifier's variable is honoured too: one setting, both services agree.
     return Field(
-        default=default,
+        default_factory=lambda: list(default),
         validation_alias=AliasChoices(f"ROUTER_{name}", f"NOTIFIER_{name}"),
     )
 
@@ -44,10 +45,10 @@ class RouterSettings(BaseSettings):
     # How often expired modes are looked for.
     router_sweep_seconds: float = Field(default=30.0, gt=0)
 
-    router_opt_out_keywords_es: str = _keywords("OPT_OUT_KEYWORDS_ES", DEFAULT_OPT_OUT_ES)
-    router_opt_out_keywords_en: str = _keywords("OPT_OUT_KEYWORDS_EN", DEFAULT_OPT_OUT_EN)
-    router_opt_in_keywords_es: str = _keywords("OPT_IN_KEYWORDS_ES", DEFAULT_OPT_IN_ES)
-    router_opt_in_keywords_en: str = _keywords("OPT_IN_KEYWORDS_EN", DEFAULT_OPT_IN_EN)
+    router_opt_out_keywords_es: StrList = _keywords("OPT_OUT_KEYWORDS_ES", DEFAULT_OPT_OUT_ES)
+    router_opt_out_keywords_en: StrList = _keywords("OPT_OUT_KEYWORDS_EN", DEFAULT_OPT_OUT_EN)
+    router_opt_in_keywords_es: StrList = _keywords("OPT_IN_KEYWORDS_ES", DEFAULT_OPT_IN_ES)
+    router_opt_in_keywords_en: StrList = _keywords("OPT_IN_KEYWORDS_EN", DEFAULT_OPT_IN_EN)
 
     @staticmethod
     def hours(value: float) -> timedelta | None:

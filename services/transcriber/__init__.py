@@ -7,4 +7,8 @@ SERVICE = ServiceInfo(
     port_offset=3,
     summary="voice notes to text: faster-whisper offline, or OpenAI",
     extra="transcriber",
+    publishes=(
+        "audio.transcribed",
+        "audio.transcription_failed",
+    ),
 )

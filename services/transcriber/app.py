@@ -7,6 +7,7 @@ import asyncio
 import httpx
 
 from hilo.service import Runtime, Service
+from hilo.settings import reveal
 from schemas import MessageReceived
 from services.transcriber.allowlist import HostAllowList
 from services.transcriber.backends import Backend, create_backend
@@ -18,16 +19,16 @@ from services.transcriber.storage import AudioStore
 
 
 def media_config(config: TranscriberSettings) -> MediaConfig:
-    hosts = (*config.media_host_patterns, config.twilio_api_base, config.graph_api_base)
+    hosts = (*config.transcriber_media_hosts, config.twilio_api_base, config.graph_api_base)
     return MediaConfig(
         allow=HostAllowList.of(hosts, config.transcriber_local_media_url),
         max_bytes=config.transcriber_max_bytes,
         twilio_api_base=config.twilio_api_base,
         twilio_account_sid=config.twilio_account_sid,
-        twilio_auth_token=config.twilio_auth_token,
+        twilio_auth_token=reveal(config.twilio_auth_token),
         graph_api_base=config.graph_api_base,
         graph_api_version=config.graph_api_version,
-        whatsapp_token=config.whatsapp_token,
+        whatsapp_token=reveal(config.whatsapp_token),
     )
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from hilo.cli.errors import UserError
+from hilo.errors import UserError
+from hilo.settings import reveal
 from schemas import TranscriptSegment
 from services.transcriber.decoding import DecodedAudio, encode
 from services.transcriber.failures import permanent, transient
@@ -224,7 +225,7 @@ def create_backend(config: TranscriberSettings) -> Backend:
     """The configured backend, ready to use; raises BackendUnavailable with the reason."""
     if config.hilo_transcriber == "openai":
         return OpenAITranscriber(
-            config.openai_api_key,
+            reveal(config.openai_api_key),
             base_url=config.openai_base_url,
             model=config.transcriber_openai_model,
             language=config.transcriber_language,

@@ -17,7 +17,7 @@ Every hop must be on the allow-list; the body is read with a size limit.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import httpx
@@ -57,10 +57,10 @@ class MediaConfig:
     max_bytes: int
     twilio_api_base: str
     twilio_account_sid: str | None
-    twilio_auth_token: str | None
+    twilio_auth_token: str | None = field(repr=False)
     graph_api_base: str
     graph_api_version: str
-    whatsapp_token: str | None
+    whatsapp_token: str | None = field(repr=False)
 
 
 class HttpStatus(Exception):

@@ -5,16 +5,28 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from hilo.settings import (
+    FloatList,
+    MetaAccessToken,
+    OpenAICredentials,
+    StrList,
+    TwilioCredentials,
+)
 
 # WhatsApp's own limit for audio messages.
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-DEFAULT_MEDIA_HOSTS = (
-    "api.twilio.com,*.twiliocdn.com,mms.twiliocdn.com,graph.facebook.com,lookaside.fbsbx.com"
-)
+DEFAULT_MEDIA_HOSTS = [
+    "api.twilio.com",
+    "*.twiliocdn.com",
+    "mms.twiliocdn.com",
+    "graph.facebook.com",
+    "lookaside.fbsbx.com",
+]
 
 
-class TranscriberSettings(BaseSettings):
+class TranscriberSettings(TwilioCredentials, MetaAccessToken, OpenAICredentials):
     """Field names are the environment names (case-insensitive), so provider settings are shared."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
@@ -31,8 +43,8 @@ class TranscriberSettings(BaseSettings):
 
     transcriber_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
     transcriber_max_duration_seconds: float = Field(default=900.0, gt=0)
-    # Comma-separated host patterns media may come from ("*.example.com", "host:port").
-    transcriber_media_hosts: str = DEFAULT_MEDIA_HOSTS
+    # Host patterns media may come from ("*.example.com", "host:port").
+    transcriber_media_hosts: StrList = Field(default_factory=lambda: list(DEFAULT_MEDIA_HOSTS))
     # Ingest's own media route, where `hilo simulate whatsapp --audio` notes are served from:
     # allowed over plain HTTP on the loopback, without credentials. Empty disables it. `hilo up`
     # gives each service its own HILO_HTTP_PORT, so ingest's port is spelled out here.
@@ -42,22 +54,13 @@ class TranscriberSettings(BaseSettings):
     # Attempts for transient trouble (network, 5xx) before `audio.transcription_failed`,
     # and the waits between them.
     transcriber_attempts: int = Field(default=4, ge=1)
-    transcriber_retry_backoff_seconds: str = "2,10,30"
+    transcriber_retry_backoff_seconds: FloatList = Field(default_factory=lambda: [2.0, 10.0, 30.0])
 
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
     twilio_api_base: str = "https://api.twilio.com"
-    whatsapp_token: str | None = None
     graph_api_base: str = "https://graph.facebook.com"
     graph_api_version: str = "v20.0"
-    openai_api_key: str | None = None
     openai_base_url: str | None = None
 
     @property
     def retry_backoff(self) -> tuple[float, ...]:
-        steps = tuple(float(s) for s in self.transcriber_retry_backoff_seconds.split(",") if s)
-        return steps or (1.0,)
-
-    @property
-    def media_host_patterns(self) -> tuple[str, ...]:
-        return tuple(h.strip() for h in self.transcriber_media_hosts.split(",") if h.strip())
+        return tuple(self.transcriber_retry_backoff_seconds) or (1.0,)

@@ -7,4 +7,10 @@ SERVICE = ServiceInfo(
     port_offset=5,
     summary="continues a finished call on WhatsApp with the same ElevenLabs agent",
     extra="voice_bridge",
+    publishes=(
+        "reply.ready",
+        "agent.reply_failed",
+        "conversation.mode_changed",
+        "call.ended",
+    ),
 )

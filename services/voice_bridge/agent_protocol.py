@@ -1,7 +1,7 @@
 """The ElevenLabs Conversational AI WebSocket protocol: frames we send, frames we read.
 
-No I/O here: builders return JSON text, :func:`parse` turns a server frame into
-a small typed value, and :class:`AnswerCollector` assembles one agent answer
+No I/O here: builders return JSON text, :func:`parse` reads a server frame into
+a small typed pydantic model, and :class:`AnswerCollector` assembles one agent answer
 from the frames that make it up (split responses, corrections, audio-only
 turns, interruptions).
 """
@@ -12,6 +12,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+)
 
 CONVERSATION_PATH = "/v1/convai/conversation"
 SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
@@ -73,54 +83,82 @@ def client_tool_result(tool_call_id: str, result: str, *, is_error: bool = True)
 
 
 # --- frames we read -----------------------------------------------------------
+# Each frame type is a pydantic model that reads its fields straight from where the
+# protocol nests them (``AliasPath``); a frame of a type we do not use becomes ``Other``.
 
 
-@dataclass(frozen=True)
-class InitiationMetadata:
-    conversation_id: str | None
+class _Frame(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
 
-@dataclass(frozen=True)
-class AgentResponse:
-    text: str
+class InitiationMetadata(_Frame):
+    conversation_id: str | None = Field(
+        default=None,
+        validation_alias=AliasPath("conversation_initiation_metadata_event", "conversation_id"),
+    )
 
 
-@dataclass(frozen=True)
-class AgentResponseCorrection:
-    original: str
-    corrected: str
+class AgentResponse(_Frame):
+    text: str = Field(
+        default="", validation_alias=AliasPath("agent_response_event", "agent_response")
+    )
 
 
-@dataclass(frozen=True)
-class AudioChunk:
-    event_id: int | None
-    # The characters the chunk speaks, from its alignment (empty when none came).
-    text: str
+class AgentResponseCorrection(_Frame):
+    original: str = Field(
+        default="",
+        validation_alias=AliasPath("agent_response_correction_event", "original_agent_response"),
+    )
+    corrected: str = Field(
+        default="",
+        validation_alias=AliasPath("agent_response_correction_event", "corrected_agent_response"),
+    )
 
 
-@dataclass(frozen=True)
-class Ping:
-    event_id: int
-    ping_ms: int | None
+class AudioChunk(_Frame):
+    event_id: StrictInt | None = Field(
+        default=None, validation_alias=AliasPath("audio_event", "event_id")
+    )
+    # The characters the chunk speaks, from its alignment (in the event, or beside it).
+    chars: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices(
+            AliasPath("audio_event", "alignment", "chars"), AliasPath("alignment", "chars")
+        ),
+    )
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chars)
 
 
-@dataclass(frozen=True)
-class ClientToolCall:
-    tool_name: str
-    tool_call_id: str
-    parameters: dict[str, Any]
+class Ping(_Frame):
+    event_id: StrictInt = Field(validation_alias=AliasPath("ping_event", "event_id"))
+    ping_ms: StrictInt | None = Field(
+        default=None, validation_alias=AliasPath("ping_event", "ping_ms")
+    )
 
 
-@dataclass(frozen=True)
-class Interruption:
-    event_id: int | None
+class ClientToolCall(_Frame):
+    tool_name: str = Field(default="", validation_alias=AliasPath("client_tool_call", "tool_name"))
+    tool_call_id: str = Field(
+        default="", validation_alias=AliasPath("client_tool_call", "tool_call_id")
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, validation_alias=AliasPath("client_tool_call", "parameters")
+    )
 
 
-@dataclass(frozen=True)
-class Other:
+class Interruption(_Frame):
+    event_id: StrictInt | None = Field(
+        default=None, validation_alias=AliasPath("interruption_event", "event_id")
+    )
+
+
+class Other(_Frame):
     """A frame we have no use for (user_transcript, vad_score, internal_tentative…)."""
 
-    type: str
+    type: str = ""
 
 
 ServerEvent = (
@@ -134,18 +172,19 @@ ServerEvent = (
     | Other
 )
 
+_FRAMES: dict[str, type[ServerEvent]] = {
+    "conversation_initiation_metadata": InitiationMetadata,
+    "agent_response": AgentResponse,
+    "agent_response_correction": AgentResponseCorrection,
+    "audio": AudioChunk,
+    "ping": Ping,
+    "client_tool_call": ClientToolCall,
+    "interruption": Interruption,
+}
+
 
 class ProtocolError(ValueError):
     """A frame that is not the JSON object the protocol promises."""
-
-
-def _section(frame: dict[str, Any], name: str) -> dict[str, Any]:
-    value = frame.get(name)
-    return value if isinstance(value, dict) else {}
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def parse(raw: str | bytes) -> ServerEvent:
@@ -156,42 +195,15 @@ def parse(raw: str | bytes) -> ServerEvent:
     if not isinstance(frame, dict):
         raise ProtocolError("frame is not a JSON object")
     kind = str(frame.get("type", ""))
-    if kind == "conversation_initiation_metadata":
-        meta = _section(frame, "conversation_initiation_metadata_event")
-        conversation_id = meta.get("conversation_id")
-        return InitiationMetadata(conversation_id if isinstance(conversation_id, str) else None)
-    if kind == "agent_response":
-        text = _section(frame, "agent_response_event").get("agent_response")
-        return AgentResponse(text if isinstance(text, str) else "")
-    if kind == "agent_response_correction":
-        event = _section(frame, "agent_response_correction_event")
-        return AgentResponseCorrection(
-            original=str(event.get("original_agent_response") or ""),
-            corrected=str(event.get("corrected_agent_response") or ""),
-        )
-    if kind == "audio":
-        event = _section(frame, "audio_event")
-        alignment = event.get("alignment") or frame.get("alignment")
-        chars = alignment.get("chars") if isinstance(alignment, dict) else None
-        text = "".join(c for c in chars if isinstance(c, str)) if isinstance(chars, list) else ""
-        return AudioChunk(_int_or_none(event.get("event_id")), text)
-    if kind == "ping":
-        event = _section(frame, "ping_event")
-        event_id = _int_or_none(event.get("event_id"))
-        if event_id is None:
-            raise ProtocolError("ping without event_id")
-        return Ping(event_id, _int_or_none(event.get("ping_ms")))
-    if kind == "client_tool_call":
-        call = _section(frame, "client_tool_call")
-        params = call.get("parameters")
-        return ClientToolCall(
-            tool_name=str(call.get("tool_name") or ""),
-            tool_call_id=str(call.get("tool_call_id") or ""),
-            parameters=params if isinstance(params, dict) else {},
-        )
-    if kind == "interruption":
-        return Interruption(_int_or_none(_section(frame, "interruption_event").get("event_id")))
-    return Other(kind)
+    model = _FRAMES.get(kind)
+    if model is None:
+        return Other(type=kind)
+    try:
+        return model.model_validate(frame)
+    except ValidationError as exc:
+        # The reason names the fields, never their values (they may be the customer's words).
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+        raise ProtocolError(f"{kind} frame with unreadable {fields}") from None
 
 
 # --- one answer -----------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from hilo.service import Runtime, Service
+from hilo.settings import reveal
 from services.voice_bridge.agent_session import AgentConfig, SessionPool
 from services.voice_bridge.batch_poller import BatchPoller
 from services.voice_bridge.handlers import HANDLED_EVENTS, on_event
@@ -30,7 +31,7 @@ def build(settings: VoiceBridgeSettings | None = None) -> Service:
         agent = AgentConfig(
             api_base=config.elevenlabs_api_base,
             agent_id=config.elevenlabs_agent_id or "",
-            api_key=config.elevenlabs_api_key,
+            api_key=reveal(config.elevenlabs_api_key),
             connect_timeout=config.voice_bridge_connect_timeout_seconds,
             reply_timeout=config.voice_bridge_reply_timeout_seconds,
             quiet_seconds=config.voice_bridge_quiet_seconds,

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from hilo.service import Runtime
+from hilo.settings import reveal
 from services.voice_bridge import ledger
 from services.voice_bridge.call_record import UnusableRecord, call_ended_from_record
 from services.voice_bridge.settings import VoiceBridgeSettings
@@ -33,7 +34,7 @@ class BatchPoller:
         self.base = settings.elevenlabs_api_base.rstrip("/")
 
     def _headers(self) -> dict[str, str]:
-        key = self.settings.elevenlabs_api_key
+        key = reveal(self.settings.elevenlabs_api_key)
         return {"xi-api-key": key} if key else {}
 
     async def _get(self, path: str) -> dict[str, Any] | None:

@@ -201,7 +201,7 @@ async def on_message(event: MessageReceived, ctx: Context) -> None:
     text = event.text.strip() if event.kind == "text" and event.text else None
     if text is None and not event.has_audio:
         return
-    await ledger.remember_inbound(
+    inbound = await ledger.remember_inbound(
         ctx.db,
         message_event_id=event.event_id,
         conversation=event.conversation,
@@ -209,13 +209,22 @@ async def on_message(event: MessageReceived, ctx: Context) -> None:
         text=text,
         at=event.occurred_at,
     )
+    if inbound.routed_to_agent and inbound.text and not ctx.delivery.replayed:
+        await _ask(inbound, ctx)  # its routing came first (a crash reordered them)
 
 
 async def on_routed(event: MessageRouted, ctx: Context) -> None:
     if event.answerer != "voice_agent" or ctx.delivery.replayed:
         return
-    inbound = await ledger.route_to_agent(ctx.db, event.message_event_id, event.call_id)
-    if inbound is not None and inbound.text:
+    inbound = await ledger.route_to_agent(
+        ctx.db,
+        message_event_id=event.message_event_id,
+        conversation=event.conversation,
+        correlation_id=event.correlation_id,
+        at=event.occurred_at,
+        call_id=event.call_id,
+    )
+    if inbound.text:
         await _ask(inbound, ctx)
 
 

@@ -142,16 +142,21 @@ async def remember_inbound(
     correlation_id: uuid.UUID,
     text: str | None,
     at: datetime,
-) -> None:
-    await db.execute(
+) -> Inbound:
+    """The message as it stands: its routing may have come first (a crash reorders them)."""
+    row = await db.fetchrow(
         "INSERT INTO voice_bridge_inbound (message_event_id, conversation, cause_event_id,"
-        " correlation_id, text, at) VALUES ($1, $2, $1, $3, $4, $5) ON CONFLICT DO NOTHING",
+        " correlation_id, text, at) VALUES ($1, $2, $1, $3, $4, $5)"
+        " ON CONFLICT (message_event_id) DO UPDATE SET"
+        " text = COALESCE(voice_bridge_inbound.text, EXCLUDED.text), at = EXCLUDED.at,"
+        " correlation_id = EXCLUDED.correlation_id RETURNING *",
         message_event_id,
         conversation,
         correlation_id,
         text,
         at,
     )
+    return _inbound(row)
 
 
 async def hear_transcript(
@@ -175,15 +180,27 @@ async def hear_transcript(
 
 
 async def route_to_agent(
-    db: asyncpg.Pool, message_event_id: uuid.UUID, call_id: str | None
-) -> Inbound | None:
+    db: asyncpg.Pool,
+    *,
+    message_event_id: uuid.UUID,
+    conversation: str,
+    correlation_id: uuid.UUID,
+    at: datetime,
+    call_id: str | None,
+) -> Inbound:
+    """Mark the message the agent's (kept even before the message itself arrives)."""
     row = await db.fetchrow(
-        "UPDATE voice_bridge_inbound SET routed_to_agent = true, call_id = $2"
-        " WHERE message_event_id = $1 RETURNING *",
+        "INSERT INTO voice_bridge_inbound (message_event_id, conversation, cause_event_id,"
+        " correlation_id, at, routed_to_agent, call_id) VALUES ($1, $2, $1, $3, $4, true, $5)"
+        " ON CONFLICT (message_event_id) DO UPDATE SET routed_to_agent = true,"
+        " call_id = EXCLUDED.call_id RETURNING *",
         message_event_id,
+        conversation,
+        correlation_id,
+        at,
         call_id,
     )
-    return _inbound(row) if row else None
+    return _inbound(row)
 
 
 def _inbound(row: Any) -> Inbound:

@@ -25,11 +25,11 @@ items separated by new lines or ``;``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hilo.text import guess_language, keyword
 from schemas import CallEnded, CallFailed
 
 NAME_KEYS = ("customer_name", "contact_name", "name", "first_name", "nombre", "user_name")
@@ -54,66 +54,6 @@ NEXT_STEP_KEYS = (
 )
 MAX_ITEMS = 3
 MAX_ITEM_CHARS = 160
-
-_SPANISH_HINTS = frozenset(
-    [
-        "el",
-        "la",
-        "los",
-        "las",
-        "de",
-        "que",
-        "y",
-        "en",
-        "por",
-        "para",
-        "con",
-        "una",
-        "un",
-        "es",
-        "sí",
-        "gracias",
-        "hola",
-        "quiero",
-        "necesito",
-        "cuando",
-        "dónde",
-        "donde",
-        "cómo",
-        "como",
-        "pero",
-        "mañana",
-        "también",
-        "está",
-        "bueno",
-    ]
-)
-_ENGLISH_HINTS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "and",
-        "to",
-        "is",
-        "it",
-        "yes",
-        "thanks",
-        "hello",
-        "hi",
-        "want",
-        "need",
-        "when",
-        "where",
-        "how",
-        "but",
-        "tomorrow",
-        "also",
-        "okay",
-        "please",
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -159,8 +99,8 @@ class CallContext:
 
 
 def _fold(key: str) -> str:
-    stripped = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", stripped.lower()).strip("_")
+    """``"Customer Name"``, ``"customer-name"`` → ``"customer_name"``: ElevenLabs keys as typed."""
+    return keyword(key).replace(" ", "_")
 
 
 def _value(raw: Any) -> Any:
@@ -201,17 +141,6 @@ def normalize_language(raw: Any) -> str | None:
     if code in {"en", "eng", "english", "ingles", "inglés"}:
         return "en"
     return None
-
-
-def guess_language(texts: Iterable[str], default: str) -> str:
-    spanish = english = 0
-    for text in texts:
-        for word in re.findall(r"[a-záéíóúñü]+", text.lower()):
-            spanish += word in _SPANISH_HINTS
-            english += word in _ENGLISH_HINTS
-    if spanish == english:
-        return default
-    return "es" if spanish > english else "en"
 
 
 def language_of(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from hilo.settings import ElevenLabsApiKey, StrList
 
 DEFAULT_FALLBACK_ES = (
     "Gracias por tu mensaje. En este momento no puedo responder; "
@@ -14,13 +16,12 @@ DEFAULT_FALLBACK_EN = (
 )
 
 
-class VoiceBridgeSettings(BaseSettings):
+class VoiceBridgeSettings(ElevenLabsApiKey):
     """Field names are the environment names (case-insensitive), so ELEVENLABS_* are shared."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     elevenlabs_api_base: str = "https://api.elevenlabs.io"
-    elevenlabs_api_key: str | None = None
     elevenlabs_agent_id: str | None = None
 
     # A conversation's socket closes after this long without messages; it reopens on demand.
@@ -39,13 +40,13 @@ class VoiceBridgeSettings(BaseSettings):
     voice_bridge_failed_call_text_es: str = ""
     voice_bridge_failed_call_text_en: str = ""
 
-    # Batch calls to watch for finished calls whose webhook never arrived (comma-separated).
-    voice_bridge_batch_ids: str = ""
+    # Batch calls to watch for finished calls whose webhook never arrived.
+    voice_bridge_batch_ids: StrList = Field(default_factory=list)
     voice_bridge_batch_poll_seconds: float = Field(default=60.0, gt=0)
 
     @property
     def batch_ids(self) -> tuple[str, ...]:
-        return tuple(b.strip() for b in self.voice_bridge_batch_ids.split(",") if b.strip())
+        return tuple(self.voice_bridge_batch_ids)
 
     def fallback_text(self, language: str) -> str:
         return (

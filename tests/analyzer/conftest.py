@@ -14,29 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from hilo import testing
 from hilo.bus import EventBus
 from hilo.service import Runtime, Service
 from hilo.settings import HiloSettings
 from hilo.testing import Published, eventually, marker_round_trip, watching
 from schemas import MessageReceived, utc_now
+from services.analyzer import SERVICE
 from services.analyzer.app import build
 from services.analyzer.settings import AnalyzerSettings
 from services.router.app import build as build_router
 from services.router.settings import RouterSettings
 
-OUTPUT_TYPES = (
-    "intent.detected",
-    "calendar_event.scheduled",
-    "calendar_event.rescheduled",
-    "calendar_event.cancelled",
-    "task.created",
-    "task.updated",
-    "reply.ready",
-)
+OUTPUT_TYPES = SERVICE.publishes
 
 # Colombia has one time zone: the analyzer takes America/Bogota from the number.
 CUSTOMER = "+573001112233"
@@ -76,13 +69,8 @@ async def analyzer(settings: HiloSettings, tmp_path: Path) -> AnalyzerFactory:
 
 
 async def drained(bus: EventBus, durable: str = "analyzer") -> None:
-    """Wait until the analyzer's consumer has handled (acked) everything in the stream."""
-
-    async def done() -> bool:
-        info = await bus.js.consumer_info(bus.naming.events_stream, bus.naming.durable(durable))
-        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
-
-    await eventually(done, timeout=15)
+    """The analyzer's consumer has handled (acked) everything in the stream."""
+    await testing.drained(bus, durable)
 
 
 async def settled(runtime: Runtime, bus: EventBus) -> None:
@@ -174,17 +162,6 @@ class OpenAIStandIn:
 @pytest_asyncio.fixture
 async def openai_standin() -> AsyncIterator[OpenAIStandIn]:
     standin = OpenAIStandIn()
-    config = uvicorn.Config(
-        standin.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    standin.url = f"http://127.0.0.1:{port}/v1"
-    yield standin
-    server.should_exit = True
-    await task
+    async with testing.serving(standin.app()) as base:
+        standin.url = f"{base}/v1"
+        yield standin

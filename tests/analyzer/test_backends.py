@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.analyzer.backends import BackendUnavailable, RulesBackend, make_backend
+from services.analyzer.backends import BackendUnavailable, RulesBackend
+from services.analyzer.choose_backend import make_backend
 from services.analyzer.models import Analysis, Conversation, ConversationMessage
 from services.analyzer.openai_backend import FALLBACK_NAME, OpenAIBackend
 from services.analyzer.settings import AnalyzerSettings

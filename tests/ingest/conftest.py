@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest_asyncio
-from nats.aio.msg import Msg
 
 from hilo.bus import EventBus
 from hilo.service import Service
 from hilo.settings import HiloSettings
-from hilo.testing import eventually
-from schemas import Event, registry
+from hilo.testing import Published, watching
 from services.ingest.app import build
 from services.ingest.settings import IngestSettings
 from services.ingest.signatures import elevenlabs_signature, meta_signature, twilio_signature
@@ -33,53 +30,12 @@ CONTACT = "+573001112233"
 BUSINESS = "whatsapp:+14155238886"
 
 
-@dataclass
-class Published:
-    """Every publish on the namespace's subjects, duplicates included (core NATS sees them all)."""
-
-    bus: EventBus
-    events: list[Event] = field(default_factory=list)
-    _markers: dict[str, asyncio.Event] = field(default_factory=dict)
-
-    def of(self, kind: str) -> list[Any]:
-        return [e for e in self.events if e.type == kind]
-
-    async def wait_for(self, kind: str, count: int = 1) -> list[Any]:
-        async def enough() -> list[Any] | None:
-            found = self.of(kind)
-            return found if len(found) >= count else None
-
-        return await eventually(enough, timeout=10)
-
-    async def settle(self) -> None:
-        """Wait until everything published so far has reached this listener.
-
-        One subscription sees events and marker in the server's order, and an event ingest
-        answered for was routed before its acknowledgement, so before the marker.
-        """
-        marker = uuid.uuid4().hex
-        self._markers[marker] = asyncio.Event()
-        await self.bus.nc.publish(self._marker_subject, marker.encode())
-        await asyncio.wait_for(self._markers[marker].wait(), 10)
-
-    @property
-    def _marker_subject(self) -> str:
-        return f"{self.bus.naming.namespace}.zz-test-marker"
-
-    async def on_message(self, msg: Msg) -> None:
-        if msg.subject == self._marker_subject:
-            self._markers[msg.data.decode()].set()
-        else:
-            self.events.append(registry.decode_json(msg.data))
-
-
 @pytest_asyncio.fixture
 async def published(bus: EventBus) -> AsyncIterator[Published]:
-    seen = Published(bus)
-    sub = await bus.nc.subscribe(f"{bus.naming.namespace}.>", cb=seen.on_message)
-    yield seen
-    with contextlib.suppress(Exception):
-        await sub.unsubscribe()
+    """Every publish on the namespace's subjects, duplicates included (core NATS sees them all);
+    ``await published.settle()`` waits until what ingest answered for is recorded."""
+    async with watching(bus, None, Published()) as seen:
+        yield seen
 
 
 async def stored_count(bus: EventBus) -> int:

@@ -7,12 +7,12 @@ import hashlib
 from pathlib import Path
 
 from hilo.bus import EventBus
+from hilo.testing import Published
 from schemas import CallAudioRecorded, CallEnded, CallFailed
 from services.voice_bridge.call_record import call_ended_event_id, call_ended_from_record
 from tests.ingest.conftest import (
     CONTACT,
     IngestFactory,
-    Published,
     envelope,
     stored_count,
     transcription_data,

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from hilo.bus import EventBus
+from hilo.testing import Published
 from schemas import MessageReceived, MessageStatusReported, derived_id
 from tests.ingest.conftest import (
     APP_SECRET,
     VERIFY_TOKEN,
     IngestFactory,
-    Published,
     meta_message,
     meta_payload,
     meta_value,

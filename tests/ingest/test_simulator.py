@@ -13,14 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hilo.cli.errors import UserError
 from hilo.cli.simulate import simulate_whatsapp
 from hilo.embedded import free_port
+from hilo.errors import UserError
+from hilo.testing import Published
 from schemas import MediaRef, MessageReceived
 from services.ingest.files import TOKEN_FILE
 from services.transcriber.allowlist import HostAllowList
 from services.transcriber.media import MediaConfig, MediaFetcher
-from tests.ingest.conftest import CONTACT, IngestFactory, Published
+from tests.ingest.conftest import CONTACT, IngestFactory
 
 VOICE_NOTE = b"OggS\x00\x02" + bytes(range(200)) * 20
 

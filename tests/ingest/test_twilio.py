@@ -8,13 +8,13 @@ import asyncpg
 import httpx
 
 from hilo.bus import EventBus
+from hilo.testing import Published
 from schemas import MessageReceived, MessageStatusReported, derived_id
 from services.ingest.handlers import EMPTY_TWIML
 from tests.ingest.conftest import (
     AUTH_TOKEN,
     CONTACT,
     IngestFactory,
-    Published,
     inbound_form,
     status_form,
     stored_count,
@@ -82,7 +82,9 @@ async def test_media_location_and_button_messages(
     async with ingest() as running:
         for form in (voice, place, button, document):
             assert (await running.twilio(form)).status_code == 200
-    events = {e.provider_message_id: e for e in await published.wait_for("message.received", 4)}
+    events = {
+        e.provider_message_id: e for e in await published.wait_for("message.received", count=4)
+    }
     audio = events[voice["MessageSid"]]
     assert audio.kind == "audio" and audio.has_audio
     assert [(m.url, m.content_type) for m in audio.media] == [

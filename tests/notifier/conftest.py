@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest_asyncio
 
+from hilo import testing
 from hilo.bus import EventBus
 from hilo.service import Runtime
 from hilo.settings import HiloSettings
-from hilo.testing import Published, eventually, watching
+from hilo.testing import Published, watching
 from schemas import MessageReceived, ReplyReady
 from services.notifier.app import build
 from services.notifier.settings import NotifierSettings
@@ -119,10 +120,5 @@ def reply(text: str | None = "¡Hola! ¿En qué te ayudo?", **fields: Any) -> Re
 
 
 async def drained(bus: EventBus, durable: str = "notifier") -> None:
-    """Wait until the notifier's consumer has handled (acked) everything in the stream."""
-
-    async def done() -> bool:
-        info = await bus.js.consumer_info(bus.naming.events_stream, bus.naming.durable(durable))
-        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
-
-    await eventually(done, timeout=15)
+    """The notifier's consumer has handled (acked) everything, and its publishes are recorded."""
+    await testing.settled(bus, durable)

@@ -26,9 +26,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from hilo.testing import serving
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "standin-auth-token"
@@ -254,21 +255,9 @@ def _meta_error_response(
 @contextlib.asynccontextmanager
 async def provider_standins() -> AsyncIterator[ProviderStandIns]:
     standins = ProviderStandIns()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            standins.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-        )
-    )
-    setattr(server, "capture_signals", contextlib.nullcontext)  # noqa: B010
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-        await asyncio.sleep(0.01)
-    standins.base_url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
-        yield standins
-    finally:
-        standins.release_hung()
-        server.should_exit = True
-        await task
+    async with serving(standins.app()) as base_url:
+        standins.base_url = base_url
+        try:
+            yield standins
+        finally:
+            standins.release_hung()

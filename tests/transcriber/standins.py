@@ -12,7 +12,6 @@ The API runs on 127.0.0.1, the CDN/lookaside on 127.0.0.2: different hosts, as i
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -20,9 +19,10 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+
+from hilo.testing import serving
 
 API_HOST = "127.0.0.1"
 CDN_HOST = "127.0.0.2"
@@ -162,26 +162,6 @@ class ProviderStandIn:
 
             return StreamingResponse(chunks(), media_type=media.content_type)
         return Response(media.data, media_type=media.content_type)
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI, host: str) -> AsyncIterator[str]:
-    """Run ``app`` on ``host`` at a free port; yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="off")
-    )
-    setattr(server, "capture_signals", contextlib.nullcontext)  # noqa: B010
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.asynccontextmanager

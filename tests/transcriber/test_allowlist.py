@@ -8,7 +8,7 @@ from services.transcriber.allowlist import HostAllowList, same_origin
 from services.transcriber.settings import DEFAULT_MEDIA_HOSTS
 
 DEFAULTS = HostAllowList.of(
-    (*DEFAULT_MEDIA_HOSTS.split(","), "https://api.twilio.com", "https://graph.facebook.com"),
+    (*DEFAULT_MEDIA_HOSTS, "https://api.twilio.com", "https://graph.facebook.com"),
     "http://127.0.0.1:8000/media/",
 )
 

@@ -13,6 +13,7 @@ import pytest_asyncio
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from hilo.testing import serving
 from services.transcriber.backends import (
     BackendUnavailable,
     LocalWhisper,
@@ -22,7 +23,6 @@ from services.transcriber.backends import (
 from services.transcriber.decoding import SAMPLE_RATE, DecodedAudio, encode
 from services.transcriber.failures import TranscriptionError
 from services.transcriber.settings import TranscriberSettings
-from tests.transcriber.standins import serving
 
 API_KEY = "sk-test"
 

@@ -10,12 +10,13 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI, Request, Response
 
+from hilo.testing import serving
 from schemas import MediaRef
 from services.transcriber.app import media_config
 from services.transcriber.failures import TranscriptionError
 from services.transcriber.media import MediaFetcher
 from tests.transcriber.conftest import transcriber_settings
-from tests.transcriber.standins import API_HOST, ProviderStandIn, serving
+from tests.transcriber.standins import API_HOST, ProviderStandIn
 
 NOTE = b"OggS" + b"\x01" * 5000  # the bytes only travel here; nobody decodes them
 MiB = 1024 * 1024

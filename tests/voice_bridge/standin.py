@@ -52,13 +52,13 @@ class ElevenLabsStandIn:
     # Seconds the agent "thinks" before any answer (benchmarks set it; 0 for tests).
     think_seconds: float = 0.0
     slow_seconds: float = 5.0
-    # No answer goes out until this many questions are in the agent's hands at once (0: no
-    # gate): conversations answered one after another never get there, and the test fails.
-    gather: int = 0
+    # When set, no question is answered until this many are waiting for an answer at once:
+    # a client that asks one after another never gets there.
+    answer_together: int = 0
+    _waiting: int = 0
+    _together: asyncio.Event = field(default_factory=asyncio.Event)
     # "[hold]" questions are answered only once this is set.
     release: asyncio.Event = field(default_factory=asyncio.Event)
-    _waiting: int = 0
-    _gathered: asyncio.Event = field(default_factory=asyncio.Event)
     connections: list[Connection] = field(default_factory=list)
     http_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -167,11 +167,11 @@ class ElevenLabsStandIn:
 
     async def _answer(self, ws: ServerConnection, log: Connection, text: str) -> None:
         name = log.dynamic_variables.get("customer_name", "")
-        if self.gather:
+        if self.answer_together:
             self._waiting += 1
-            if self._waiting >= self.gather:
-                self._gathered.set()
-            await self._gathered.wait()
+            if self._waiting >= self.answer_together:
+                self._together.set()
+            await self._together.wait()
         if "[hold]" in text:
             await self.release.wait()
         if self.think_seconds:

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from hilo.text import guess_language
 from schemas import CallEnded, CallFailed, CallTurn, envelope
 from services.voice_bridge import agent_protocol as protocol
 from services.voice_bridge.call_record import (
@@ -18,7 +19,6 @@ from services.voice_bridge.context import ChatLine, conversation_so_far, dynamic
 from services.voice_bridge.opener import (
     call_context,
     failed_call_language,
-    guess_language,
     is_completed,
     opener_text,
 )
@@ -188,12 +188,19 @@ def test_parse_rejects_garbage_and_reads_control_frames() -> None:
     with pytest.raises(protocol.ProtocolError):
         protocol.parse("[1]")
     ping = protocol.parse('{"type":"ping","ping_event":{"event_id":3,"ping_ms":20}}')
-    assert ping == protocol.Ping(3, 20)
+    assert ping == protocol.Ping(event_id=3, ping_ms=20)
     call = protocol.parse(
         '{"type":"client_tool_call","client_tool_call":{"tool_name":"t","tool_call_id":"i",'
         '"parameters":{"a":1}}}'
     )
-    assert call == protocol.ClientToolCall("t", "i", {"a": 1})
+    assert call == protocol.ClientToolCall(tool_name="t", tool_call_id="i", parameters={"a": 1})
+    with pytest.raises(protocol.ProtocolError, match="ping frame with unreadable ping_event"):
+        protocol.parse('{"type":"ping","ping_event":{"ping_ms":20}}')
+    assert protocol.parse('{"type":"user_transcript"}') == protocol.Other(type="user_transcript")
+    audio = protocol.parse(
+        '{"type":"audio","audio_event":{"event_id":4,"alignment":{"chars":["H","o","la"]}}}'
+    )
+    assert isinstance(audio, protocol.AudioChunk) and (audio.event_id, audio.text) == (4, "Hola")
 
 
 def test_conversation_record_becomes_call_ended_with_the_ingest_id() -> None:

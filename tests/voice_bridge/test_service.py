@@ -250,7 +250,7 @@ async def test_conversations_do_not_wait_for_each_other(
             await bus.publish(finished_call(customer, call_id=f"conv_{customer[1:]}"))
         await published.wait_for("reply.ready", count=len(customers))
         # No answer until every conversation's question is with the agent at once.
-        standin.gather = len(customers)
+        standin.answer_together = len(customers)
         for customer in customers:
             await bus.publish(text_message(f"pregunta de {customer}", customer))
         await published.wait_for("reply.ready", count=2 * len(customers))

@@ -10,3 +10,12 @@ ALTER TABLE analyzer_messages ADD COLUMN IF NOT EXISTS answerer text;
 ALTER TABLE analyzer_contacts DROP COLUMN IF EXISTS mode;
 ALTER TABLE analyzer_contacts DROP COLUMN IF EXISTS mode_event_id;
 ALTER TABLE analyzer_contacts DROP COLUMN IF EXISTS mode_changed_at;
+
+-- The router's decisions as they arrive. A crash can reorder a conversation's events (the
+-- unacked message comes back after the ack wait, its routing may come first): the message,
+-- when it comes, finds its decision here.
+CREATE TABLE IF NOT EXISTS analyzer_routes (
+    message_id  uuid PRIMARY KEY,
+    answerer    text NOT NULL,
+    routed_at   timestamptz NOT NULL DEFAULT now()
+);

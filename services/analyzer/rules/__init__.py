@@ -11,7 +11,7 @@ themselves are explicit rules, because no general parser follows them.
 
 from __future__ import annotations
 
-from hilo.language import detect
+from hilo.text import guess_language
 from services.analyzer.models import Analysis, Conversation
 from services.analyzer.rules.classify import intent_of, sentiment_of
 from services.analyzer.rules.entities import find_entities
@@ -27,7 +27,7 @@ def analyze(conversation: Conversation) -> Analysis:
     """Everything the rules find in one conversation, each finding linked to its messages."""
     conversation = conversation.with_message_ids()
     inbound = [m for m in conversation.messages if m.direction == "inbound"]
-    language = conversation.language or detect([m.text for m in inbound])
+    language = conversation.language or guess_language([m.text for m in inbound])
     language = language[:2].lower()
     rules_language = language if language in ("es", "en") else "es"
     found = find_events(conversation, rules_language)

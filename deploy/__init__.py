@@ -1,0 +1,1 @@
+"""Deployment files; the Python under ``deploy/tools`` writes and checks them."""

@@ -1,0 +1,1 @@
+"""Tools that write and check ``deploy/``: run by ``make manifests`` and ``make lint``."""

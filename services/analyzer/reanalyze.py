@@ -1,0 +1,126 @@
+"""Re-running the current analyzer over stored conversations (`hilo reanalyze`).
+
+Conversations are folded from the event store exactly as the analyzer's consumer keeps
+them, analysed with the configured backend, and the differences against the calendar
+and tasks already published are published (unchanged events publish nothing). Never
+replies: this is a correction of the record, not a conversation. The CLI only wires the
+servers and draws the progress bar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from hilo.bus import EventBus
+from hilo.errors import UserError
+from hilo.phones import to_e164
+from hilo.settings import HiloSettings
+from hilo.store.eventstore import EventStore, RecordedEvent
+from schemas import Event, derived_id
+from services.analyzer import pipeline
+from services.analyzer.backends import Backend
+from services.analyzer.conversation_log import build_conversation, contact_timezone, fold
+from services.analyzer.diff import Cause
+from services.analyzer.settings import AnalyzerSettings
+
+READ_TYPES = (
+    "message.received",
+    "audio.transcribed",
+    "audio.transcription_failed",
+    "call.ended",
+    "reply.ready",
+)
+
+
+@dataclass
+class Totals:
+    conversations: int = 0
+    analysed: int = 0
+    calendar_changes: int = 0
+    task_changes: int = 0
+
+
+async def conversations_to_read(store: EventStore, contact: str | None) -> list[str]:
+    """Every conversation with a stored inbound message, or the one contact's."""
+    if contact is None:
+        return await store.streams_with("message.received")
+    key = to_e164(contact)
+    if not await store.streams_with("message.received", stream=key):
+        raise UserError(f"no stored messages from {key}")
+    return [key]
+
+
+async def reanalyze(
+    pool: asyncpg.Pool,
+    bus: EventBus,
+    settings: HiloSettings,
+    analyzer: AnalyzerSettings,
+    backend: Backend,
+    contact: str | None,
+    *,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_conversation: Callable[[], None] = lambda: None,
+) -> Totals:
+    """Analyse every stored conversation (or one contact's); publish what changed."""
+    store = EventStore(pool)
+    conversations = await conversations_to_read(store, contact)
+    totals = Totals(conversations=len(conversations))
+    on_start(len(conversations))
+    for conversation in conversations:
+        await _one(store, pool, bus, settings, analyzer, backend, conversation, totals)
+        on_conversation()
+    return totals
+
+
+def _decoded(records: list[RecordedEvent]) -> list[Event]:
+    events = []
+    for record in records:
+        try:
+            events.append(record.to_event())
+        except ValueError:
+            continue  # an event this version cannot read changes nothing here
+    return events
+
+
+async def _one(
+    store: EventStore,
+    pool: asyncpg.Pool,
+    bus: EventBus,
+    settings: HiloSettings,
+    analyzer: AnalyzerSettings,
+    backend: Backend,
+    conversation: str,
+    totals: Totals,
+) -> None:
+    records = [r for r in await store.read_stream(conversation) if r.type in READ_TYPES]
+    folded = fold(conversation, _decoded(records))
+    if folded.last_message_id is None or folded.last_correlation_id is None:
+        return
+    built = build_conversation(
+        conversation,
+        folded.ordered(),
+        timezone=contact_timezone(
+            conversation, settings.timezone, from_number=analyzer.analyzer_timezone_from_number
+        ),
+        contact_name=folded.contact_name,
+        call_summary=folded.call_summary,
+        limit=analyzer.analyzer_context_messages,
+    )
+    if not any(m.direction == "inbound" for m in built.messages):
+        return
+    analysis = await backend.analyze(built)
+    cause = Cause(folded.last_message_id, folded.last_correlation_id)
+    # The same conclusion over the same messages is the same event: a second run adds nothing.
+    fingerprint = hashlib.sha256(analysis.model_dump_json().encode()).hexdigest()[:16]
+    intent_id = derived_id(folded.last_message_id, f"analyzer.reanalyze:{fingerprint}")
+    await bus.publish(pipeline.intent_event(analysis, conversation, intent_id, cause))
+    outcome = await pipeline.publish_changes(
+        pool, bus.publish, built, analysis, cause, folded.business_number
+    )
+    totals.analysed += 1
+    totals.calendar_changes += len(outcome.calendar)
+    totals.task_changes += len(outcome.tasks)
