@@ -59,7 +59,7 @@ _IN_DAYS = re.compile(
 )
 # "el jueves 29", "Thursday the 5th": the number names the day; the weekday only repeats it.
 _WEEKDAY_NUMBER = re.compile(
-    rf"\b(?:{_WEEKDAY}),?\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?![:.h]\d)(?!\s*(?:am|pm|a\.m|p\.m|de la|y media|y cuarto|h\b|[-–]|(?:to|a|until) \d))"
+    rf"\b(?:{_WEEKDAY}),?\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?![:.h]\d)(?!\s*(?:am|pm|a\.m|p\.m|de la|y media|y cuarto|h\b|hs\b|hrs\b|horas\b|[-–]|(?:to|a|until) \d))"
 )
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: de)? ({_MONTH})\b")
 _MONTH_DAY = re.compile(rf"\b({_MONTH})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b(?!:)")
@@ -96,19 +96,25 @@ _MIDNIGHT = re.compile(r"\bmedianoche\b|\bmidnight\b")
 # An hour with its cue: "a las 10", "at 3", "las 4", "10:30", "10h30", "3pm", "half past 10".
 _CLOCK = re.compile(r"\b(\d{1,2})(?::|h|\.)(\d{2})\b")
 _HOUR_CUED = re.compile(
-    rf"\b(a las|a la|las|la|at|tipo|sobre las|hacia las|eso de las|around|by|for)\s+({_HOURWORD}|\d{{1,2}})\b(?![:.]\d)(?!\s*(?:personas|productos|de (?:diciembre|enero)|dias|horas|minutos|min|people|hours|minutes|days|veces))"
+    rf"\b(a las|a la|las|la|at|tipo|sobre las|hacia las|eso de las|around|by|for|say)\s+({_HOURWORD}|\d{{1,2}})\b(?![:.]\d)(?!\s*(?:personas|productos|de (?:diciembre|enero)|dias|horas|minutos|min|people|hours|minutes|days|veces))"
 )
 # "tipo 17h", "a las 9hs": an hour marked with h, as written on a 24-hour clock.
 _HOUR_H = re.compile(r"\b(\d{1,2})\s?(?:h|hs|hrs)\b(?!\d)")
 _HOUR_MERIDIEM = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)(?!\w)")
 _HALF_PAST = re.compile(rf"\b(half|quarter) (past|to) ({_HOURWORD}|\d{{1,2}})\b")
 _OFFSET = re.compile(r"^\s*(y media|y cuarto|menos cuarto|y (\d{1,2})(?! de))")
+# "mejor 5 y media", "jueves 5 y media te espero": an hour with its half or quarter is a
+# time even without "a las".
+_HOUR_WITH_OFFSET = re.compile(
+    rf"\b({_HOURWORD}|\d{{1,2}}) (?=(?:y media|y cuarto|menos cuarto)\b"
+    r"(?!\s+(?:horas?|dias|semanas|meses|anos|kilos|litros|metros)))"
+)
 _BARE_HOUR = re.compile(
     r"^\s*(?:a las |at )?(\d{1,2})\s*(?:mejor|perfecto|esta bien|is fine|works|ok|vale)?\s*[.!?]*\s*$"
 )
 
 _RANGE = re.compile(
-    r"\b(?:de|from|entre las|entre)\s+(?:las\s+)?(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?\s+(?:a|to|y|until|till)\s+(?:las\s+)?(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?(?!\w)"
+    r"\b(?:de|from|entre las|entre|between)\s+(?:las\s+)?(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?\s+(?:a|to|y|and|until|till)\s+(?:las\s+)?(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?(?!\w)"
     r"|\b(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?\s*[-–]\s*(\d{1,2}(?::\d{2})?)\s*(a(?:\.\s?)?m\.?|p(?:\.\s?)?m\.?)?(?!\w)"
 )
 _DURATION = re.compile(
@@ -293,6 +299,11 @@ def _time_in(folded: str) -> Clock | None:
         if hour <= 12:
             hour = _apply_meridiem(hour, rest)
         return Clock(hour % 24, minute)
+    m = _HOUR_WITH_OFFSET.search(folded)
+    hour_said = _hour_value(m.group(1)) if m else None
+    if m and hour_said is not None and 1 <= hour_said <= 12:
+        hour, minute, rest = _with_offset(hour_said, folded[m.end() - 1 :])
+        return Clock(_apply_meridiem(hour, rest) % 24, minute)
     if m := _BARE_HOUR.match(folded):
         hour = int(m.group(1))
         if 1 <= hour <= 12:

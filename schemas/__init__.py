@@ -10,7 +10,8 @@ from schemas.analysis import (
     TaskUpdated,
 )
 from schemas.audio import AudioTranscribed, AudioTranscriptionFailed, TranscriptSegment
-from schemas.calls import CallAudioRecorded, CallEnded, CallFailed, CallTurn
+from schemas.business import BUSINESS_STREAM, BusinessProfileLoaded
+from schemas.calls import CallAnalyzed, CallAudioRecorded, CallEnded, CallFailed, CallTurn
 from schemas.conversations import (
     AgentReplyFailed,
     ConversationHandbackRequested,
@@ -35,6 +36,7 @@ from schemas.flows import (
     FlowStartRequested,
     FlowSwitchOffered,
 )
+from schemas.handoff import PersonNeeded
 from schemas.messages import (
     ContactOptedIn,
     ContactOptedOut,
@@ -66,6 +68,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AudioTranscribed,
     AudioTranscriptionFailed,
     CallEnded,
+    CallAnalyzed,
     CallAudioRecorded,
     CallFailed,
     IntentDetected,
@@ -92,6 +95,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     FlowSessionRestarted,
     FlowSwitchOffered,
     FlowApiAnswered,
+    BusinessProfileLoaded,
+    PersonNeeded,
 )
 
 registry = EventRegistry()
@@ -99,12 +104,15 @@ registry.register_all(ALL_EVENTS)
 
 __all__ = [
     "ALL_EVENTS",
+    "BUSINESS_STREAM",
     "AgentReplyFailed",
     "AudioTranscribed",
     "AudioTranscriptionFailed",
+    "BusinessProfileLoaded",
     "CalendarEventCancelled",
     "CalendarEventRescheduled",
     "CalendarEventScheduled",
+    "CallAnalyzed",
     "CallAudioRecorded",
     "CallEnded",
     "CallFailed",
@@ -142,6 +150,7 @@ __all__ = [
     "MessageSent",
     "MessageStatusReported",
     "Mode",
+    "PersonNeeded",
     "ReplyChoices",
     "ReplyOption",
     "ReplyReady",

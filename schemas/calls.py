@@ -49,6 +49,26 @@ class CallEnded(Event):
         return self.status is None or self.status.lower() in COMPLETED_STATUSES
 
 
+class CallAnalyzed(Event):
+    """The analyzer read a finished call together with the chat before it.
+
+    Published once per call (its id derived from the call id), after the call's calendar
+    and task changes. The voice bridge's opener takes ``pending`` and ``next_steps`` from it
+    when ElevenLabs data collection gave none.
+    """
+
+    type: Literal["call.analyzed"] = "call.analyzed"
+    schema_version: int = 1
+    call_id: str
+    language: str
+    intent: str
+    sentiment: str
+    # What the contact still has to give (the day, the time, the topic), as short phrases.
+    pending: tuple[str, ...] = ()
+    # What was agreed to happen next: events and the business's tasks, as short phrases.
+    next_steps: tuple[str, ...] = ()
+
+
 class CallAudioRecorded(Event):
     """The audio of a finished call is kept, by reference."""
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from hilo import registry
+from hilo.business import InvalidProfile, configured_path, load_profile
 from hilo.cluster import EmbeddedNatsCluster
 from hilo.embedded import (
     DATABASE_NAME,
@@ -92,6 +93,18 @@ class Child:
             self.process.wait()
 
 
+def check_business_profile() -> None:
+    """A broken HILO_BUSINESS_FILE stops `hilo up` with its errors by line (issue 19)."""
+    path = configured_path()
+    if path is None or not path.exists():
+        return
+    try:
+        loaded = load_profile(path)
+    except InvalidProfile as exc:
+        raise UserError(f"the business profile does not validate:\n{exc}") from exc
+    print(f"hilo: business profile {path} ({loaded.profile.name}, {loaded.version})", flush=True)
+
+
 def up(
     settings: HiloSettings,
     only: list[str] | None = None,
@@ -109,6 +122,7 @@ def up(
         raise UserError("--nats-cluster takes 3 or 5 nodes")
     if nats_cluster and settings.nats_url:
         raise UserError("--nats-cluster starts its own servers: unset HILO_NATS_URL")
+    check_business_profile()
     cluster: EmbeddedNatsCluster | None = None
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from hilo.service import Runtime, Service
+from schemas import BusinessProfileLoaded
 from services.analyzer.backends import Guarded
+from services.analyzer.business_desk import on_profile_loaded
 from services.analyzer.choose_backend import make_backend
 from services.analyzer.handlers import HANDLED_EVENTS, on_event
 from services.analyzer.responder import Responder
@@ -19,6 +21,10 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
         *HANDLED_EVENTS, durable="analyzer", max_deliver=6, max_ack_pending=5000, batch=256
     )(on_event)
     service.router.include_router(router)
+    # Business hook (issue 19): profile versions read back, so a replay knows each one's time.
+    service.subscriber(BusinessProfileLoaded, durable="analyzer-business", max_deliver=6)(
+        on_profile_loaded
+    )
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:
@@ -26,6 +32,8 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
         backend = Guarded(make_backend(config), config.analyzer_default_language)
         responder = Responder(runtime, backend, config)
         runtime.state.update(settings=config, backend=backend, responder=responder)
+        # The business profile's version, recorded and announced (business hook, issue 19).
+        await responder.desk.refresh()
         # Bursts that a previous run queued but never finished.
         await responder.resume()
 

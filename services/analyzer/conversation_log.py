@@ -24,6 +24,7 @@ from schemas import (
     MessageReceived,
     ReplyReady,
 )
+from services.analyzer.calls import call_messages
 from services.analyzer.models import Contact, Conversation, ConversationMessage
 
 
@@ -145,6 +146,9 @@ def fold(conversation: str, events: Iterable[Event]) -> FoldedConversation:
                 at=event.occurred_at,
                 text=event.text.strip(),
             )
-        elif isinstance(event, CallEnded) and event.summary:
-            folded.call_summary = event.summary
+        elif isinstance(event, CallEnded):
+            folded.call_summary = event.summary or folded.call_summary
+            # The call's turns join the conversation, as the live service keeps them.
+            for turn in call_messages(event):
+                folded.messages[uuid.UUID(turn.id)] = turn
     return folded

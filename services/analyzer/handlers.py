@@ -25,7 +25,7 @@ from schemas import (
     ReplyReady,
     utc_now,
 )
-from services.analyzer import ledger
+from services.analyzer import call_handlers, ledger
 from services.analyzer.conversation_log import business_digits, message_text
 from services.analyzer.responder import Responder
 from services.analyzer.settings import AnalyzerSettings
@@ -65,10 +65,7 @@ async def on_event(event: Event, ctx: Context) -> None:
         await ledger.audio_failed(ctx.db, event.message_event_id)
         _responder(ctx).kick(event.conversation)
     elif isinstance(event, CallEnded):
-        if event.summary and event.summary.strip():
-            await ledger.note_call(
-                ctx.db, event.conversation, event.call_id, event.summary.strip(), event.occurred_at
-            )
+        await call_handlers.record_call(ctx.db, _responder(ctx).kick, ctx.publish, event)
     elif isinstance(event, MessageRouted):
         await on_routed(event, ctx)
     elif isinstance(event, ConversationModeChanged):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
@@ -25,9 +26,22 @@ from services.analyzer.diff import (
     calendar_changes,
     task_changes,
 )
-from services.analyzer.models import Analysis, Conversation, event_task_key
+from services.analyzer.models import Analysis, Conversation, FollowUpTask, event_task_key
+from services.analyzer.slots import Refusal
 
 Publish = Callable[[Event], Awaitable[object]]
+
+
+class Gate(Protocol):
+    """Business hook (issue 19): which calendar changes fit the business's calendar (and
+    books them; the refused ones are neither published nor remembered), and which
+    follow-up tasks are still needed (a quote for a price the profile states is not)."""
+
+    async def __call__(
+        self, changes: list[CalendarChange]
+    ) -> tuple[list[CalendarChange], list[Refusal]]: ...
+
+    async def needed(self, conversation: str, tasks: list[FollowUpTask]) -> list[FollowUpTask]: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,8 @@ class Outcome:
     tasks: list[TaskChange]
     # Events still standing after this analysis that it did not change.
     standing: list[StoredCalendarEvent]
+    # Requested slots that do not fit the business's calendar (business hook, issue 19).
+    refused: tuple[Refusal, ...] = ()
 
 
 def intent_event(
@@ -82,19 +98,26 @@ async def publish_changes(
     analysis: Analysis,
     cause: Cause,
     business_number: str | None,
+    gate: Gate | None = None,
 ) -> Outcome:
     """Diff against what was published before, publish the differences, remember them."""
     stored = await ledger.stored_events(db, conversation.id)
     held = held_event(analysis, {e.key for e in stored.values()})
     agreed = tuple(e for e in analysis.events if e.key != held)
     calendar = calendar_changes(conversation.id, stored, agreed, business_number)
+    refused: list[Refusal] = []
+    if gate is not None:  # business hook (issue 19)
+        calendar, refused = await gate(calendar)
     for change in calendar:
         event = change.to_event(cause)
         if event is not None:
             await publish(event)
         await ledger.save_event(db, change.after)
     cancelled_keys = [e.key for e in analysis.events if e.status == "cancelled"]
-    ready_tasks = [t for t in analysis.tasks if held is None or t.key != event_task_key(held)]
+    waiting = {event_task_key(k) for k in [held, *(r.key for r in refused)] if k is not None}
+    ready_tasks = [t for t in analysis.tasks if t.key not in waiting]
+    if gate is not None:  # business hook (issue 19)
+        ready_tasks = await gate.needed(conversation.id, ready_tasks)
     tasks = task_changes(
         conversation.id, await ledger.stored_tasks(db, conversation.id), ready_tasks,
         cancelled_keys,
@@ -106,7 +129,7 @@ async def publish_changes(
     standing = [
         e for e in stored.values() if e.status == "standing" and e.calendar_event_id not in changed
     ]
-    return Outcome(analysis, calendar, tasks, standing)
+    return Outcome(analysis, calendar, tasks, standing, tuple(refused))
 
 
 async def analyze(
@@ -118,7 +141,8 @@ async def analyze(
     intent_event_id: uuid.UUID,
     cause: Cause,
     business_number: str | None,
+    gate: Gate | None = None,
 ) -> Outcome:
     analysis = await backend.analyze(conversation)
     await publish(intent_event(analysis, conversation.id, intent_event_id, cause))
-    return await publish_changes(db, publish, conversation, analysis, cause, business_number)
+    return await publish_changes(db, publish, conversation, analysis, cause, business_number, gate)

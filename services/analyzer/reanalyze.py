@@ -23,6 +23,7 @@ from hilo.store.eventstore import EventStore, RecordedEvent
 from schemas import Event, derived_id
 from services.analyzer import pipeline
 from services.analyzer.backends import Backend
+from services.analyzer.calendar_gate import BookedOnly
 from services.analyzer.conversation_log import build_conversation, contact_timezone, fold
 from services.analyzer.diff import Cause
 from services.analyzer.settings import AnalyzerSettings
@@ -119,7 +120,13 @@ async def _one(
     intent_id = derived_id(folded.last_message_id, f"analyzer.reanalyze:{fingerprint}")
     await bus.publish(pipeline.intent_event(analysis, conversation, intent_id, cause))
     outcome = await pipeline.publish_changes(
-        pool, bus.publish, built, analysis, cause, folded.business_number
+        pool,
+        bus.publish,
+        built,
+        analysis,
+        cause,
+        folded.business_number,
+        gate=BookedOnly(pool),  # business hook (issue 19): only what the analyzer booked
     )
     totals.analysed += 1
     totals.calendar_changes += len(outcome.calendar)

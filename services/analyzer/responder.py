@@ -14,18 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 
 from hilo.outbox import RetryPolicy, record_dead_work
 from hilo.service import Runtime
 from hilo.workers import KeyedWorkers
 from schemas import ReplyReady, derived_id, utc_now
-from services.analyzer import ledger, pipeline
+from services.analyzer import call_handlers, ledger, pipeline
 from services.analyzer.backends import Backend
 from services.analyzer.burst import InboxRow, burst_id, seconds_to_wait
+from services.analyzer.business_desk import BusinessDesk
 from services.analyzer.conversation_log import build_conversation, contact_timezone
 from services.analyzer.diff import Cause
 from services.analyzer.models import Conversation
-from services.analyzer.replies import ReplyFacts, compose, reply_language
+from services.analyzer.replies import ReplyFacts, reply_language
 from services.analyzer.settings import AnalyzerSettings
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class Responder:
         self.settings = settings
         self.retries = RetryPolicy(max_attempts=settings.analyzer_max_attempts)
         self._workers = KeyedWorkers(self._drain, "analyzer")
+        # Business hook (issue 19): the profile, bookings that fit, the answer itself.
+        self.desk = BusinessDesk(runtime, settings)
 
     def kick(self, conversation: str) -> None:
         """Make sure the conversation's worker runs and looks at its inbox again."""
@@ -53,6 +57,7 @@ class Responder:
 
     async def close(self) -> None:
         await self._workers.close()
+        await self.desk.close()
 
     async def _drain(self, conversation: str) -> None:
         wake = self._workers.wake(conversation)
@@ -117,7 +122,8 @@ class Responder:
             messages,
             timezone=contact_timezone(
                 conversation,
-                self.runtime.settings.timezone,
+                # Business hook (issue 19): the profile's zone is the business's zone.
+                self.desk.timezone(self.runtime.settings.timezone),
                 from_number=self.settings.analyzer_timezone_from_number,
             ),
             contact_name=contact.contact_name,
@@ -128,13 +134,17 @@ class Responder:
 
     async def _process(self, conversation: str, rows: list[InboxRow]) -> None:
         burst = burst_id(rows)
+        rows = [replace(r, burst_id=burst) for r in rows]
         last = max(rows, key=lambda r: r.seq)
         cause = Cause(last.cause_event_id, last.correlation_id)
         built, contact = await self._read(conversation, rows)
         # The backend may be slow (a model over HTTP): it runs before the transaction opens.
         analysis = None
+        gate = None
         if any(m.direction == "inbound" for m in built.messages):
             analysis = await self.backend.analyze(built)
+            # Business hook (issue 19): only slots that fit the calendar are booked.
+            gate = await self.desk.gate_for(conversation, rows)
         async with self.runtime.transaction() as tx:
             if not await ledger.claim_burst(tx.conn, rows, burst):
                 raise _TakenElsewhere  # rolls back; the worker reads the inbox again
@@ -145,15 +155,19 @@ class Responder:
                     )
                 )
                 outcome = await pipeline.publish_changes(
-                    tx.conn, tx.publish, built, analysis, cause, contact.business_number
+                    tx.conn, tx.publish, built, analysis, cause, contact.business_number, gate
                 )
+                await call_handlers.publish_call_analyses(
+                    tx.conn, tx.publish, [r.trigger_id for r in rows], analysis, conversation,
+                    cause,
+                )  # fmt: skip
                 first_reply = not any(m.direction == "outbound" for m in built.messages)
-                reply = self._reply(contact, rows, burst, outcome, first_reply, cause)
+                reply = await self._reply(contact, rows, burst, outcome, first_reply, cause)
                 if reply is not None:
                     await tx.publish(reply)
                     await ledger.mark_replied(tx.conn, burst)
 
-    def _reply(
+    async def _reply(
         self,
         contact: ledger.ContactRow,
         rows: list[InboxRow],
@@ -173,7 +187,10 @@ class Responder:
         language = reply_language(
             outcome.analysis.language, self.settings.analyzer_default_language
         )
-        text = compose(
+        # Business hook (issue 19): facts, refused slots, a hand-off, or None (say nothing).
+        text = await self.desk.answer(
+            contact.conversation,
+            rows,
             ReplyFacts(
                 analysis=outcome.analysis,
                 language=language,
@@ -183,8 +200,11 @@ class Responder:
                 contact_name=contact.contact_name,
                 unheard_voice_note=any(r.unheard for r in rows),
                 first_reply=first_reply,
-            )
+            ),
+            outcome.refused,
         )
+        if text is None:
+            return None
         return ReplyReady(
             event_id=derived_id(str(burst), "analyzer.reply"),
             reply_id=derived_id(str(burst), "analyzer.reply_id"),

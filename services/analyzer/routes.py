@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from hilo.service import Runtime
 from services.analyzer import calendar_feed, ledger
+from services.analyzer.booking_store import BookingStore
 from services.analyzer.conversation_log import business_digits
 from services.analyzer.settings import AnalyzerSettings
 
@@ -37,6 +38,8 @@ async def calendar(business: str, request: Request, token: str | None = None) ->
                 404,
             )
     events = await ledger.calendar(runtime.db, number)
+    # Business hook (issue 19): a booked appointment lasts what its service lasts.
+    events = await BookingStore().with_booked_ends(runtime.db, events)
     body = calendar_feed.render(events, "Hilo" if number is None else f"Hilo {number[-4:]}")
     return Response(
         body,

@@ -45,6 +45,16 @@ class AnalyzerSettings(OpenAICredentials):
     # When set, the calendar feed needs `?token=` with this value (the URL is the secret).
     analyzer_calendar_token: str | None = None
 
+    # The business profile the answers speak from (contract: HILO_BUSINESS_FILE); empty: none.
+    hilo_business_file: str = "business.yaml"
+    # Who writes the replies: `templates` (offline, default) or `openai` (the model writes,
+    # checked against the profile and the calendar; the offline answer is the fallback).
+    hilo_replies: str = "templates"
+    analyzer_replies_openai_model: str | None = None  # default: ANALYZER_OPENAI_MODEL
+    analyzer_replies_timeout_seconds: float = Field(default=15.0, gt=0)
+    # A person promised to the contact is promised again only after this long.
+    analyzer_person_promise_hours: float = Field(default=24.0, ge=0)
+
     @property
     def backend_name(self) -> str:
         return self.hilo_analyzer.strip().lower() or "rules"

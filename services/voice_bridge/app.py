@@ -8,6 +8,7 @@ from hilo.service import Runtime, Service
 from hilo.settings import reveal
 from services.voice_bridge.agent_session import AgentConfig, SessionPool
 from services.voice_bridge.batch_poller import BatchPoller
+from services.voice_bridge.call_openers import release_overdue
 from services.voice_bridge.handlers import HANDLED_EVENTS, on_event
 from services.voice_bridge.relay import Relay
 from services.voice_bridge.settings import VoiceBridgeSettings
@@ -54,6 +55,8 @@ def build(settings: VoiceBridgeSettings | None = None) -> Service:
     @service.background
     async def close_idle_sessions(runtime: Runtime) -> None:
         await runtime.state["pool"].close_idle_forever()
+
+    service.background(release_overdue)
 
     @service.background
     async def poll_batches(runtime: Runtime) -> None:

@@ -15,6 +15,7 @@ import uuid
 from hilo.service import Context, Runtime
 from schemas import (
     AudioTranscribed,
+    CallAnalyzed,
     CallEnded,
     CallFailed,
     ConversationModeChanged,
@@ -25,7 +26,7 @@ from schemas import (
     derived_id,
     utc_now,
 )
-from services.voice_bridge import ledger
+from services.voice_bridge import call_openers, ledger
 from services.voice_bridge.agent_session import SessionPool
 from services.voice_bridge.opener import (
     call_context,
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 HANDLED_EVENTS = (
     CallEnded,
+    CallAnalyzed,
     CallFailed,
     ConversationModeChanged,
     MessageReceived,
@@ -77,6 +79,8 @@ async def on_event(event: Event, ctx: Context) -> None:
         await on_call_ended(event, ctx)
     elif isinstance(event, CallFailed):
         await on_call_failed(event, ctx)
+    elif isinstance(event, CallAnalyzed):
+        await call_openers.on_call_analyzed(event, ctx)
     elif isinstance(event, ConversationModeChanged):
         await on_mode_changed(event, ctx)
     elif isinstance(event, MessageReceived):
@@ -97,6 +101,7 @@ async def on_call_ended(event: CallEnded, ctx: Context) -> None:
         return
     settings = _settings(ctx.runtime)
     context = call_context(event, settings.voice_bridge_default_language)
+    context = await call_openers.completed(ctx.db, event.call_id, context)
     await ledger.claim_handoff(
         ctx.db,
         call_id=event.call_id,
@@ -173,12 +178,18 @@ async def _send_opener(event: ConversationModeChanged, call_id: str, ctx: Contex
         return
     if handoff.outcome != "handed_off" or not handoff.context or not handoff.opener_text:
         return
+    settings = _settings(ctx.runtime)
+    # The analyzer's reading of the call may have come already; else the opener may wait for it.
+    context = await call_openers.completed(ctx.db, call_id, handoff.context)
+    text = handoff.opener_text if context == handoff.context else opener_text(context)
+    if await call_openers.held(ctx.db, settings, call_id, context, event.correlation_id):
+        return  # sent when the analyzer's reading of the call arrives, or at a deadline
     opener = ReplyReady(
         event_id=call_scoped_id(call_id, "voice_bridge.opener"),
         reply_id=call_scoped_id(call_id, "voice_bridge.opener.reply_id"),
         author="voice_agent",
-        text=handoff.opener_text,
-        language=handoff.context.language,
+        text=text,
+        language=context.language,
         business_initiated=True,
         conversation=handoff.conversation,
         correlation_id=event.correlation_id,

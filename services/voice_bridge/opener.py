@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hilo.text import guess_language, keyword
@@ -197,6 +197,23 @@ def call_context(event: CallEnded, default_language: str) -> CallContext:
         topics=topics,
         pending=_items(_lookup(collected, PENDING_KEYS)),
         next_steps=_items(_lookup(collected, NEXT_STEP_KEYS)),
+    )
+
+
+def wants_analysis(context: CallContext) -> bool:
+    """Data collection gave neither pending questions nor next steps: the analyzer's reading
+    of the call (``call.analyzed``) may."""
+    return not context.pending and not context.next_steps
+
+
+def with_analysis(
+    context: CallContext, pending: tuple[str, ...], next_steps: tuple[str, ...]
+) -> CallContext:
+    """The analyzer's pending questions and next steps where data collection gave none."""
+    return replace(
+        context,
+        pending=context.pending or _items(list(pending)),
+        next_steps=context.next_steps or _items(list(next_steps)),
     )
 
 

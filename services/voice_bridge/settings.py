@@ -33,6 +33,9 @@ class VoiceBridgeSettings(ElevenLabsApiKey):
     # Recent WhatsApp messages given to the agent as context when a socket opens.
     voice_bridge_context_messages: int = Field(default=12, ge=0)
     voice_bridge_default_language: str = "es"
+    # With no pending questions or next steps from data collection, the opener waits this
+    # long for the analyzer's reading of the call (call.analyzed); 0 sends it at once.
+    voice_bridge_analysis_wait_seconds: float = Field(default=20.0, ge=0)
 
     voice_bridge_fallback_text_es: str = DEFAULT_FALLBACK_ES
     voice_bridge_fallback_text_en: str = DEFAULT_FALLBACK_EN

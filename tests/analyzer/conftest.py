@@ -58,6 +58,9 @@ async def analyzer(settings: HiloSettings, tmp_path: Path) -> AnalyzerFactory:
             "analyzer_voice_note_wait_seconds": 5.0,
             # The conversations are dated in November 2026, whatever today is.
             "analyzer_reply_max_age_hours": 0,
+            # No business profile: these tests read the generic answers (tests/business/
+            # write a profile of their own).
+            "hilo_business_file": "",
         }
         values.update(overrides)
         service = build(AnalyzerSettings(**values))

@@ -33,7 +33,12 @@ def _env(tmp_path: Path, http_port: int, nats_port: int) -> dict[str, str]:
     # No provider credentials at all: the offline product.
     cleared = ("HILO_", "TWILIO_", "WHATSAPP_", "ELEVENLABS_", "OPENAI_", "GRAPH_", "ANALYZER_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(cleared)}
+    # A business open every day, so the seed's "el viernes a las 10" never meets a holiday.
+    profile = tmp_path / "business.yaml"
+    days = "\n".join(f'  {d}: ["08:00-20:00"]' for d in ("mon", "tue", "wed", "thu", "fri"))
+    profile.write_text(f"name: Test\ntimezone: Europe/Madrid\nhours:\n{days}\n", "utf-8")
     env.update(
+        HILO_BUSINESS_FILE=str(profile),
         HILO_DATA_DIR=str(tmp_path / "data"),
         HILO_HTTP_PORT=str(http_port),
         HILO_NATS_PORT=str(nats_port),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from hilo.text import guess_language
 from services.analyzer.models import Analysis, Conversation
-from services.analyzer.rules.classify import intent_of, sentiment_of
+from services.analyzer.rules.classify import PROBLEM, intent_of, sentiment_of
 from services.analyzer.rules.entities import find_entities
 from services.analyzer.rules.events import find_events
 from services.analyzer.rules.summary import summarize
@@ -33,16 +33,28 @@ def analyze(conversation: Conversation) -> Analysis:
     found = find_events(conversation, rules_language)
     inbound_text = fold(" \n".join(m.text for m in inbound))
     standing = tuple(e for e in found.events if e.status == "standing")
+    problem = bool(PROBLEM.search(inbound_text))
     intent = intent_of(
         inbound_text,
-        # Cancelling one booking and keeping another is a cancellation.
-        scheduled=bool(standing) and not (found.cancelled and found.only_kept),
+        # Cancelling one booking and keeping another is a cancellation; a visit to fix a
+        # reported problem is support work that has a slot.
+        scheduled=bool(standing)
+        and not (found.cancelled and found.only_kept)
+        and not found.only_repairs,
         rescheduled=found.rescheduled and bool(standing),
         cancelled=found.cancelled,
-        requested=found.requested and not found.cancelled,
+        # A call asked for about a problem, with no day, is help with the problem.
+        requested=found.requested and not found.cancelled and not (problem and not standing),
     )
     sentiment = sentiment_of(inbound_text, intent)
-    tasks = find_tasks(conversation, rules_language, found.events, intent, sentiment)
+    tasks = find_tasks(
+        conversation,
+        rules_language,
+        found.events,
+        intent,
+        sentiment,
+        call_asked=found.call_asked,
+    )
     entities = find_entities(conversation)
     first_request = next((m.text for m in inbound if len(m.text.split()) > 3), None)
     summary = summarize(

@@ -23,12 +23,27 @@ NOT_URGENT = re.compile(
     r"\b(?:not|no es|no era|nada|nothing|isn'?t|no)\s+(?:muy |very |super |that |tan )?urgent\w*"
 )
 # "Today" makes it urgent, except as the date of an appointment being talked about.
-TODAY = re.compile(r"\b(?:hoy|today)\b")
+TODAY = re.compile(
+    r"\b(?:hoy|today|tonight|this afternoon|this evening|esta noche|esta tarde|hoy mismo)\b"
+)
 EVENT_TODAY = re.compile(
     r"\bhoy (?:teniamos|tenemos|tengo|tenia|habiamos|hemos|era|es el dia)\b|\btoday'?s\b"
     r"|\b(?:cita|reunion|llamada|visita|demo|meeting|call|appointment|session|sesion|clase)\s+"
     r"(?:de |for |of |del dia de )?(?:hoy|today)\b"
     r"|\b(?:we|i) (?:had|have) (?:a |an |our |the )?\w+ today\b"
+    # The business's own hours are information: "¿a qué hora abren hoy?", "open today?".
+    r"|\b(?:abren|abris|abre|abrimos|abiertos?|cierran|cerrais|cierra|horario|open|opens|close|closes"
+    r"|closing|opening)\b[^.?!\n]{0,30}\b(?:hoy|today|tonight|esta tarde|esta noche|this afternoon"
+    r"|this evening)\b"
+    r"|\b(?:hoy|today|tonight|esta tarde|esta noche|this afternoon|this evening)\b[^.?!\n]{0,30}"
+    r"\b(?:abren|abris|abre|abiertos?|cierran|cierra|horario|open"
+    r"|close|closes|closing)\b"
+)
+# The same failure once more ("AGAIN", "otra vez", "ya van tres veces"): with a problem, the
+# contact is frustrated even when they only ask for a fix.
+REPEATED = re.compile(
+    r"\botra vez\b|\bde nuevo\b|\bagain\b|\buna vez mas\b|\bya van \w+ veces\b|\bevery single\b"
+    r"|\bcada vez que\b|\btodos los dias\b|\bsiempre (?:lo mismo|pasa|igual)\b|\bkeeps? happening\b"
 )
 FRUSTRATED = re.compile(
     r"\binaceptable\b|\bharta\b|\bharto\b|\bhartos\b|\bmolest[oa]s?\b|\benfadad[oa]\b|\bindignad[oa]\b"
@@ -52,6 +67,11 @@ GRIEVANCE = re.compile(
     r"|\bunacceptable\b|\bcomplain\w*\b|\bwant an explanation\b|\bwaited all\b"
     r"|\bdevuelvan el dinero\b|\bdevolucion del dinero\b|\breembolso\b|\bllego (?:roto|rota|danad[oa]|mal)\b"
     r"|\brefund\b|\bmoney back\b|\barrived (?:broken|damaged)\b|\bwrong (?:item|order)\b"
+    # A threat to leave or to want the money back.
+    r"|\bsi (?:esto )?sigue asi\b|\bme doy de baja\b|\bme cambio de (?:compania|empresa|proveedor)\b"
+    r"|\bcancel\w* (?:la|mi|el) (?:suscripcion|membresia|cuenta|contrato|servicio|plan)\b"
+    r"|\bdevuelvan (?:el|mi) dinero\b|\bquiero (?:mi dinero|el reembolso|que me devuelvan)\b"
+    r"|\b(?:i'?ll|i will|going to|gonna) (?:cancel|leave|switch)\b|\bswitch(?:ing)? providers\b"
 )
 # Something the business must fix now.
 PROBLEM = re.compile(
@@ -63,6 +83,13 @@ PROBLEM = re.compile(
     r"|\breset my password\b|\bnot (?:receiving|loading|showing|syncing)\b|\bisn'?t (?:loading|showing)\b"
     r"|\bdoesn'?t (?:load|open|show|sync|connect|turn on)\b|\bkeeps? (?:crashing|freezing|failing)\b"
     r"|\bno (?:enfria|calienta|prende|sirve|anda|jala|imprime|conecta|sincroniza)\b"
+    r"|\bdejo de (?:enfriar|calentar|prender|encender|andar|servir|cargar|responder|imprimir|sonar"
+    r"|conectar|sincronizar|jalar|arrancar)\b|\bno tengo (?:internet|luz|agua|senal|conexion|servicio|wifi)\b"
+    r"|\bkeeps? (?:jamming|leaking|tripping|beeping|dropping|breaking|overheating)\b"
+    r"|\bfroze\b|\bfrozen\b|\bfreezes\b|\bse (?:colgo|trabo|tildo)\b"
+    r"|\bburst\b|\bflood\w*\b|\bse (?:revento|inundo|salio el agua)\b|\binundad[oa]\b"
+    r"|\b(?:arreglar|reparar|arreglen|reparen|arreglarme|repararme)\b|\bhace un ruido\b|\bmakes? a (?:weird |strange |loud )?noise\b"
+    r"|\b(?:can|could) (?:someone|somebody|you|anyone) (?:take a look|look at|check on|check) (?:it|this|that)\b"
     r"|\b(?:venir|mandar|enviar|mandarme|enviarme)\s+(?:a |un |una |el |al )?(?:revisar|arreglar|reparar|tecnico)"
     r"|\bsend (?:someone|a technician|a tech)\b|\bcome (?:and |to )?(?:fix|look at|check|repair)\b"
     r"|\bno dura\b|\bse (?:descarga|apaga|calienta|traba|congela|reinicia|desconecta)\w*\b|\bdefectuos[oa]\b"
@@ -107,6 +134,14 @@ PRAISE = re.compile(
     r"|\bexcelente servicio\b|\bmuchisimas gracias por\b|\bmil gracias por\b|\bencanto\b"
     r"|\bles encanto\b|\bbuenisim[oa]s?\b|\briquisim[oa]s?\b|\bdelicios[oa]s?\b|\bquedo (?:genial|perfecto)\b"
     r"|\bsolo (?:queria|para) (?:decir|agradecer)\w*\b|\bjust wanted to say\b|\bloved (?:it|the)\b|[😍🥰❤]"
+    # Warm greetings of the season, and thanks for the whole year.
+    r"|\bfeliz (?:ano|ano nuevo|dia|pascua|cumple\w*)\b|\bprospero ano\b|\bfelices pascuas\b"
+    r"|\bseason'?s greetings\b|\bhappy (?:easter|new year|holidays|diwali|hanukkah|eid)\b"
+    r"|\b(?:son|sos|sois|es|eres) (?:lo mas|lo maximo|un crack|unos cracks|los mejores|la mejor|el mejor)\b"
+    r"|\byou(?:'re| are) (?:the best|amazing|stars?)\b|\bgracias por (?:todo|bancarnos|aguantarnos"
+    r"|el apoyo|la paciencia|este ano|todo el ano)\b|\bthanks for (?:everything|a great year|this year)\b"
+    r"|\bquedado (?:de maravilla|genial|perfect[oa]|precios[oa]|increible)\b"
+    r"|\b(?:dadle|denle|dale|darle) las gracias\b|\bpass on my thanks\b"
 )
 
 
@@ -115,9 +150,10 @@ def sentiment_of(inbound: str, intent: Intent) -> Sentiment:
     calm = NOT_URGENT.sub(" ", inbound)
     if URGENT.search(calm) or TODAY.search(EVENT_TODAY.sub(" ", calm)):
         return "urgent"
-    if intent == "complaint" or (
-        FRUSTRATED.search(inbound) and intent in ("support", "other", "info", "quote")
-    ):
+    frustrated = FRUSTRATED.search(inbound) or (
+        REPEATED.search(inbound) and PROBLEM.search(inbound)
+    )
+    if intent == "complaint" or (frustrated and intent in ("support", "other", "info", "quote")):
         return "negative"
     if PRAISE.search(inbound) and intent == "other":
         return "positive"

@@ -36,7 +36,42 @@ _ORG_HEAD = {
     "couriers", "courier", "realty", "realtors", "properties", "insurance", "shipping",
     "express", "dental", "auditores", "consultores", "associates", "services", "energy",
     "logistica", "legal", "marketing", "design", "health", "pharma", "telecom", "airlines",
+    "taqueria", "negocio", "tienda", "cafeteria", "panaderia", "pasteleria", "peluqueria",
+    "gimnasio", "academia", "escuela", "restaurant", "bakery", "shop", "store", "salon", "gym",
+    "academy", "school", "primary", "cafe", "bar", "hostal", "hostel", "club", "cooperativa",
 }  # fmt: skip
+# Capitals that name a role or a thing, not an organization ("our CEO", "el IVA", "ASAP").
+_NOT_ORG_ACRONYMS = {
+    "CEO", "CTO", "CFO", "COO", "CMO", "CRM", "ERP", "ASAP", "OK", "IVA", "PDF", "SMS", "AM", "PM",
+    "USD", "EUR", "MXN", "COP", "ARS", "GBP", "RFC", "CURP", "DNI", "NIE", "NIF", "CUIT", "IT", "TV",
+    "AC", "VIP", "GPS", "WIFI", "HR", "CV", "FAQ", "URL", "APP", "API", "SEO", "QR", "ID", "PIN",
+    "USB", "LED", "SUV", "ATM", "DIY", "FYI", "BTW", "TBD", "ETA", "EOD", "RSVP", "HVAC",
+}  # fmt: skip
+# "the IRS", "ante el IMPI", "The UPS guy": an organization known by its letters.
+_ACRONYM_ORG = re.compile(
+    r"\b(?:the|el|la|al|del|ante el|ante la|from the|de la|por|with|con|at)\s+([A-Z]{2,5})\b(?![-'’])",
+    re.IGNORECASE,
+)
+# "por Estafeta", "la cuenta de Bancolombia", "next to the Target": one capitalised word where
+# only an organization goes (a carrier, a bank account, a shop as a landmark).
+_PLACE_ORG = re.compile(
+    rf"\b(?:por|via|vía|with|con|by) ({_NAME_WORD})(?=,|\.|\s+(?:llega|arrives|tarda|takes))"
+    rf"|\b(?:cuenta|tarjeta|account|card) (?:de|del|en|with|at|from) ({_NAME_WORD})\b"
+    rf"|\b(?:next to|across from|behind|near|junto al?|frente al?|al lado del?) (?:the |el |la )?({_NAME_WORD})\b"
+)
+# "un tal Sergio", "Hi Rachel!", "thank you to Sophie", "Got your number from Ben".
+_NAMED_PERSON = re.compile(
+    rf"\b(?i:un tal|una tal|someone called|a guy (?:called|named)|se llama|named) ({_NAME_WORD})\b"
+    rf"|\b(?i:thank you|thanks|gracias|agradecer) (?i:to|a) ({_NAME_WORD})\b"
+    rf"|\b(?i:number|details|contact|n[uú]mero|contacto|datos) (?i:from|de parte de|por)"
+    rf" ({_NAME_WORD})\b"
+    rf"|\b(?i:recommended by|referred by|me (?:recomend[oó]|pas[oó]|di[oó])(?: tu| su)?"
+    rf"(?: n[uú]mero| contacto)?)\s+({_NAME_WORD})\b(?!\s+[{_UPPER}])"
+)
+_GREETED = re.compile(
+    rf"^\W*(?i:hi|hello|hey|hola|buenas|buenos d[ií]as|buen d[ií]a|good morning|morning|dear|querid[oa])"
+    rf",?\s+({_NAME_WORD})\b(?!\s+[{_UPPER}])"
+)
 _ORG_CUE = re.compile(r"(?:\bfrom|\bat|\bde la|\bdel|\bde|\ben|\bpara)\s+$", re.IGNORECASE)
 _STOP = {
     "hola", "buenos", "buenas", "buen", "dia", "dias", "tardes", "noches", "gracias", "good",
@@ -102,7 +137,17 @@ def _names(text: str, excluded: set[str]) -> list[tuple[str, str]]:
 def _checked(name: str, forced: str, before: str, excluded: set[str]) -> list[tuple[str, str]]:
     """The name, typed, unless it is a greeting, a date or the contact."""
     name = _TITLES.sub("", name)
+    # "Our CEO Linda Park": the role is not the name.
+    name = re.sub(
+        r"^(?:(?:Our|My|Your|Nuestr[oa]|Mi|Su)\s+)?(?:[A-Z]{2,5}\s+)+(?=[A-Z][a-z])", "", name
+    )
     words = _words(name)
+    # "restaurante La Barraca": after the kind of business, the article is part of the name.
+    head = _words(before)[-1:] if before.strip() else []
+    after_head = bool(head) and head[0] in _ORG_HEAD and len(words) >= 2
+    dated = any(w in _CALENDAR_WORDS for w in words)
+    if after_head and words[0] in {"la", "el", "los", "las"} and not dated:
+        return [("organization", name)]
     while words and (words[0] in _STOP or words[0] in _CALENDAR_WORDS):
         name = name.split(maxsplit=1)[1] if " " in name else ""
         words = words[1:]
@@ -156,6 +201,26 @@ def _single_names(text: str, excluded: set[str]) -> list[tuple[str, str]]:
         folded = fold(name)
         if folded not in _STOP and folded not in _CALENDAR_WORDS and folded not in excluded:
             found.append(("person", name))
+    for m in _NAMED_PERSON.finditer(text):
+        name = next(g for g in m.groups() if g)
+        if (
+            fold(name) not in _STOP
+            and fold(name) not in _CALENDAR_WORDS
+            and fold(name) not in excluded
+        ):
+            found.append(("person", name))
+    for m in _ACRONYM_ORG.finditer(text):
+        name = m.group(1)
+        if name.isupper() and name not in _NOT_ORG_ACRONYMS:
+            found.append(("organization", name))
+    for m in _PLACE_ORG.finditer(text):
+        name = next(g for g in m.groups() if g)
+        if (
+            fold(name) not in _STOP
+            and fold(name) not in _CALENDAR_WORDS
+            and fold(name) not in excluded
+        ):
+            found.append(("organization", name))
     for m in _WITH_PERSON.finditer(text):
         name = m.group(1)
         folded = fold(name)
@@ -178,6 +243,9 @@ def find_entities(conversation: Conversation) -> tuple[EntityFound, ...]:
         text = message.text
         for kind, name in [*_names(text, excluded), *_single_names(text, excluded)]:
             add(kind, name, message.id)
+        greeted = _GREETED.match(text) if message.direction == "inbound" else None
+        if greeted and fold(greeted.group(1)) not in _STOP | _CALENDAR_WORDS | excluded:
+            add("person", greeted.group(1), message.id)
         for email in _EMAIL.findall(text):
             add("email", email, message.id)
         for amount in _AMOUNT.findall(text):

@@ -10,6 +10,7 @@ tomorrow"), or today for something urgent.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,35 @@ _PROMISE = re.compile(
     r"|\b(?:envi|mand|escrib|confirm|llam|contest|respond|prepar|revis)\w*\b"
     r"|\b(?:send|get back|update|call|email|write|have it|follow up|check|confirm|reply|prepare)\b"
 )
+# The business undertakes to send a price ("le mando la cotización mañana", "I'll send you the
+# quote"): quote work even when the contact never asked in price words (a call, say).
+_QUOTE_PROMISE = re.compile(
+    r"\b(?:(?:te|le|os|les|se) (?:la |lo |las |los )?(?:mando|mandamos|envio|enviamos|paso|pasamos"
+    r"|preparo|preparamos|hago llegar|hacemos llegar|enviare|enviaremos|mandare|mandaremos"
+    r"|(?:voy|vamos) a (?:mandar|enviar|pasar|preparar))"
+    r"|(?:i|we|\w+)(?:'ll| will) (?:send|email|prepare|get|put together)(?: you)?)"
+    r"\b[^.?!]{0,30}\b(?:cotizacion|presupuesto|propuesta|quote|estimate|proposal|quotation)\b"
+)
+
+
+@dataclass(frozen=True)
+class _QuotePromise:
+    proposal: bool
+    due: date | None
+
+
+def _promised_quote(conversation: Conversation, zone: ZoneInfo) -> _QuotePromise | None:
+    """The business's latest promise to send a price, and the day it named, if any."""
+    for message in reversed(conversation.messages):
+        folded = fold(message.text)
+        if message.direction != "outbound" or not (found := _QUOTE_PROMISE.search(folded)):
+            continue
+        return _QuotePromise(
+            proposal=bool(PROPOSAL.search(found.group(0))),
+            due=find_day(folded, message.at.astimezone(zone)),
+        )
+    return None
+
 
 _EVENT_TASKS: dict[str, TaskType] = {"call": "call", "demo": "demo", "meeting": "meeting"}
 _TITLES = {
@@ -91,7 +121,11 @@ def find_tasks(
     events: tuple[AgreedEvent, ...],
     intent: Intent,
     sentiment: Sentiment,
+    *,
+    call_asked: bool = False,
 ) -> tuple[FollowUpTask, ...]:
+    """The business's follow-up work; ``call_asked``: the contact asked for a call that got
+    no day (a call to make, not an event)."""
     zone = ZoneInfo(conversation.timezone)
     inbound = [m for m in conversation.messages if m.direction == "inbound"]
     inbound_text = fold(" \n".join(m.text for m in inbound))
@@ -99,6 +133,8 @@ def find_tasks(
     urgent = sentiment == "urgent"
     no_rush = bool(NO_RUSH.search(inbound_text))
     routine = 5 if no_rush else 4
+    # A frustrated contact's visit is as urgent as their complaint.
+    event_priority = 2 if urgent else (3 if sentiment == "negative" else routine)
     tasks: list[FollowUpTask] = []
     for event in events:
         if event.status != "standing":
@@ -109,7 +145,7 @@ def find_tasks(
                 key=event_task_key(event.key),
                 title=names[kind].format(event.title),
                 type=kind,
-                priority=2 if urgent else routine,
+                priority=event_priority,
                 due=_event_day(event),
                 source_message_ids=event.source_message_ids,
             )
@@ -134,11 +170,25 @@ def find_tasks(
     urgent_due = promised or (today if urgent else None)
     scheduled = bool(tasks)
     # A price asked for while arranging a visit is work of its own.
-    if intent == "quote" or (scheduled and QUOTE.search(PROPOSAL.sub(" ", inbound_text))):
-        work: TaskType = "proposal" if PROPOSAL.search(inbound_text) else "quote"
-        add(work, 2 if urgent else routine, urgent_due)
+    promise = _promised_quote(conversation, zone)
+    if (
+        intent == "quote"
+        or (scheduled and QUOTE.search(PROPOSAL.sub(" ", inbound_text)))
+        or promise is not None
+    ):
+        asked_proposal = PROPOSAL.search(inbound_text) or (
+            promise is not None and promise.proposal and not QUOTE.search(inbound_text)
+        )
+        work: TaskType = "proposal" if asked_proposal else "quote"
+        due = promise.due if promise is not None and promise.due else urgent_due
+        add(work, 2 if urgent else routine, due)
     if intent == "support" or (scheduled and PROBLEM.search(inbound_text)):
-        add("support", 2 if urgent else (3 if sentiment == "negative" else routine), urgent_due)
+        # Support with a visit is done at the visit.
+        visit = next((_event_day(e) for e in events if e.status == "standing"), None)
+        support_due = visit if intent == "support" and visit else urgent_due
+        add("support", 2 if urgent else (3 if sentiment == "negative" else routine), support_due)
+    if call_asked:
+        add("call", 2 if urgent else routine, urgent_due)
     if intent == "complaint":
         add("follow_up", 2 if urgent else 3, urgent_due)
     if FAVOR.search(inbound_text):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
-from hilo.text import fold
+from hilo import text as _shared
+
+# The rules fold the same message many times (each step reads it again): remembered, the
+# folding costs once per text instead of once per look.
+fold = functools.lru_cache(maxsize=8192)(_shared.fold)
 
 __all__ = ["fold", "has_any", "words_pattern"]
 

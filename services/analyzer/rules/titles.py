@@ -33,6 +33,10 @@ _TOPIC_END = re.compile(
     rf"|\s(?:(?:el|este|esta|on|on the|the|for|para|para el|el proximo|el dia|this|next|a)\s+)?"
     rf"(?:{_WEEKDAY}|(?:{_MONTH})(?=\s+\d)|manana|tomorrow|today|hoy|tonight|pasado manana|\d)\b"
     r"|\s(?:(?:for|para|on|the)\s+)?(?:next|this|proximo|proxima|que viene|sometime|algun dia)\b"
+    r"|\s(?:ante|at the|last|before|and (?:i|i'm|it|it's|we|they|he|she)|y (?:me|no|ya|estoy))\b"
+    # Who or what it is for is not the topic: "… para el banco", "… for it".
+    r"|\s(?:para (?:el|la|los|las|mi|mis|su|sus|que)|for (?:it|them|me|us))\b"
+    r"|\s(?:con|with) (?:ustedes|vosotros|usted|ti|you|us|nosotros)\b"
     r"|\s(?:a las|a la|at|sobre las|tipo|around|to|till|until|hasta las|hasta)\s+(?:\d|una|dos|tres|cuatro|cinco|seis|siete"
     r"|ocho|nueve|diez|once|doce|noon|mediodia)"
 )
@@ -51,7 +55,18 @@ _VERB_NOUNS = {
     "firmar": "Firma de", "planificar": "Planificación de", "presentar": "Presentación de",
     "renovar": "Renovación de", "definir": "Definición de", "ver": "", "hablar de": "",
     "hablar sobre": "", "tratar": "", "discutir": "", "concretar": "", "comentar": "",
-    "organizar": "Organización de",
+    "organizar": "Organización de", "registrar": "Registro de", "instalar": "Instalación de",
+    "reparar": "Reparación de", "arreglar": "Reparación de", "declarar": "Declaración de",
+    "tramitar": "Trámite de", "actualizar": "Actualización de", "diseñar": "Diseño de",
+    "disenar": "Diseño de", "evaluar": "Evaluación de", "limpiar": "Limpieza de",
+    "constituir": "Constitución de", "recategorizar": "Recategorización de",
+    "digitalizar": "Digitalización de", "hacerme": "", "hacerle": "", "hacer": "", "realizar": "",
+    "realizarme": "", "cuadrar": "", "coordinar": "", "agendar": "", "contarme": "",
+    "contarnos": "", "explicarme": "", "explicarnos": "", "informarme": "", "informarnos": "",
+    "saber": "", "cotizar": "Cotización de", "presupuestar": "Presupuesto de",
+    "pintar": "Pintura de", "medir": "Medición de", "mudar": "Mudanza de",
+    "sacar": "Extracción de", "sacarme": "Extracción de", "cambiar": "Cambio de",
+    "llevar": "", "traer": "",
 }  # fmt: skip
 _ES_VERB = "|".join(sorted(_VERB_NOUNS, key=len, reverse=True))
 
@@ -63,7 +78,7 @@ _ES_TOPIC = re.compile(
 # "la cita de asesoría legal", "una demo del software", "una asesoría para abrir mi tienda"
 _ES_NOUN_TOPIC = re.compile(
     r"\b(cita|reunion|llamada|demo|demostracion|asesoria|consulta|visita|sesion|formacion|curso|taller"
-    r"|capacitacion)\s+(de la|de los|de las|del|de|sobre|para)\s+"
+    r"|capacitacion)\s+(de la|de los|de las|del|de|sobre|para|al|a la|a los|a las)\s+"
     rf"(?:({_ES_VERB})\s+)?(?:lo de(?:l| la)?\s+)?(?=\S)"
     # "tutoría con la profe Marta Vidal": who it is with is what names it.
     r"|\b(tutoria|clase|entrevista)\s+(con|de|del|de la)\s+"
@@ -74,7 +89,8 @@ _EN_TOPIC = re.compile(
     r"\bto (discuss|go over|go through|review|talk about|talk through|cover|plan|prepare|walk through)"
     r"\s+(?:the |our |my |your |a |an |some )?(?=\S)"
     r"|\b(?:about|regarding|re:|concerning)\s+(?:the |our |my |your |a |an )?(?=\S)"
-    r"|\b(?:appointment|availability|slot|booking|opening|time)s?\s+(?:[a-z]+\s+){0,3}?for"
+    r"|\b(?:appointment|availability|slot|booking|opening|time|come in|stop by|drop by|pop in)s?"
+    r"\s+(?:[a-z]+\s+){0,3}?for"
     r"\s+(?:a |an |the |my |our |some )?(?!\d)(?=\S)"
 )
 # Any other purpose: "to sign the lease", "to finalise our budget".
@@ -85,7 +101,9 @@ _EN_PURPOSE = re.compile(
 )
 # "booked to see the Brooklyn loft" → "Brooklyn loft viewing"
 _EN_VIEWING = re.compile(r"\bto (?:see|view|tour)\s+(?:the |a |an |our |your )(?=\S)")
-_EN_DEMO_OF = re.compile(r"\b(?:demo|demonstration) of\s+(?:the |your |our |a |an )?(?=\S)")
+_EN_DEMO_OF = re.compile(
+    r"\b(demo|demonstration|walkthrough|walk-through) of\s+(?:the |your |our |a |an )?(?=\S)"
+)
 # "a review of the brand guidelines" → "Brand guidelines review"
 _EN_NOUN_OF = re.compile(
     r"\b(review|discussion|presentation|overview|audit|planning session|training|tour|viewing"
@@ -110,14 +128,80 @@ _BOOKED_OBJECT = re.compile(
 )
 # "we've got the kitchen survey booked for Monday"
 _EN_BOOKED_NOUN = re.compile(
-    r"\b(?:the|our|my|your)\s+((?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)\s+(?:is\s+)?(?:booked|scheduled)\b"
+    r"\b(?:the|our|my|your|a|an)\s+((?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)\s+(?:is\s+)?(?:booked|scheduled)\b"
 )
 _KIND_NOUN = re.compile(
     r"(?:cita|reunion|llamada|demo|demostracion|meeting|call|appointment|session|sesion|consulta"
     r"|asesoria|visita|hora|turno|slot|time|videollamada|video call|llamda)\b"
 )
 # A phrase about when, not what ("para la semana que viene").
-_WHEN_WORDS = re.compile(r"(?:semana|week|mes|month|dia|day|tarde|manana|morning|afternoon)\b")
+_WHEN_WORDS = re.compile(
+    r"(?:(?:proxima|proximo|next|this|esta|este|la proxima|el proximo)\s+)?"
+    r"(?:semana|week|mes|month|dia|day|tarde|manana|morning|afternoon)\b"
+)
+# English work named by its verb, and the noun a title uses: "look over the lease" → "Lease
+# review", "get my car inspected" → "Car inspection", "refinancing my mortgage" → "Mortgage
+# refinancing".
+EN_VERB_NOUNS = {
+    "look over": "review", "go over": "review", "review": "review", "check": "check",
+    "sign": "signing", "fix": "repair", "repair": "repair", "inspect": "inspection",
+    "service": "service", "clean": "cleaning", "install": "installation", "replace": "replacement",
+    "paint": "painting", "renew": "renewal", "file": "filing", "plan": "planning",
+    "prepare": "preparation", "audit": "audit", "refinance": "refinancing", "tune": "tune-up",
+    "inspected": "inspection", "serviced": "service", "repaired": "repair", "fixed": "repair",
+    "cleaned": "cleaning", "checked": "check", "installed": "installation", "replaced": "replacement",
+    "painted": "painting", "renewed": "renewal", "looked at": "check", "tuned": "tune-up",
+    "refinancing": "refinancing", "renewing": "renewal", "reviewing": "review", "signing": "signing",
+    "fixing": "repair", "repairing": "repair", "installing": "installation", "planning": "planning",
+    "preparing": "preparation", "filing": "filing", "cleaning": "cleaning", "inspecting": "inspection",
+    "replacing": "replacement", "painting": "painting", "servicing": "service",
+}  # fmt: skip
+_EN_VERB = "|".join(sorted(EN_VERB_NOUNS, key=len, reverse=True))
+# "to look over the lease", "refinancing my mortgage": the verb, then its object.
+_EN_VERB_OBJECT = re.compile(
+    rf"(?:^|\bto |\bwith |\bneed |\bwant |\babout )({_EN_VERB})\s+(?:the|my|our|your|a|an|some)\s+(?=\S)"
+    rf"|^({_EN_VERB})\s+(?=\S)"
+)
+# "get my car inspected": the object, then the past participle.
+_EN_GET_DONE = re.compile(
+    r"\b(?:get|getting|have|having|need|needs|want|wants)\s+(?:my|our|the|a|an|his|her)\s+"
+    rf"((?:[a-z][\w-]*\s+){{0,3}}?[a-z][\w-]*)\s+({_EN_VERB})\b"
+)
+# "could use help putting together the financial projections", "una mano con el monotributo",
+# "saw your fleet tracking software", "nos interesa el software de historias clínicas".
+_HELP_WITH = re.compile(
+    r"\b(?:help|a hand|assistance)\s+(?:with\s+)?(?:[a-z]+ing(?: together| up| out| over)?\s+)?"
+    r"(?:the|my|our|a|an|some)\s+(?=\S)"
+    r"|\b(?:interested in|saw|seen|looking at|asking about)\s+(?:your|the|a|an|our)\s+(?=\S)"
+    r"|\b(?:ayuda|una mano|apoyo)\s+(?:con|para|en)\s+(?:el|la|los|las|mi|mis|un|una)\s+(?=\S)"
+    r"|\b(?:me|nos|les) interesa(?:n|ria)?\s+(?:el|la|los|las|un|una|su|sus)\s+(?=\S)"
+    r"|\binteresad[oa]s?\s+en\s+(?:el|la|los|las|un|una|su|sus)\s+(?=\S)"
+)
+# A business's confirmation names what the event is for: "see you at 10 for the boiler service".
+_EN_FOR = re.compile(r"\bfor (?:the|your|a|an|our)\s+(?=\S)")
+# … or names it first: "Perfecto, control el lunes 4 a las 17:45", "Booked: solar panel
+# inspection on Monday".
+_CONFIRMED_NOUN = re.compile(
+    r"^\W*(?:perfecto|listo|hecho|genial|confirmado|apuntado|reservado|agendado|booked|done"
+    r"|confirmed|all set|great)\W+(?:[^\W\d_]+\s*:\s*)?(?=\S)"
+)
+# Words that start a sentence about the meeting, not a name for it ("te espero el lunes").
+_NOT_A_NAME = {
+    "te", "le", "lo", "la", "os", "nos", "se", "les", "me", "ya", "entonces", "queda", "quedamos",
+    "see", "you", "we", "i", "it", "that", "this", "we'll", "you're", "gracias", "thanks", "thank",
+    "el", "on", "for", "at", "a", "para", "tu", "su", "your", "will", "i'll", "moved",
+    "pasa", "llega", "viene", "va", "ira", "estara", "sera", "comes", "arrives", "is", "be",
+    "tecnico", "tech", "technician",
+}  # fmt: skip
+_DATE_NEXT = re.compile(
+    rf"\s*(?:el |on |the |this |next |para el )?(?:{_WEEKDAY}|{_MONTH}|\d|manana|tomorrow|hoy|today)\b"
+)
+# A possessive inside a title reads as the article: "de mi declaración" → "de la declaración".
+_ES_POSSESSIVE = re.compile(
+    r"\b(?:mi|tu|su|nuestra|nuestro|vuestra|vuestro)\s+(\w+)", re.IGNORECASE
+)
+_EN_POSSESSIVE = re.compile(r"\b(?:my|our|his|her|their)\s+", re.IGNORECASE)
+
 # Words a cut phrase must not end on ("appointment from" → "appointment").
 _TRAILING = {
     "from", "for", "on", "at", "to", "with", "by", "of", "the", "and", "de", "del", "para",
@@ -158,7 +242,9 @@ def _phrase_at(original: str, start: int) -> str | None:
         words = words[:9]
     while words and fold(words[-1]) in _TRAILING:
         words = words[:-1]
-    phrase = " ".join(words).strip(" -–—'\"")
+    phrase = _without_possessives(" ".join(words))
+    # Emoji and symbols at the ends are decoration, not title.
+    phrase = re.sub(r"^[^\w¿¡]+|[^\w)]+$", "", phrase)
     if not phrase or fold(phrase) in GENERIC or not re.search(r"[^\W\d_]{3}", phrase):
         return None
     if _WHEN_WORDS.match(fold(phrase)):
@@ -166,22 +252,91 @@ def _phrase_at(original: str, start: int) -> str | None:
     return phrase
 
 
+def _without_possessives(phrase: str) -> str:
+    def article(m: re.Match[str]) -> str:
+        noun = m.group(1)
+        feminine = fold(noun).endswith(("a", "ion", "dad", "tad", "tud", "umbre"))
+        return f"{'la' if feminine else 'el'} {noun}"
+
+    phrase = _ES_POSSESSIVE.sub(article, phrase)
+    phrase = re.sub(r"\b([Dd])e el\b", r"\1el", re.sub(r"\b([Aa]) el\b", r"\1l", phrase))
+    return _EN_POSSESSIVE.sub("", phrase)
+
+
+_EN_KIND_FOR = re.compile(
+    r"^(kickoff|kick-off|meeting|review|session|call|demo|consultation|workshop|training|visit"
+    r"|inspection|appointment) (?:for|about|on) (?:the|a|an|our|my|your) (.+)$",
+    re.IGNORECASE,
+)
+
+
+def _en_reordered(phrase: str) -> str:
+    """ "renewing contract" → "Contract renewal": a leading gerund becomes a noun after;
+    "kickoff for the mobile app project" → "Mobile app project kickoff"."""
+    if m := _EN_KIND_FOR.match(phrase):
+        noun = m.group(1).lower()
+        if noun != "appointment":
+            return _capitalise(f"{m.group(2)} {noun}")
+        return _capitalise(m.group(2))
+    first, _, rest = phrase.partition(" ")
+    noun = EN_VERB_NOUNS.get(fold(first))
+    if noun and rest and first.endswith("ing"):
+        return _capitalise(f"{rest} {noun}")
+    return phrase
+
+
+def _en_nominalized(text: str, folded: str) -> str | None:
+    """ "look over the lease" → "Lease review"; "get my car inspected" → "Car inspection"."""
+    if m := _EN_GET_DONE.search(folded):
+        thing = text[m.start(1) : m.end(1)]
+        if fold(thing) not in GENERIC:
+            return _capitalise(f"{thing} {EN_VERB_NOUNS[m.group(2)]}")
+    for m in _EN_VERB_OBJECT.finditer(folded):
+        verb = m.group(1) or m.group(2)
+        phrase = _phrase_at(text, m.end())
+        if phrase:
+            phrase = re.split(r"\s+for\s+", phrase, maxsplit=1, flags=re.IGNORECASE)[0]
+            return _capitalise(f"{phrase} {EN_VERB_NOUNS[verb]}")
+    return None
+
+
 def _es_with_verb(verb: str | None, phrase: str) -> str:
+    """ "revisar" + "declaración de la renta" → "Revisión de la declaración de la renta"."""
     noun = _VERB_NOUNS.get(verb or "", "")
     if not noun:
         return phrase
+    first = fold(phrase.split()[0]) if phrase.split() else ""
+    if noun.endswith(" de") and first not in _ARTICLES and not phrase[:1].isupper():
+        feminine = first.endswith(("a", "ion", "dad", "tad", "tud", "umbre"))
+        phrase = f"{'la' if feminine else 'el'} {phrase}"
     joined = f"{noun} {phrase}"
     return re.sub(r"\bde el\b", "del", joined)
+
+
+_ARTICLES = {"el", "la", "los", "las", "un", "una", "lo"}
+# "quería renovar el pasaporte", "necesito registrar mi marca": the work asked for, by its verb.
+_ES_WANTED = re.compile(
+    rf"\b(?:quiero|queria|quisiera|necesito|necesitaria|me gustaria|tengo que|hay que)\s+({_ES_VERB})\s+"
+    r"(?=\S)"
+)
 
 
 def from_answer(text: str, language: str, service: str | None) -> str | None:
     """A title from the contact's answer to "what is it about?" (the whole message)."""
     folded = fold(text).strip()
     verb = None
-    opener = re.match(rf"^(?:es |seria |pues )?(?:para |sobre )?({_ES_VERB})\s+", folded)
+    opener = re.match(
+        rf"^(?:es |seria |pues )?(?:para |sobre )?(?:(?:necesito|quiero|quisiera|queria|me gustaria"
+        rf"|tengo que|hay que)\s+)?({_ES_VERB})\s+",
+        folded,
+    )
     offset = 0
     if language == "es" and opener:
         verb, offset = opener.group(1), opener.end()
+    if language == "en" and (nominal := _en_nominalized(text, folded)):
+        return _compose(nominal, language, service, None)
+    if language == "en" and (phrase := _phrase_at(text, 0)):
+        return _compose(_en_reordered(phrase), language, service, None)
     connector = re.match(r"^(?:de la|de los|de las|del|de|para|sobre)\b", folded[offset:])
     phrase = _phrase_at(text, offset)
     if phrase is None:
@@ -213,9 +368,57 @@ def _booked_object(text: str, folded: str) -> str | None:
     return None
 
 
+def from_confirmation(text: str, language: str, service: str | None) -> str | None:
+    """The topic a business's confirmation names ("te espero el lunes a las 9 para la cata
+    de vinos", "see you Saturday at 10 for the boiler service")."""
+    title = from_cues(text, language, service)
+    folded = fold(text)
+    if title is None and (m := _CONFIRMED_NOUN.match(folded)):
+        title = _confirmed_noun(text, folded, m.end(), language, service)
+    if title is None and language == "en":
+        for m in _EN_FOR.finditer(folded):
+            if _KIND_NOUN.match(folded, m.end()):
+                continue
+            phrase = _phrase_at(text, m.end())
+            if phrase:
+                return _compose(phrase, language, service, None)
+    return title
+
+
+def _confirmed_noun(
+    text: str, folded: str, start: int, language: str, service: str | None
+) -> str | None:
+    """ "control" in "Perfecto, control el lunes 4": a short name right before the date."""
+    phrase = _phrase_at(text, start)
+    if not phrase or len(phrase.split()) > 3 or _KIND_NOUN.match(fold(phrase)):
+        return None
+    words = set(fold(phrase).split())
+    if words & _NOT_A_NAME:
+        return None
+    after = folded[folded.find(fold(phrase), start) + len(phrase) :]
+    if not _DATE_NEXT.match(after):
+        return None
+    return _compose(phrase, language, service, None)
+
+
+def _help_with(text: str, language: str, service: str | None) -> str | None:
+    folded = fold(text)
+    for m in _HELP_WITH.finditer(folded):
+        phrase = _phrase_at(text, m.end())
+        if phrase:
+            return _compose(phrase, language, service, None)
+    return None
+
+
 def from_cues(text: str, language: str, service: str | None) -> str | None:
     """A title from a topic phrase inside a message about the event; None when there is none."""
     title = _from_topic_cues(text, language, service)
+    if title is None and language == "en":
+        title = _en_nominalized(text, fold(text))
+        if title is not None:
+            title = _compose(title, language, service, None)
+    if title is None:
+        title = _help_with(text, language, service)
     if title is None and not service:
         title = _booked_object(text, fold(text))
     return title
@@ -229,7 +432,8 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
             if phrase:
                 # "a demo of your CRM for my sales team": who it is for is not the topic.
                 phrase = re.split(r"\s+for\s+", phrase, maxsplit=1, flags=re.IGNORECASE)[0]
-                return _capitalise(f"{phrase} demo")
+                noun = "demo" if m.group(1).startswith("demo") else m.group(1)
+                return _capitalise(f"{phrase} {noun}")
         for m in _EN_VIEWING.finditer(folded):
             phrase = _phrase_at(text, m.end())
             if phrase:
@@ -246,7 +450,10 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
                     return _capitalise(f"{phrase} discussion")
                 if verb == "review" and "review" not in fold(phrase):
                     return _capitalise(f"{phrase} review")
+                phrase = _en_reordered(phrase)
                 return _compose(phrase, language, service, None)
+        if nominal := _en_nominalized(text, folded):
+            return _compose(nominal, language, service, None)
         for m in _EN_PURPOSE.finditer(folded):
             phrase = _phrase_at(text, m.end())
             if phrase:
@@ -264,8 +471,16 @@ def _from_topic_cues(text: str, language: str, service: str | None) -> str | Non
         phrase = _es_with_verb(m.group(3) or m.group(6), phrase)
         if noun in SERVICE_NOUNS:
             return f"{SERVICE_NOUNS[noun]} {connector} {phrase}"
+        if noun == "sesion":
+            return f"Sesión {connector} {phrase}"
         return _capitalise(phrase)
     for m in _ES_TOPIC.finditer(folded):
+        phrase = _phrase_at(text, m.end())
+        if phrase:
+            return _compose(_es_with_verb(m.group(1), phrase), language, service, None)
+    for m in _ES_WANTED.finditer(folded):
+        if not _VERB_NOUNS.get(m.group(1)):
+            continue
         phrase = _phrase_at(text, m.end())
         if phrase:
             return _compose(_es_with_verb(m.group(1), phrase), language, service, None)
@@ -284,3 +499,65 @@ def default_title(kind: str, language: str, service: str | None, noun: str | Non
         "en": {"call": "Call", "demo": "Demo", "meeting": "Meeting"},
     }
     return names.get(language, names["es"])[kind]
+
+
+# What broke, in the contact's words: "the garage door remote stopped working", "The printer
+# you guys installed keeps jamming", "furnace stopped working overnight".
+_BROKEN_THING = re.compile(
+    r"(?:^|\b(?:the|my|our|your)\s+)((?:[a-z][\w-]*\s+){0,3}?[a-z][\w-]*)"
+    r"(?:\s+(?:you|we|they|i)(?:\s+\w+){1,2})?\s+"
+    r"(?:stopped|keeps?|isn'?t|is not|won'?t|doesn'?t|broke|is broken|is leaking|has stopped|quit)\b"
+)
+
+
+def technician_visit(language: str) -> str:
+    return "Visita técnica" if language != "en" else "Technician visit"
+
+
+def repair_title(problem: str, language: str) -> str:
+    """A visit to fix what the contact reported: "Visita técnica", "Printer repair"."""
+    if language != "en":
+        return "Visita técnica"
+    folded = fold(problem)
+    found = _BROKEN_THING.search(folded)
+    if found is None:
+        return "Repair visit"
+    start = found.start(1)
+    if article := re.match(r"(?:the|my|our|your)\s+", folded[start:]):
+        start += article.end()
+    thing = problem[start : found.end(1)]
+    if not thing or fold(thing) in GENERIC or fold(thing) in {"it", "this", "that", "something"}:
+        return "Repair visit"
+    return _capitalise(f"{thing} repair")
+
+
+def with_service(title: str, language: str, service: str | None) -> str:
+    """A topic guessed before the event's kind was known, named as the service it is:
+    "Software de historias clínicas" for a demo → "Demo de software de historias clínicas"."""
+    if not service or fold(service) in fold(title):
+        return title
+    lowered = title[0].lower() + title[1:] if len(title) > 1 and title[1].islower() else title
+    return _compose(lowered, language, service, None)
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def learn_spelling(spelling: dict[str, str], text: str) -> None:
+    """Remembers the accented words of a text by their folded form."""
+    for word in _WORD.findall(text):
+        if fold(word) != word.lower():
+            spelling[fold(word)] = word.lower()
+
+
+def respelled(title: str, spelling: dict[str, str]) -> str:
+    """The title with each unaccented word written as the business spelled it."""
+
+    def one(m: re.Match[str]) -> str:
+        word = m.group(0)
+        known = spelling.get(word.lower()) if fold(word) == word.lower() else None
+        if known is None:
+            return word
+        return known[:1].upper() + known[1:] if word[:1].isupper() else known
+
+    return _WORD.sub(one, title)
