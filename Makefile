@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-CODE   := hilo schemas services tests bench deploy/tools
+# The tested versions of every dependency of every extra, with hashes (`make lock` writes it).
+LOCK   := requirements.lock
+CODE   := hilo schemas services tests bench fuzz deploy/tools
 
-.PHONY: run test lint deploy-lint manifests bench eval install system-deps clean
+.PHONY: run test lint audit deploy-lint manifests bench eval fuzz install lock lock-upgrade system-deps clean
 
 run: install
 	$(BIN)/hilo up
@@ -21,6 +23,7 @@ lint: install
 	$(BIN)/python -m hilo.deploy_files --check
 	$(BIN)/python -m hilo.asyncapi --check
 	$(MAKE) --no-print-directory deploy-lint
+	$(MAKE) --no-print-directory audit
 
 # deploy/, offline: the Dockerfile, every manifest rendered and validated, the compose file.
 deploy-lint: install
@@ -32,21 +35,49 @@ deploy-lint: install
 manifests: install
 	$(BIN)/python -m deploy.tools.manifests
 
+# Known vulnerabilities in the locked set (PyPI's advisory data). A package that cannot be
+# looked up is listed as skipped; a known vulnerability fails. Ignores, with their reasons,
+# go in AUDIT_IGNORE as `--ignore-vuln ID` (none today).
+AUDIT_IGNORE :=
+audit: install
+	$(BIN)/pip-audit --requirement $(LOCK) --require-hashes --disable-pip --progress-spinner off $(AUDIT_IGNORE)
+
 bench: install system-deps
 	@set -e; for script in bench/bench_*.py; do \
 		echo "== $$script"; $(BIN)/python $$script; echo; \
 	done
+
+# Generated (schemathesis) and hand-written hostile requests against every HTTP service:
+# prints requests tried, 5xx, hung requests and events published by invalid requests.
+fuzz: install
+	$(BIN)/python fuzz/run.py
 
 eval: install
 	$(BIN)/python -m services.analyzer.evaluate data/analysis-dev.jsonl
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The locked versions first, each checked against its hash; then the project itself
+# (editable), whose requirements they already satisfy. A requirement added to pyproject.toml
+# since the last `make lock` still installs (unpinned) until the lock is regenerated.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Regenerate the lock from pyproject.toml (every extra): versions already locked are kept,
+# new requirements are resolved. `make lock-upgrade` moves everything to the newest allowed.
+LOCK_FLAGS :=
+lock:
+	@test -x $(BIN)/pip-compile || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet pip-tools; }
+	$(BIN)/pip-compile --quiet --all-extras --generate-hashes --strip-extras \
+		--unsafe-package hilo --no-emit-index-url --no-emit-find-links \
+		$(LOCK_FLAGS) --output-file $(LOCK) pyproject.toml
+
+lock-upgrade:
+	$(MAKE) lock LOCK_FLAGS=--upgrade
 
 # espeak-ng makes the speech the transcriber's tests and benchmark listen to.
 system-deps:

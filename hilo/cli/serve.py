@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 
-from hilo import registry
+from hilo import logs, registry
 from hilo.errors import UserError
 from hilo.service import Service
 from hilo.settings import HiloSettings
@@ -24,6 +24,8 @@ def serve(name: str, settings: HiloSettings) -> None:
         level=settings.log_level.upper(),
         format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s",
     )
+    # Libraries' records too: no secret, signed URL or readable number in a log line.
+    logs.install()
     service = load_service(name)
     settings.require_nats_url()
     settings.require_database_url()

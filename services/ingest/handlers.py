@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 from fastapi import Request, Response
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from prometheus_client import Counter
@@ -25,12 +24,11 @@ from pydantic import ValidationError
 from hilo.service import Runtime
 from schemas.messages import Provider
 from services.ingest import elevenlabs_calls, ledger, meta_updates, signatures, twilio_forms
-from services.ingest.body import parse_form, read_limited
+from services.ingest.body import parse_form, parse_json, read_limited
 from services.ingest.deliveries import Delivery
 from services.ingest.files import calls_folder, find_media, store_content
 from services.ingest.ledger import Outcome
 from services.ingest.problems import (
-    BadRequest,
     Forbidden,
     NotFound,
     Refused,
@@ -58,6 +56,13 @@ class Ingest:
     @property
     def data_dir(self) -> Path:
         return self.runtime.settings.data_dir
+
+    async def read(self, request: Request, limit: int | None = None) -> bytes:
+        return await read_limited(
+            request,
+            limit or self.config.ingest_max_body_bytes,
+            self.config.ingest_body_timeout_seconds,
+        )
 
     async def publish(self, provider: str, deliveries: list[Delivery]) -> Outcome:
         return await ledger.publish_once(
@@ -139,7 +144,7 @@ def _twilio_checked(request: Request, ingest: Ingest, form: dict[str, Any]) -> P
 
 @guarded("twilio_whatsapp")
 async def twilio_whatsapp(request: Request, ingest: Ingest) -> Response:
-    form = parse_form(request, await read_limited(request, ingest.config.ingest_max_body_bytes))
+    form = parse_form(request, await ingest.read(request))
     provider = _twilio_checked(request, ingest, form)
     delivery = twilio_forms.inbound_message(form, provider)
     outcome = await ingest.publish("twilio", [delivery])
@@ -154,7 +159,7 @@ async def twilio_whatsapp(request: Request, ingest: Ingest) -> Response:
 
 @guarded("twilio_status")
 async def twilio_status(request: Request, ingest: Ingest) -> Response:
-    form = parse_form(request, await read_limited(request, ingest.config.ingest_max_body_bytes))
+    form = parse_form(request, await ingest.read(request))
     provider = _twilio_checked(request, ingest, form)
     await ingest.publish("twilio", [twilio_forms.status_report(form, provider)])
     return twiml()
@@ -175,22 +180,15 @@ async def meta_verify(request: Request, ingest: Ingest) -> Response:
     return PlainTextResponse(query.get("hub.challenge") or "")
 
 
-def _json(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise BadRequest("malformed_json", "the body is not JSON") from None
-
-
 @guarded("meta")
 async def meta_webhook(request: Request, ingest: Ingest) -> Response:
     secret = ingest.config.meta_app_secret
     if secret is None:
         raise Unavailable("not_configured", "WHATSAPP_APP_SECRET is not set")
-    body = await read_limited(request, ingest.config.ingest_max_body_bytes)
+    body = await ingest.read(request)
     if not signatures.meta_valid(secret, body, request.headers.get("x-hub-signature-256")):
         raise Forbidden("invalid_signature", "X-Hub-Signature-256 does not match")
-    deliveries = meta_updates.deliveries(_json(body))
+    deliveries = meta_updates.deliveries(parse_json(body))
     outcome = await ingest.publish("meta", deliveries)
     log.info("meta: %d published, %d duplicates", outcome.published, outcome.duplicates)
     return JSONResponse(outcome.as_json())
@@ -202,7 +200,7 @@ async def elevenlabs_webhook(request: Request, ingest: Ingest) -> Response:
     secret = ingest.config.elevenlabs_secret
     if secret is None:
         raise Unavailable("not_configured", "ELEVENLABS_WEBHOOK_SECRET is not set")
-    body = await read_limited(request, ingest.config.ingest_max_call_body_bytes)
+    body = await ingest.read(request, ingest.config.ingest_max_call_body_bytes)
     try:
         signatures.elevenlabs_verify(
             secret,
@@ -213,7 +211,7 @@ async def elevenlabs_webhook(request: Request, ingest: Ingest) -> Response:
         )
     except signatures.ElevenLabsSignatureError as exc:
         raise Forbidden("invalid_signature", str(exc)) from None
-    webhook_type, data = elevenlabs_calls.envelope(_json(body))
+    webhook_type, data = elevenlabs_calls.envelope(parse_json(body))
     if webhook_type == elevenlabs_calls.AUDIO:
         return await _call_audio(ingest, elevenlabs_calls.call_audio(data))
     if webhook_type == elevenlabs_calls.INITIATION_FAILURE:

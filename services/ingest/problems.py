@@ -33,6 +33,12 @@ class NotFound(Refused):
     status = 404
 
 
+class TimedOut(Refused):
+    """The body did not arrive in time (a slow or lying peer): the worker is not held."""
+
+    status = 408
+
+
 class TooLarge(Refused):
     status = 413
 

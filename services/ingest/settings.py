@@ -24,6 +24,9 @@ class IngestSettings(TwilioCredentials, MetaWebhookSecrets, ElevenLabsWebhookSec
     ingest_max_body_bytes: int = Field(default=1 * MIB, gt=0)
     # ElevenLabs' post_call_audio carries the whole call as base64 MP3.
     ingest_max_call_body_bytes: int = Field(default=64 * MIB, gt=0)
+    # A body not received whole within this is refused (408): a peer that declares more than
+    # it sends cannot hold a request open.
+    ingest_body_timeout_seconds: float = Field(default=10.0, gt=0)
     # Build the URL Twilio signed from X-Forwarded-Proto / X-Forwarded-Host (only behind a proxy
     # that sets them; HILO_PUBLIC_URL, when set, wins over both).
     ingest_trust_proxy: bool = False

@@ -184,7 +184,7 @@ def test_with_partitions_a_consumer_scales_to_one_replica_per_partition() -> Non
     scaled = manifests.lag_autoscaler(analyzer, partitions=4)
     assert scaled["spec"]["maxReplicaCount"] == 4
     assert [t["metadata"]["consumer"] for t in scaled["spec"]["triggers"]] == [
-        f"analyzer-p{i}" for i in range(4)
+        f"{consumer.durable}-p{i}" for consumer in analyzer.consumers for i in range(4)
     ]
     assert check.validate(scaled) == []
 
