@@ -216,7 +216,14 @@ def load_flow(path: Path) -> Flow:
         return Flow.model_validate(data)
     except ValidationError as exc:
         errors = []
-        for error in exc.errors():
+        found = exc.errors()
+        for error in found:
+            if error["type"] == "too_short" and any(
+                len(other["loc"]) > len(error["loc"])
+                and other["loc"][: len(error["loc"])] == error["loc"]
+                for other in found
+            ):
+                continue  # "no questions left" only because each one failed: said below
             location = [p for p in error["loc"] if p not in ("by_language",)]
             where = ".".join(str(p) for p in location) or "flow"
             errors.append(FlowError(path, _line_of(node, location), f"{where}: {error['msg']}"))

@@ -24,6 +24,8 @@ class FlowStartRequested(Event):
     source: FlowStartSource
     # The operator (API) or the call id (call) that asked.
     requested_by: str | None = None
+    # The contact's language when the requester knows it (else the flow's own).
+    language: str | None = None
 
 
 class FlowSessionStarted(Event):
@@ -53,7 +55,8 @@ class FlowSessionAbandoned(Event):
     schema_version: int = 1
     session_id: uuid.UUID
     flow_id: str
-    reason: Literal["cancelled", "timed_out", "switched"]
+    # interrupted: a person took the conversation over, the contact opted out or called.
+    reason: Literal["cancelled", "timed_out", "switched", "interrupted"]
 
 
 class FlowSessionReset(Event):
@@ -74,3 +77,93 @@ class FlowSessionFailed(Event):
     session_id: uuid.UUID
     flow_id: str
     reason: str
+
+
+# --- the session's steps (published by the flows service) ---------------------------------
+
+QuestionReason = Literal["first", "next", "again", "back", "restart", "reminder", "continue"]
+
+
+class FlowQuestionAsked(Event):
+    """A question went to the contact (its reply is ``reply_id``); the session waits for it."""
+
+    type: Literal["flow.question_asked"] = "flow.question_asked"
+    schema_version: int = 1
+    session_id: uuid.UUID
+    flow_id: str
+    question_id: str
+    question_type: str
+    text: str
+    round: int = 1
+    # Counts every question sent in the session (re-asks included): reminders key on it.
+    seq: int
+    reason: QuestionReason = "next"
+    reply_id: uuid.UUID | None = None
+
+
+class FlowAnswerRecorded(Event):
+    """The contact's answer to a question was valid and is kept (``value`` as read)."""
+
+    type: Literal["flow.answer_recorded"] = "flow.answer_recorded"
+    schema_version: int = 1
+    session_id: uuid.UUID
+    flow_id: str
+    question_id: str
+    value: str | int | float | None
+    round: int = 1
+    message_event_id: uuid.UUID | None = None
+
+
+class FlowAnswerRejected(Event):
+    """The contact's answer did not fit the question; it is asked again with its hint."""
+
+    type: Literal["flow.answer_rejected"] = "flow.answer_rejected"
+    schema_version: int = 1
+    session_id: uuid.UUID
+    flow_id: str
+    question_id: str
+    reason: str
+    message_event_id: uuid.UUID | None = None
+
+
+class FlowAnswerWithdrawn(Event):
+    """The contact went back one question: its earlier answer no longer counts."""
+
+    type: Literal["flow.answer_withdrawn"] = "flow.answer_withdrawn"
+    schema_version: int = 1
+    session_id: uuid.UUID
+    flow_id: str
+    question_id: str
+
+
+class FlowSessionRestarted(Event):
+    """The contact asked to start over: every answer of the session is dropped."""
+
+    type: Literal["flow.session_restarted"] = "flow.session_restarted"
+    schema_version: int = 1
+    session_id: uuid.UUID
+    flow_id: str
+
+
+class FlowSwitchOffered(Event):
+    """The contact sent another flow's keyword mid-session: asked to switch or continue."""
+
+    type: Literal["flow.switch_offered"] = "flow.switch_offered"
+    schema_version: int = 1
+    session_id: uuid.UUID
+    flow_id: str
+    offered_flow_id: str
+
+
+class FlowApiAnswered(Event):
+    """The flow's outside API answered a round (2xx, valid); what it asked for follows."""
+
+    type: Literal["flow.api_answered"] = "flow.api_answered"
+    schema_version: int = 1
+    session_id: uuid.UUID
+    flow_id: str
+    round: int
+    status_code: int
+    attempts: int
+    additional_questions: int = 0
+    completes: bool = False

@@ -120,6 +120,32 @@ class TemplateRef(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict)
 
 
+class ReplyOption(BaseModel):
+    """One answer the contact can tap; ``id`` comes back as the message's ``reply_id``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1)
+
+
+class ReplyChoices(BaseModel):
+    """A question with options, for channels that show them as buttons or a list.
+
+    The reply's ``text`` stays the numbered version, for channels (and templates) without
+    interactive messages; ``body`` is the question alone, shown above the buttons.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    body: str
+    options: tuple[ReplyOption, ...]
+    # The label of the button that opens a list (Meta, more than three options).
+    list_button: str = "Options"
+    # A Twilio Content SID (quick-reply or list-picker) made for this question, if any.
+    twilio_content_sid: str | None = None
+
+
 class ReplyReady(Event):
     """Some component decided what the business answers; the notifier sends it."""
 
@@ -138,6 +164,8 @@ class ReplyReady(Event):
     provider: Provider | None = None
     # The person who wrote it (author "human"): their e-mail, or "token:<name>" for the API.
     operator: str | None = None
+    # A question with options (flows): buttons or a list where the channel has them.
+    choices: ReplyChoices | None = None
 
 
 class MessageSent(Event):

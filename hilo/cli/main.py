@@ -33,6 +33,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(projections_app, name="projections")
 app.add_typer(simulate_app, name="simulate")
+flows_app = typer.Typer(no_args_is_help=True, help="Question flows (files in HILO_FLOWS_DIR).")
+app.add_typer(flows_app, name="flows")
 
 
 def _settings() -> HiloSettings:
@@ -400,6 +402,28 @@ def reanalyze(
     from hilo.cli.reanalyze import reanalyze as run_reanalyze
 
     run_reanalyze(_settings(), contact)
+
+
+@flows_app.command("validate")
+def flows_validate(
+    path: Annotated[
+        Path | None, typer.Argument(help="A flow file or a folder (default HILO_FLOWS_DIR).")
+    ] = None,
+) -> None:
+    """Check flow files: every error with its file and line; exit 1 if any."""
+    from hilo.cli.flows import validate
+
+    validate(path)
+
+
+@flows_app.command("list")
+def flows_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+) -> None:
+    """The flows in HILO_FLOWS_DIR: keywords, questions, outside API."""
+    from hilo.cli.flows import list_flows
+
+    list_flows(as_json)
 
 
 def run() -> None:

@@ -70,6 +70,7 @@ def _describe(item: dict[str, Any], zone: ZoneInfo) -> tuple[str, str]:
         if transcript:
             text += f"  (voice note, {_transcript_detail(transcript)})"
         status = item.get("status")
+        text += _flow_note(item)
         return f"{arrow} whatsapp", text + (f"  [{status}]" if status else "")
     if kind == "call":
         return "☎ call", f"{item.get('status')}: {item.get('summary') or item.get('reason') or ''}"
@@ -82,9 +83,24 @@ def _describe(item: dict[str, Any], zone: ZoneInfo) -> tuple[str, str]:
         return "✓ task", f"{item.get('task_type')} p{item.get('priority')}: {item.get('title')}"
     if kind == "mode_changed":
         return "⇄ mode", f"{item.get('mode')} ({item.get('reason')})"
+    if kind == "flow":
+        return "❯ flow", f"{item.get('flow_id')}: {item.get('state')}" + (
+            f" ({item['reason']})" if item.get("reason") else ""
+        )
     if kind == "status":
         return "· status", f"{item.get('status')} (message not yet recorded as sent)"
     return kind, json.dumps({k: v for k, v in item.items() if k not in ("key", "kind")})
+
+
+def _flow_note(item: dict[str, Any]) -> str:
+    """A flow's question or the answer read from a message, beside the message."""
+    if asked := item.get("flow"):
+        return f"  (flow {asked['flow_id']}: question {asked['question_id']})"
+    if answer := item.get("flow_answer"):
+        if answer.get("accepted"):
+            return f"  (flow answer {answer['question_id']} = {answer.get('value')!r})"
+        return f"  (flow answer {answer['question_id']} rejected: {answer.get('reason')})"
+    return ""
 
 
 # Why a voice note has no words, said to an operator (reason codes: services/transcriber).

@@ -344,6 +344,67 @@ def _marked_read(doc: Doc, data: Data, position: int) -> None:
             item["read_by_business"] = True
 
 
+# --- question flows: the questions and answers as such, and the session's life -------------
+
+
+def _flow_question(doc: Doc, data: Data, position: int) -> None:
+    """The reply that asked the question is marked as the flow's question."""
+    if data.get("reply_id"):
+        item = _reply_item(doc, {**data, "reply_id": data["reply_id"]}, position)
+        item["flow"] = {
+            "session_id": data["session_id"],
+            "flow_id": data["flow_id"],
+            "question_id": data["question_id"],
+            "question_type": data.get("question_type"),
+            "question": data.get("text"),
+            "reason": data.get("reason"),
+        }
+
+
+def _flow_answer(doc: Doc, data: Data, position: int) -> None:
+    """The inbound message that answered is marked with what the flow read from it."""
+    if not data.get("message_event_id"):
+        return
+    item = _item(doc, f"message:{data['message_event_id']}", "message", data, position)
+    answer = {"session_id": data["session_id"], "flow_id": data["flow_id"]}
+    answer["question_id"] = data["question_id"]
+    if data["type"] == "flow.answer_recorded":
+        answer.update(accepted=True, value=data.get("value"))
+    else:
+        answer.update(accepted=False, reason=data.get("reason"))
+    item["flow_answer"] = answer
+
+
+_FLOW_STATES = {
+    "flow.session_started": "active",
+    "flow.session_completed": "completed",
+    "flow.session_abandoned": "abandoned",
+    "flow.session_failed": "failed",
+    "flow.session_reset": "reset",
+}
+
+
+def _flow_session(doc: Doc, data: Data, position: int) -> None:
+    session_id = data.get("session_id")
+    if session_id is None:
+        session_id = (doc.get("flow") or {}).get("session_id")
+        if session_id is None:
+            return
+    state = _FLOW_STATES[data["type"]]
+    key = f"flow:{session_id}:{state}"
+    item = _item(doc, key, "flow", data, position)
+    item.update(
+        session_id=session_id,
+        flow_id=data.get("flow_id"),
+        state=state,
+        reason=data.get("reason"),
+    )
+    if state == "active":
+        doc["flow"] = {"session_id": session_id, "flow_id": data.get("flow_id"), "state": state}
+    elif (doc.get("flow") or {}).get("session_id") == session_id:
+        doc["flow"] = {**doc["flow"], "state": state}
+
+
 _FOLDERS: dict[str, Callable[[Doc, Data, int], None]] = {
     "message.received": _message_received,
     "audio.transcribed": _audio_transcribed,
@@ -367,6 +428,10 @@ _FOLDERS: dict[str, Callable[[Doc, Data, int], None]] = {
     "contact.opted_out": _opted,
     "contact.opted_in": _opted,
     "conversation.mode_changed": _mode_changed,
+    "flow.question_asked": _flow_question,
+    "flow.answer_recorded": _flow_answer,
+    "flow.answer_rejected": _flow_answer,
+    **dict.fromkeys(_FLOW_STATES, _flow_session),
 }
 
 HANDLED_TYPES = frozenset(_FOLDERS)

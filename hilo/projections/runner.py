@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import asyncpg
 import orjson
 
-from hilo.projections import conversation
+from hilo.projections import conversation, flow_sessions
 from hilo.projections.inbox_tables import InboxProjection
 from schemas import registry as event_registry
 from schemas.registry import EventDecodeError, EventRegistry
@@ -134,9 +134,83 @@ def _instant(value: str | None) -> Any:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
+class FlowSessionsProjection:
+    """``proj_flow_sessions``: one row per question-flow session (the operator API reads it)."""
+
+    name = "flow_sessions"
+    event_types = flow_sessions.HANDLED_TYPES
+    columns = (
+        "session_id",
+        "contact",
+        "flow_id",
+        "state",
+        "language",
+        "round",
+        "current_question",
+        "answers",
+        "started_at",
+        "updated_at",
+        "ended_at",
+        "failure_reason",
+        "source",
+        "end_reason",
+        "questions_asked",
+    )
+    _instants = frozenset({"started_at", "updated_at", "ended_at"})
+
+    async def load(self, conn: asyncpg.Connection, keys: Sequence[str]) -> dict[str, Any]:
+        rows = await conn.fetch(
+            "SELECT " + ", ".join(self.columns) + " FROM proj_flow_sessions "
+            "WHERE contact = ANY($1::text[])",
+            list(keys),
+        )
+        return {str(r["session_id"]): self._from_row(r) for r in rows}
+
+    def _from_row(self, record: asyncpg.Record) -> dict[str, Any]:
+        row = dict(record)
+        row["session_id"] = str(row["session_id"])
+        for name in self._instants:
+            if row[name] is not None:
+                row[name] = conversation.canonical_instant(row[name].isoformat())
+        return row
+
+    def fold(self, state: dict[str, Any], data: dict[str, Any], position: int) -> None:
+        flow_sessions.apply(state, data)
+
+    def _row(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            _instant(row[c])
+            if c in self._instants
+            else orjson.dumps(row[c]).decode()
+            if c == "answers"
+            else row[c]
+            for c in self.columns
+        )
+
+    async def save(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None:
+        placeholders = ", ".join(
+            f"${n}::jsonb" if c == "answers" else f"${n}" for n, c in enumerate(self.columns, 1)
+        )
+        await conn.executemany(
+            "INSERT INTO proj_flow_sessions (" + ", ".join(self.columns) + ") "
+            f"VALUES ({placeholders}) ON CONFLICT (session_id) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns[1:]),
+            [self._row(row) for row in state.values()],
+        )
+
+    async def clear(self, conn: asyncpg.Connection) -> None:
+        await conn.execute("DELETE FROM proj_flow_sessions")
+
+    async def copy_in(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None:
+        # Few rows next to the conversations: the upsert path is simple and quick enough.
+        if state:
+            await self.save(conn, state)
+
+
 PROJECTIONS: dict[str, Projection] = {
     "conversations": ConversationsProjection(),
     "inbox": InboxProjection(),
+    "flow_sessions": FlowSessionsProjection(),
 }
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from hilo.business import WEEKDAYS, BusinessProfile, OpeningSpan, ServiceOffered
+from hilo.dates import find_day
 from hilo.text import fold, keyword
 from services.analyzer.knowledge import Asked, Knowledge, asked, content_words
 from services.analyzer.replies import ReplyFacts, compose, describe_when
-from services.analyzer.rules.dates import find_day
 from services.analyzer.slots import Refusal
 
 _CLOSER_WORDS = frozenset(

@@ -22,6 +22,8 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from hilo.settings import reveal
+from schemas import ReplyChoices
+from services.notifier.interactive import meta_interactive
 from services.notifier.policy import (
     ChannelName,
     Template,
@@ -47,6 +49,8 @@ class Outgoing:
     text: str | None
     media_url: str | None
     template: Template | None
+    # A question with options: buttons or a list where the channel has them (else `text`).
+    choices: ReplyChoices | None = None
 
 
 class ProviderError(Exception):
@@ -111,6 +115,9 @@ class TwilioChannel:
         if message.template is not None:
             fields["content_sid"] = message.template.name
             fields["content_variables"] = message.template.twilio_content_variables()
+        elif message.choices is not None and message.choices.twilio_content_sid:
+            # A quick-reply or list-picker content made for this question (numbered text else).
+            fields["content_sid"] = message.choices.twilio_content_sid
         else:
             if message.text:
                 fields["body"] = message.text
@@ -186,8 +193,11 @@ class MetaChannel:
             "recipient_type": "individual",
             "to": message.to.lstrip("+"),
         }
+        interactive = meta_interactive(message.choices) if message.choices else None
         if message.template is not None:
             payload.update(message.template.meta_payload())
+        elif interactive is not None and not message.media_url:
+            payload.update(interactive)
         elif message.media_url:
             kind = media_kind(message.media_url)
             media: dict[str, Any] = {"link": message.media_url}

@@ -288,7 +288,7 @@ class Notifier:
         last_inbound_at = contact.last_inbound_at if contact else None
         free_form = bool(reply.text or reply.media_url)
         if free_form and not force_template and window_open(last_inbound_at, utc_now()):
-            return Outgoing(reply.conversation, reply.text, reply.media_url, None)
+            return Outgoing(reply.conversation, reply.text, reply.media_url, None, reply.choices)
         template = self._template(reply, channel.name)
         if template is None:
             return None

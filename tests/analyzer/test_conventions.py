@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hilo.dates import Clock, find_time
 from services.analyzer.models import Analysis, Contact, Conversation, ConversationMessage
 from services.analyzer.rules import analyze
-from services.analyzer.rules.dates import Clock, find_time
 from services.analyzer.rules.text import fold
 
 TUESDAY = date(2026, 11, 17)

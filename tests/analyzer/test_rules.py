@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hilo.dates import Clock, find_day, find_duration, find_range, find_time
 from services.analyzer.evaluate import evaluate, title_matches
 from services.analyzer.models import Conversation, ConversationMessage
 from services.analyzer.rules import analyze
-from services.analyzer.rules.dates import Clock, find_day, find_duration, find_range, find_time
 from services.analyzer.rules.text import fold
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from hilo.dates import find_day
 from schemas.analysis import Intent, Sentiment, TaskType
 from services.analyzer.models import AgreedEvent, Conversation, FollowUpTask, event_task_key
 from services.analyzer.rules.classify import PROBLEM, PROPOSAL, QUOTE
-from services.analyzer.rules.dates import find_day
 from services.analyzer.rules.text import fold
 
 NO_RUSH = re.compile(

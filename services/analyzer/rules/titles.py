@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from services.analyzer.rules.dates import MONTHS, WEEKDAYS
+from hilo.dates import MONTHS, WEEKDAYS
 from services.analyzer.rules.text import fold
 
 _WEEKDAY = "|".join(sorted(WEEKDAYS, key=len, reverse=True))

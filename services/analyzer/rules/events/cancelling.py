@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hilo.dates import find_day
 from services.analyzer.models import ConversationMessage, EventKind
-from services.analyzer.rules.dates import find_day
 from services.analyzer.rules.events.filling import fill, give_title
 from services.analyzer.rules.events.opening import open_draft
 from services.analyzer.rules.events.state import Draft, Reading

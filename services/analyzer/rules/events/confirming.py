@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from hilo.dates import Clock, find_day, find_range, find_time
 from services.analyzer.models import ConversationMessage, EventKind
 from services.analyzer.rules import titles
-from services.analyzer.rules.dates import Clock, find_day, find_range, find_time
 from services.analyzer.rules.events.opening import kind_of, open_draft
 from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (

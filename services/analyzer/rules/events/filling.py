@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hilo.dates import Clock, find_day, find_duration, find_range, find_time
 from services.analyzer.models import ConversationMessage
 from services.analyzer.rules import titles
-from services.analyzer.rules.dates import Clock, find_day, find_duration, find_range, find_time
 from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (
     ACCEPT,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 
+from hilo.dates import Clock, find_day, find_duration, find_time
 from services.analyzer.models import ConversationMessage, EventKind
-from services.analyzer.rules.dates import Clock, find_day, find_duration, find_time
 from services.analyzer.rules.events.filling import fill, give_title
 from services.analyzer.rules.events.opening import open_draft
 from services.analyzer.rules.events.state import Draft, Reading, TitleSource

@@ -11,10 +11,10 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+from hilo.dates import find_day, find_range, find_time
 from services.analyzer.models import ConversationMessage, EventKind
 from services.analyzer.rules import titles
 from services.analyzer.rules.classify import PROBLEM
-from services.analyzer.rules.dates import find_day, find_range, find_time
 from services.analyzer.rules.events.state import Draft, Reading, TitleSource
 from services.analyzer.rules.events.vocabulary import (
     ASK,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from hilo.dates import find_day, find_time
 from services.analyzer.models import (
     AgreedEvent,
     Conversation,
@@ -21,7 +22,6 @@ from services.analyzer.models import (
 )
 from services.analyzer.rules import titles
 from services.analyzer.rules.classify import PROBLEM
-from services.analyzer.rules.dates import find_day, find_time
 from services.analyzer.rules.events.cancelling import cancel, decline
 from services.analyzer.rules.events.confirming import confirmed_by_business
 from services.analyzer.rules.events.filling import (

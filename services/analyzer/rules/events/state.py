@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hilo.dates import Clock
 from services.analyzer.models import AgreedEvent, EventKind, Missing
-from services.analyzer.rules.dates import Clock
 
 
 class TitleSource:
