@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,6 +35,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from hilo.yaml_files import FileProblem, InvalidFile, parse_mapping, problems, read_text
 
 log = logging.getLogger(__name__)
 
@@ -238,21 +239,11 @@ def _texts(item: Any, language: str, names: Iterable[str]) -> Any:
 # --- loading ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ProfileError:
-    path: Path
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.message}"
+ProfileError = FileProblem
 
 
-class InvalidProfile(ValueError):
-    def __init__(self, errors: list[ProfileError]) -> None:
-        self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
+class InvalidProfile(InvalidFile):
+    """Every problem of the business profile, with file and line."""
 
 
 @dataclass(frozen=True)
@@ -263,64 +254,24 @@ class LoadedProfile:
     source: str  # the file's text, so a version can be stored and read back exactly
 
 
-def _line_of(node: yaml.Node | None, location: Iterable[int | str]) -> int | None:
-    """The 1-based line of the YAML node at a pydantic error location (closest known)."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in location:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    child = value
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            child = node.value[part] if 0 <= part < len(node.value) else None
-        if child is None:
-            break
-        node = child
-        line = node.start_mark.line + 1
-    return line
-
-
 def version_of(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
 def parse_profile(source: str, path: Path = Path(DEFAULT_FILE)) -> LoadedProfile:
     """A profile from its YAML text, or :class:`InvalidProfile` with every problem, by line."""
-    try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidProfile([ProfileError(path, line, f"not valid YAML: {problem}")]) from exc
-    if not isinstance(data, dict):
-        raise InvalidProfile(
-            [ProfileError(path, 1, "a business profile is a mapping (name, hours, services…)")]
-        )
+    node, data = parse_mapping(
+        source, path, InvalidProfile, "a business profile is a mapping (name, hours, services…)"
+    )
     try:
         profile = BusinessProfile.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        for error in exc.errors():
-            location = [p for p in error["loc"] if p not in ("by_language",)]
-            where = ".".join(str(p) for p in location) or "profile"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            errors.append(ProfileError(path, _line_of(node, location), f"{where}: {message}"))
-        raise InvalidProfile(errors) from exc
+        raise InvalidProfile(problems(exc, node, path, "profile")) from exc
     return LoadedProfile(profile, version_of(source), source)
 
 
 def load_profile(path: Path) -> LoadedProfile:
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidProfile([ProfileError(path, None, f"cannot read: {exc}")]) from exc
-    return parse_profile(source, path)
+    return parse_profile(read_text(path, InvalidProfile), path)
 
 
 def configured_path(value: str | Path | None = None) -> Path | None:

@@ -8,15 +8,21 @@ operator can fix a flow without reading a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hilo.text import keyword
+from hilo.yaml_files import (
+    FileProblem,
+    InvalidFile,
+    parse_mapping,
+    problems,
+    read_text,
+)
 
 Language = Literal["es", "en"]
 QuestionType = Literal["text", "email", "number", "date", "choice"]
@@ -143,21 +149,11 @@ def question_from_json(data: Any, language: str) -> Question:
     return Question.model_validate(_question_texts(data, language))
 
 
-@dataclass(frozen=True)
-class FlowError:
-    path: Path
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.message}"
+FlowError = FileProblem
 
 
-class InvalidFlows(ValueError):
-    def __init__(self, errors: list[FlowError]) -> None:
-        self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
+class InvalidFlows(InvalidFile):
+    """Every problem of the flow files, with file and line."""
 
 
 @dataclass(frozen=True)
@@ -175,59 +171,26 @@ class FlowSet:
         return next((f for f in self.flows if said in f.keywords), None)
 
 
-def _line_of(node: yaml.Node | None, location: Iterable[int | str]) -> int | None:
-    """The 1-based line of the YAML node at a pydantic error location (closest known)."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in location:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    child = value
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            child = node.value[part] if 0 <= part < len(node.value) else None
-        if child is None:
-            break
-        node = child
-        line = node.start_mark.line + 1
-    return line
-
-
 def load_flow(path: Path) -> Flow:
     """One flow file, or :class:`InvalidFlows` with every problem, by line."""
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidFlows([FlowError(path, None, f"cannot read: {exc}")]) from exc
-    try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidFlows([FlowError(path, line, f"not valid YAML: {problem}")]) from exc
-    if not isinstance(data, dict):
-        raise InvalidFlows([FlowError(path, 1, "a flow file is a mapping (id, name, questions…)")])
+    source = read_text(path, InvalidFlows)
+    node, data = parse_mapping(
+        source, path, InvalidFlows, "a flow file is a mapping (id, name, questions…)"
+    )
     try:
         return Flow.model_validate(data)
     except ValidationError as exc:
-        errors = []
         found = exc.errors()
-        for error in found:
-            if error["type"] == "too_short" and any(
+
+        def said_below(error: dict[str, Any]) -> bool:
+            # "no questions left" only because each one failed: those errors say why.
+            return error["type"] == "too_short" and any(
                 len(other["loc"]) > len(error["loc"])
                 and other["loc"][: len(error["loc"])] == error["loc"]
                 for other in found
-            ):
-                continue  # "no questions left" only because each one failed: said below
-            location = [p for p in error["loc"] if p not in ("by_language",)]
-            where = ".".join(str(p) for p in location) or "flow"
-            errors.append(FlowError(path, _line_of(node, location), f"{where}: {error['msg']}"))
-        raise InvalidFlows(errors) from exc
+            )
+
+        raise InvalidFlows(problems(exc, node, path, "flow", said_below)) from exc
 
 
 def load_flows(directory: Path) -> FlowSet:
