@@ -50,8 +50,8 @@ async def _run_stack_once(env: dict[str, str], http_port: int, nats_port: int) -
         stderr=subprocess.STDOUT,
     )
     try:
-        await eventually(lambda: _healthy(f"http://127.0.0.1:{http_port + 1}/readyz"), timeout=30)
-        await eventually(lambda: _healthy(f"http://127.0.0.1:{http_port + 2}/readyz"), timeout=30)
+        await eventually(lambda: _healthy(f"http://127.0.0.1:{http_port + 1}/readyz"), timeout=90)
+        await eventually(lambda: _healthy(f"http://127.0.0.1:{http_port + 2}/readyz"), timeout=90)
         bus = await EventBus.connect(f"nats://127.0.0.1:{nats_port}")
         event = MessageReceived(
             conversation="+34600111222",
