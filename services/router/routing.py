@@ -83,14 +83,16 @@ class Decision:
 def _change(
     holder: Holder,
     cause: Event,
-    purpose: str,
     policy: Policy,
     *,
     mode: Mode,
     reason: str,
-    at: datetime,
     **context: Any,
 ) -> tuple[Holder, ConversationModeChanged]:
+    """The new holder, and the mode change that records it: keyed by the cause and the
+    reason (``router.<reason>``), dated by the cause, so deciding again yields the same."""
+    at = cause.occurred_at
+    purpose = f"router.{reason}"
     idle = policy.idle_for(mode)
     session_id = context.pop("session_id", None)
     changed = ConversationModeChanged(
@@ -152,9 +154,7 @@ def route_message(holder: Holder, message: MessageReceived, policy: Policy) -> D
     reason = "mode"
     flow_id: str | None = None
     if opt is not None and opt[0] == "opt_out" and holder.mode != "nobody":
-        holder, changed = _change(
-            holder, message, "router.opted_out", policy, mode="nobody", reason="opted_out", at=at
-        )
+        holder, changed = _change(holder, message, policy, mode="nobody", reason="opted_out")
         events.append(changed)
         routed_to, reason = "nobody", "opt_out_keyword"
     elif holder.mode in ("nobody", "human"):
@@ -163,14 +163,7 @@ def route_message(holder: Holder, message: MessageReceived, policy: Policy) -> D
         routed_to, reason, flow_id = "flow", "flow_keyword", flow.id
         if holder.mode != "flow":
             holder, changed = _change(
-                holder,
-                message,
-                "router.flow_keyword",
-                policy,
-                mode="flow",
-                reason="flow_keyword",
-                at=at,
-                flow_id=flow.id,
+                holder, message, policy, mode="flow", reason="flow_keyword", flow_id=flow.id
             )
             events.append(changed)
     else:
@@ -221,24 +214,15 @@ def on_call_ended(holder: Holder, call: CallEnded, policy: Policy) -> Decision:
         holder, changed = _change(
             holder,
             call,
-            "router.call_flow",
             policy,
             mode="flow",
             reason="call_flow",
-            at=at,
             flow_id=flow_id,
             call_id=call.call_id,
         )
     else:
         holder, changed = _change(
-            holder,
-            call,
-            "router.call_ended",
-            policy,
-            mode="voice_agent",
-            reason="call_ended",
-            at=at,
-            call_id=call.call_id,
+            holder, call, policy, mode="voice_agent", reason="call_ended", call_id=call.call_id
         )
     return Decision(holder, (*events, changed))
 
@@ -249,14 +233,7 @@ def on_flow_start_requested(
     if holder.mode == "nobody" or policy.flows.get(request.flow_id) is None:
         return Decision(holder)
     holder, changed = _change(
-        holder,
-        request,
-        "router.flow_requested",
-        policy,
-        mode="flow",
-        reason="flow_requested",
-        at=request.occurred_at,
-        flow_id=request.flow_id,
+        holder, request, policy, mode="flow", reason="flow_requested", flow_id=request.flow_id
     )
     return Decision(holder, (changed,))
 
@@ -271,11 +248,9 @@ def on_flow_started(holder: Holder, started: FlowSessionStarted, policy: Policy)
     holder, changed = _change(
         holder,
         started,
-        "router.flow_started",
         policy,
         mode="flow",
         reason="flow_started",
-        at=started.occurred_at,
         flow_id=started.flow_id,
         session_id=started.session_id,
     )
@@ -289,10 +264,7 @@ def on_flow_ended(holder: Holder, ended: FlowEnded, policy: Policy) -> Decision:
     session = getattr(ended, "session_id", None)
     if session is not None and holder.session_id is not None and session != holder.session_id:
         return Decision(holder)
-    holder, changed = _change(
-        holder, ended, "router.flow_ended", policy, mode="analyzer", reason="flow_ended",
-        at=ended.occurred_at,
-    )  # fmt: skip
+    holder, changed = _change(holder, ended, policy, mode="analyzer", reason="flow_ended")
     return Decision(holder, (changed,))
 
 
@@ -300,14 +272,7 @@ def on_takeover(holder: Holder, request: ConversationTakeoverRequested, policy: 
     if holder.mode == "human" and holder.operator == request.operator:
         return Decision(holder)
     holder, changed = _change(
-        holder,
-        request,
-        "router.taken_over",
-        policy,
-        mode="human",
-        reason="taken_over",
-        at=request.occurred_at,
-        operator=request.operator,
+        holder, request, policy, mode="human", reason="taken_over", operator=request.operator
     )
     return Decision(holder, (changed,))
 
@@ -315,10 +280,7 @@ def on_takeover(holder: Holder, request: ConversationTakeoverRequested, policy: 
 def on_handback(holder: Holder, request: ConversationHandbackRequested, policy: Policy) -> Decision:
     if holder.mode != "human":
         return Decision(holder)
-    holder, changed = _change(
-        holder, request, "router.handed_back", policy, mode="analyzer", reason="handed_back",
-        at=request.occurred_at,
-    )  # fmt: skip
+    holder, changed = _change(holder, request, policy, mode="analyzer", reason="handed_back")
     return Decision(holder, (changed,))
 
 
@@ -326,18 +288,12 @@ def on_opted_out(holder: Holder, fact: ContactOptedOut, policy: Policy) -> Decis
     """Consent withdrawn by another path than a keyword message (a provider's error)."""
     if holder.mode == "nobody":
         return Decision(holder)
-    holder, changed = _change(
-        holder, fact, "router.opted_out", policy, mode="nobody", reason="opted_out",
-        at=fact.occurred_at,
-    )  # fmt: skip
+    holder, changed = _change(holder, fact, policy, mode="nobody", reason="opted_out")
     return Decision(holder, (changed,))
 
 
 def on_opted_in(holder: Holder, fact: ContactOptedIn, policy: Policy) -> Decision:
     if holder.mode != "nobody":
         return Decision(holder)
-    holder, changed = _change(
-        holder, fact, "router.opted_in", policy, mode="analyzer", reason="opted_in",
-        at=fact.occurred_at,
-    )  # fmt: skip
+    holder, changed = _change(holder, fact, policy, mode="analyzer", reason="opted_in")
     return Decision(holder, (changed,))
