@@ -54,6 +54,7 @@ from schemas.messages import (
     TemplateRef,
 )
 from schemas.operators import ConversationReadMarked, TaskEdited
+from schemas.privacy import ContactDataErased, ContactForgotten, Personal, PersonalData, Transcript
 from schemas.registry import EventDecodeError, EventRegistry, UnknownEvent
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -100,6 +101,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PersonNeeded,
     ConversationReadMarked,
     TaskEdited,
+    ContactForgotten,
+    ContactDataErased,
 )
 
 registry = EventRegistry()
@@ -120,6 +123,8 @@ __all__ = [
     "CallEnded",
     "CallFailed",
     "CallTurn",
+    "ContactDataErased",
+    "ContactForgotten",
     "ContactOptedIn",
     "ContactOptedOut",
     "ConversationHandbackRequested",
@@ -155,6 +160,8 @@ __all__ = [
     "MessageStatusReported",
     "Mode",
     "PersonNeeded",
+    "Personal",
+    "PersonalData",
     "ReplyChoices",
     "ReplyOption",
     "ReplyReady",
@@ -162,6 +169,7 @@ __all__ = [
     "TaskEdited",
     "TaskUpdated",
     "TemplateRef",
+    "Transcript",
     "TranscriptSegment",
     "UnknownEvent",
     "conversation_token",
