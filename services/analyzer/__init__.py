@@ -8,6 +8,7 @@ SERVICE = ServiceInfo(
     summary="whole-conversation analysis, calendar events and tasks, automatic replies",
     extra="analyzer",
     publishes=(
+        "contact.data_erased",
         "intent.detected",
         "calendar_event.scheduled",
         "calendar_event.rescheduled",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 from hilo.business_time import business_zone, configured_timezone, startup_warning
+from hilo.erasure import erase_on_forget
 from hilo.service import Runtime, Service
 from schemas import BusinessProfileLoaded
 from services.analyzer.backends import Guarded
 from services.analyzer.business_desk import on_profile_loaded
 from services.analyzer.choose_backend import make_backend
 from services.analyzer.handlers import HANDLED_EVENTS, on_event
+from services.analyzer.ledger import PERSONAL_COLUMNS
 from services.analyzer.responder import Responder
 from services.analyzer.routes import router
 from services.analyzer.settings import AnalyzerSettings
@@ -30,6 +32,9 @@ def build(settings: AnalyzerSettings | None = None) -> Service:
     service.subscriber(BusinessProfileLoaded, durable="analyzer-business", max_deliver=6)(
         on_profile_loaded
     )
+
+    # A forgotten contact's rows here are deleted, and the deletion announced.
+    erase_on_forget(service, PERSONAL_COLUMNS)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from hilo.erasure import ContactColumn
 from services.analyzer.burst import InboxRow
 from services.analyzer.diff import StoredCalendarEvent, StoredTask
 from services.analyzer.models import ConversationMessage
@@ -440,3 +441,18 @@ async def person_set_task_status(
         status,
         operator,
     )
+
+
+# Every table holding a contact's data in clear, by the column naming the contact: deleted
+# when the contact is forgotten (hilo/erasure.py).
+PERSONAL_COLUMNS = (
+    ContactColumn("analyzer_contacts", "conversation"),
+    ContactColumn("analyzer_messages", "conversation"),
+    ContactColumn("analyzer_inbox", "conversation"),
+    ContactColumn("analyzer_calendar_events", "conversation"),
+    ContactColumn("analyzer_tasks", "conversation"),
+    ContactColumn("analyzer_calls", "conversation"),
+    ContactColumn("analyzer_bookings", "conversation"),
+    ContactColumn("analyzer_handoffs", "conversation"),
+    ContactColumn("analyzer_answered_tasks", "conversation"),
+)

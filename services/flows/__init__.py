@@ -8,6 +8,7 @@ SERVICE = ServiceInfo(
     summary="question flows: WhatsApp interviews, one question at a time, then the outside API",
     extra="flows",
     publishes=(
+        "contact.data_erased",
         "reply.ready",
         "flow.session_started",
         "flow.question_asked",

@@ -7,11 +7,13 @@ import logging
 
 import httpx
 
+from hilo.erasure import erase_on_forget
 from hilo.flowdefs import InvalidFlows, load_flows
 from hilo.service import Runtime, Service
 from services.flows.engine import FlowEngine
 from services.flows.handlers import HANDLED_EVENTS, on_event
 from services.flows.settings import FlowsSettings
+from services.flows.store import PERSONAL_COLUMNS
 
 log = logging.getLogger(__name__)
 # httpx logs every request's URL at INFO; an outside API's URL may carry a token.
@@ -28,6 +30,9 @@ def build(settings: FlowsSettings | None = None) -> Service:
         batch=256,
         ack_wait=config.flows_ack_wait_seconds,
     )(on_event)
+
+    # A forgotten contact's rows here are deleted, and the deletion announced.
+    erase_on_forget(service, PERSONAL_COLUMNS)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from hilo.erasure import ContactColumn
 from services.flows.session import Session
 
 
@@ -252,3 +253,12 @@ def _call(row: asyncpg.Record) -> ApiCall:
         attempts=row["attempts"],
         outcome=row["outcome"],
     )
+
+
+# Every table holding a contact's data in clear, by the column naming the contact: deleted
+# when the contact is forgotten (hilo/erasure.py).
+PERSONAL_COLUMNS = (
+    ContactColumn("flow_contacts", "contact"),
+    ContactColumn("flow_messages", "contact"),
+    ContactColumn("flow_api_calls", "contact"),
+)

@@ -10,6 +10,7 @@ SERVICE = ServiceInfo(
     public=True,
     consumes=False,
     publishes=(
+        "contact.data_erased",
         "message.received",
         "message.status",
         "call.ended",

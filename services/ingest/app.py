@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 
+from hilo.erasure import erase_on_forget
 from hilo.service import Runtime, Service
 from services.ingest import handlers
 from services.ingest.files import simulator_token
 from services.ingest.handlers import Ingest
-from services.ingest.ledger import forget_older_than
+from services.ingest.ledger import PERSONAL_COLUMNS, forget_older_than
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,10 @@ def build(settings: IngestSettings | None = None) -> Service:
     router.add_api_route("/webhooks/meta", handlers.meta_webhook, methods=["POST"])
     router.add_api_route("/webhooks/elevenlabs", handlers.elevenlabs_webhook, methods=["POST"])
     router.add_api_route("/media/{sha256}", handlers.media, methods=["GET"])
+
+    # A forgotten contact's rows here are deleted, and the deletion announced.
+    # It follows the store rather than adding a consumer: ingest scales on HTTP, not on lag.
+    erase_on_forget(service, PERSONAL_COLUMNS, files=handlers.forget_call_audio, from_store=True)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

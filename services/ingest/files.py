@@ -102,3 +102,15 @@ def simulator_token(data_dir: Path) -> str:
     finally:
         temporary.unlink()
     return token
+
+
+def delete_stored(data_dir: Path, relative_paths: list[str]) -> int:
+    """Delete files stored under the data dir (a path leading elsewhere is left alone)."""
+    root = data_dir.resolve()
+    deleted = 0
+    for relative in relative_paths:
+        path = (root / relative).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            path.unlink()
+            deleted += 1
+    return deleted

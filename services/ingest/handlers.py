@@ -21,12 +21,13 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from hilo.erasure import pseudonyms
 from hilo.service import Runtime
 from schemas.messages import Provider
 from services.ingest import elevenlabs_calls, ledger, meta_updates, signatures, twilio_forms
 from services.ingest.body import parse_form, parse_json, read_limited
 from services.ingest.deliveries import Delivery
-from services.ingest.files import calls_folder, find_media, store_content
+from services.ingest.files import calls_folder, delete_stored, find_media, store_content
 from services.ingest.ledger import Outcome
 from services.ingest.problems import (
     Forbidden,
@@ -273,3 +274,9 @@ async def media(request: Request, ingest: Ingest) -> Response:
         raise NotFound("not_found", "no such media")
     path, content_type = found
     return FileResponse(path, media_type=content_type)
+
+
+async def forget_call_audio(runtime: Runtime, pseudonym: str) -> int:
+    """Delete the recordings of a forgotten contact's calls; how many there were."""
+    paths = await ledger.call_audio_of(runtime.db, pseudonym, pseudonyms(runtime))
+    return await asyncio.to_thread(delete_stored, runtime.settings.data_dir, paths)

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from hilo.erasure import ContactColumn, PseudonymOf, contacts_of
 from hilo.service import PUBLISHED, Runtime
 from services.ingest.deliveries import Delivery
 from services.ingest.problems import Unavailable
@@ -135,12 +136,14 @@ async def park_audio(db: asyncpg.Pool, call_id: str, audio: dict[str, Any]) -> s
     """
     async with db.acquire() as conn:
         conversation: str | None = await conn.fetchval(
-            "INSERT INTO ingest_calls (call_id, pending_audio) VALUES ($1, $2::jsonb)"
-            " ON CONFLICT (call_id) DO UPDATE"
-            " SET pending_audio = EXCLUDED.pending_audio, updated_at = now()"
+            "INSERT INTO ingest_calls (call_id, pending_audio, audio_path)"
+            " VALUES ($1, $2::jsonb, $3) ON CONFLICT (call_id) DO UPDATE"
+            " SET pending_audio = EXCLUDED.pending_audio, audio_path = EXCLUDED.audio_path,"
+            " updated_at = now()"
             " RETURNING conversation",
             call_id,
             json.dumps(audio),
+            audio.get("path"),
         )
     return conversation
 
@@ -153,7 +156,24 @@ async def audio_published(db: asyncpg.Pool, call_id: str) -> None:
         )
 
 
+async def call_audio_of(db: asyncpg.Pool, pseudonym: str, pseudonym_of: PseudonymOf) -> list[str]:
+    """The stored recordings of a contact's calls (paths relative to the data dir)."""
+    async with db.acquire() as conn:
+        numbers = await contacts_of(conn, PERSONAL_COLUMNS[0], pseudonym, pseudonym_of)
+        rows = await conn.fetch(
+            "SELECT audio_path FROM ingest_calls"
+            " WHERE conversation = ANY($1::text[]) AND audio_path IS NOT NULL",
+            numbers,
+        )
+    return [r["audio_path"] for r in rows]
+
+
 def _json_object(value: Any) -> dict[str, Any] | None:
     if isinstance(value, str):
         value = json.loads(value)
     return value if isinstance(value, dict) else None
+
+
+# Every table holding a contact's data in clear, by the column naming the contact: deleted
+# when the contact is forgotten (hilo/erasure.py).
+PERSONAL_COLUMNS = (ContactColumn("ingest_calls", "conversation"),)

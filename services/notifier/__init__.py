@@ -8,6 +8,7 @@ SERVICE = ServiceInfo(
     summary="sends replies through Twilio, Meta or the local outbox, within WhatsApp's rules",
     extra="notifier",
     publishes=(
+        "contact.data_erased",
         "message.sent",
         "message.failed",
         "message.blocked",

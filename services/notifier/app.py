@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from hilo.erasure import erase_on_forget
 from hilo.service import Runtime, Service
 from services.notifier.delivery import Notifier
 from services.notifier.handlers import HANDLED_EVENTS, on_event
 from services.notifier.settings import NotifierSettings
+from services.notifier.store import PERSONAL_COLUMNS
 
 
 def build(settings: NotifierSettings | None = None) -> Service:
@@ -23,6 +25,9 @@ def build(settings: NotifierSettings | None = None) -> Service:
         max_ack_pending=5000,
         batch=256,
     )(on_event)
+
+    # A forgotten contact's rows here are deleted, and the deletion announced.
+    erase_on_forget(service, PERSONAL_COLUMNS)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

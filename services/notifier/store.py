@@ -8,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from hilo.erasure import ContactColumn
 from schemas import Event, MessageReceived, ReplyReady, registry
 
 # --- contacts --------------------------------------------------------------------------
@@ -288,3 +289,12 @@ async def mark_published(db: asyncpg.Pool, reply_id: uuid.UUID) -> bool:
         reply_id,
     )
     return bool(status == "UPDATE 1")
+
+
+# Every table holding a contact's data in clear, by the column naming the contact: deleted
+# when the contact is forgotten (hilo/erasure.py).
+PERSONAL_COLUMNS = (
+    ContactColumn("notifier_contacts", "conversation"),
+    ContactColumn("notifier_inbound", "conversation"),
+    ContactColumn("notifier_outbox", "conversation"),
+)

@@ -7,4 +7,5 @@ SERVICE = ServiceInfo(
     port_offset=2,
     summary="keeps the projections and read models from the store",
     extra="projector",
+    publishes=("contact.data_erased",),
 )

@@ -7,5 +7,5 @@ SERVICE = ServiceInfo(
     port_offset=7,
     summary="decides who answers each inbound message: bot, voice agent, flow, person or nobody",
     extra="router",
-    publishes=("message.routed", "conversation.mode_changed"),
+    publishes=("contact.data_erased", "message.routed", "conversation.mode_changed"),
 )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from hilo.consent import OptKeywords
+from hilo.erasure import erase_on_forget
 from hilo.flowdefs import load_flows
 from hilo.service import Runtime, Service
 from services.router.handlers import HANDLED_EVENTS, RouterState, expire_quiet, on_fact
 from services.router.routing import Policy
 from services.router.settings import RouterSettings
-from services.router.store import RouterStore
+from services.router.store import PERSONAL_COLUMNS, RouterStore
 
 
 def build(settings: RouterSettings | None = None) -> Service:
@@ -16,6 +17,9 @@ def build(settings: RouterSettings | None = None) -> Service:
     service = Service("router")
     # One consumer: a conversation's facts are decided in stream order.
     service.subscriber(*HANDLED_EVENTS, durable="router", max_ack_pending=5000, batch=256)(on_fact)
+
+    # A forgotten contact's rows here are deleted, and the deletion announced.
+    erase_on_forget(service, PERSONAL_COLUMNS)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

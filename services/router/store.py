@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from hilo.erasure import ContactColumn
 from services.router.routing import Holder
 
 _COLUMNS = (
@@ -56,3 +57,8 @@ class RouterStore:
                 "SELECT EXISTS (SELECT 1 FROM events WHERE event_id = $1)", event_id
             )
         )
+
+
+# Every table holding a contact's data in clear, by the column naming the contact: deleted
+# when the contact is forgotten (hilo/erasure.py).
+PERSONAL_COLUMNS = (ContactColumn("router_holders", "conversation"),)

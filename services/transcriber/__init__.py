@@ -8,6 +8,7 @@ SERVICE = ServiceInfo(
     summary="voice notes to text: faster-whisper offline, or OpenAI",
     extra="transcriber",
     publishes=(
+        "contact.data_erased",
         "audio.transcribed",
         "audio.transcription_failed",
     ),

@@ -7,13 +7,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hilo.erasure import erase_on_forget, pseudonyms
 from hilo.service import Runtime, Service
 from hilo.settings import reveal
 from schemas import MessageReceived
 from services.transcriber.addresses import AddressPolicy, guarded_client
 from services.transcriber.allowlist import HostAllowList
 from services.transcriber.backends import Backend, create_backend
-from services.transcriber.handlers import on_message_received
+from services.transcriber.handlers import forget_notes, on_message_received
 from services.transcriber.media import MediaConfig, MediaFetcher
 from services.transcriber.pipeline import Pipeline
 from services.transcriber.settings import TranscriberSettings
@@ -62,6 +63,9 @@ def build(settings: TranscriberSettings | None = None, backend: Backend | None =
         ack_wait=60.0,
     )(on_message_received)
 
+    # A forgotten contact's voice notes are deleted (their folder), and that announced.
+    erase_on_forget(service, files=forget_notes)
+
     @service.on_startup
     async def start(runtime: Runtime) -> None:
         # Loading the model takes a moment and fails loudly (BackendUnavailable) when it cannot.
@@ -76,6 +80,7 @@ def build(settings: TranscriberSettings | None = None, backend: Backend | None =
             store=AudioStore(runtime.settings.data_dir / "audio"),
             backend=chosen,
             max_duration_seconds=config.transcriber_max_duration_seconds,
+            folder_of=pseudonyms(runtime),
         )
         runtime.state.update(http=http, pipeline=pipeline, attempts=config.transcriber_attempts)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from hilo.service import Context
+from hilo.service import Context, Runtime
 from schemas import MessageReceived
 from services.transcriber.failures import TranscriptionError, should_give_up
 from services.transcriber.outcomes import transcribed, transcription_failed
@@ -35,3 +35,9 @@ async def on_message_received(event: MessageReceived, ctx: Context) -> None:
         return
     backend = pipeline.backend
     await ctx.publish(transcribed(event, done.transcript, backend.name, backend.model, done.sha256))
+
+
+async def forget_notes(runtime: Runtime, pseudonym: str) -> int:
+    """Delete a forgotten contact's voice notes; how many there were."""
+    pipeline: Pipeline = runtime.state["pipeline"]
+    return await pipeline.store.aforget(pseudonym)

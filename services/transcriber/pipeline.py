@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from schemas import MessageReceived
@@ -26,6 +27,8 @@ class Pipeline:
     store: AudioStore
     backend: Backend
     max_duration_seconds: float
+    # The folder a contact's notes go to: their pseudonym (hilo/erasure.py).
+    folder_of: Callable[[str], str]
 
     async def run(self, message: MessageReceived) -> Transcribed:
         """Raises TranscriptionError, and only that: anything unexpected counts as transient."""
@@ -42,13 +45,14 @@ class Pipeline:
             raise permanent("no_media", "the audio message carries no media")
         content_type = media.content_type
         # A replay finds the note already kept when the provider told us its digest.
-        data = await self.store.aget(media.sha256) if media.sha256 else None
+        folder = self.folder_of(message.conversation)
+        data = await self.store.aget(folder, media.sha256) if media.sha256 else None
         if data is None:
             downloaded = await self.fetcher.fetch(message.provider, media)
             data, content_type = downloaded.data, downloaded.content_type or content_type
         if not data:
             raise permanent("empty", "the provider sent an empty file")
-        sha256 = await self.store.aput(data)
+        sha256 = await self.store.aput(folder, data)
         audio = await asyncio.to_thread(
             decode, data, max_duration_seconds=self.max_duration_seconds
         )

@@ -8,6 +8,7 @@ SERVICE = ServiceInfo(
     summary="continues a finished call on WhatsApp with the same ElevenLabs agent",
     extra="voice_bridge",
     publishes=(
+        "contact.data_erased",
         "reply.ready",
         "agent.reply_failed",
         "conversation.mode_changed",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import httpx
 
+from hilo.erasure import erase_on_forget
 from hilo.service import Runtime, Service
 from hilo.settings import reveal
 from services.voice_bridge.agent_session import AgentConfig, SessionPool
 from services.voice_bridge.batch_poller import BatchPoller
 from services.voice_bridge.call_openers import release_overdue
 from services.voice_bridge.handlers import HANDLED_EVENTS, on_event
+from services.voice_bridge.ledger import PERSONAL_COLUMNS
 from services.voice_bridge.relay import Relay
 from services.voice_bridge.settings import VoiceBridgeSettings
 
@@ -25,6 +27,9 @@ def build(settings: VoiceBridgeSettings | None = None) -> Service:
         max_ack_pending=5000,
         batch=256,
     )(on_event)
+
+    # A forgotten contact's rows here are deleted, and the deletion announced.
+    erase_on_forget(service, PERSONAL_COLUMNS)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

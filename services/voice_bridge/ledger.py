@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from hilo.erasure import ContactColumn
 from services.voice_bridge.context import ChatLine
 from services.voice_bridge.opener import CallContext
 
@@ -353,3 +354,14 @@ async def recent_lines(
         limit,
     )
     return [ChatLine(r["role"], r["text"]) for r in reversed(rows)]
+
+
+# Every table holding a contact's data in clear, by the column naming the contact: deleted
+# when the contact is forgotten (hilo/erasure.py).
+PERSONAL_COLUMNS = (
+    ContactColumn("voice_bridge_handoffs", "conversation"),
+    ContactColumn("voice_bridge_replies", "conversation"),
+    ContactColumn("voice_bridge_messages", "conversation"),
+    ContactColumn("voice_bridge_inbound", "conversation"),
+    ContactColumn("voice_bridge_call_analyses", "conversation"),
+)

@@ -83,12 +83,28 @@ def test_languages_are_iso_codes() -> None:
     assert normalise_language(None) is None
 
 
-def test_notes_are_kept_once_by_content(tmp_path: Path) -> None:
+def test_notes_are_kept_once_by_content_per_contact(tmp_path: Path) -> None:
     store = AudioStore(tmp_path)
-    digest = store.put(b"OggS note")
+    digest = store.put("cana", b"OggS note")
     assert digest == sha256_of(b"OggS note")
-    assert store.put(b"OggS note") == digest
-    assert store.get(digest) == b"OggS note"
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [digest]
-    assert store.get("0" * 64) is None
-    assert store.get("../../etc/passwd") is None
+    assert store.put("cana", b"OggS note") == digest
+    assert store.get("cana", digest) == b"OggS note"
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] == [
+        f"cana/{digest}"
+    ]
+    assert store.get("cana", "0" * 64) is None
+    assert store.get("cana", "../../etc/passwd") is None
+    assert store.get("..", digest) is None
+    with pytest.raises(ValueError):
+        store.put("../elsewhere", b"x")
+
+
+def test_forgetting_a_contact_deletes_only_their_notes(tmp_path: Path) -> None:
+    store = AudioStore(tmp_path)
+    store.put("cana", b"one")
+    store.put("cana", b"two")
+    kept = store.put("cbeto", b"one")
+    assert store.forget("cana") == 2
+    assert store.forget("cana") == 0
+    assert not (tmp_path / "cana").exists()
+    assert store.get("cbeto", kept) == b"one"

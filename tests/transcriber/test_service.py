@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from hilo.bus import EventBus
+from hilo.privacy.pseudonyms import is_pseudonym
 from hilo.settings import HiloSettings
 from hilo.testing import eventually
 from schemas import AudioTranscribed, AudioTranscriptionFailed, MediaRef, MessageReceived
@@ -80,13 +80,11 @@ async def test_a_twilio_voice_note_is_transcribed(
     assert result.segments and result.segments[0].start >= 0
     # Kept by content, and the CDN never saw the Twilio credentials.
     assert result.audio_sha256 == sha256_of(note)
-    kept = settings.data_dir / "audio" / note_path(result.audio_sha256)
+    # In the contact's folder, named by pseudonym: forgetting deletes the folder.
+    [kept] = (settings.data_dir / "audio").glob(f"*/{result.audio_sha256}")
+    assert is_pseudonym(kept.parent.name)
     assert kept.read_bytes() == note
     assert standin.cdn_requests == [("/twilio/ME1", False)]
-
-
-def note_path(sha256: str) -> Path:
-    return Path(sha256[:2]) / sha256[2:4] / sha256
 
 
 @needs_espeak
