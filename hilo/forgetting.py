@@ -19,6 +19,7 @@ new keys, and is forgotten again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 
 import asyncpg
 import orjson
+from nats.js.errors import NotFoundError
 
 from hilo.bus import EventBus
 from hilo.errors import UserError
@@ -110,12 +112,32 @@ async def forget_contact(
             return Forgetting(earlier, already_forgotten=True)
         if not await _known(pool, number, pseudonym):
             raise UnknownContact(f"Hilo has no contact {masked(number)}: nothing to forget")
+    # Before contact.forgotten is published, so that it (and what answers it) stays.
+    await purge_from_streams(bus, pseudonym)
     event = ContactForgotten(
         conversation=pseudonym, keys_destroyed=destroyed, requested_by=requested_by
     )
     await EventStore(pool).append([event])
     await bus.publish(event)
     return Forgetting(event, already_forgotten=False)
+
+
+async def purge_from_streams(bus: EventBus, pseudonym: str) -> None:
+    """Remove the contact's messages from JetStream: its events and its dead letters.
+
+    Sealed, they are noise once the keys are gone; purged, not even the noise (nor a dead
+    letter's reason, written from an exception) stays until the stream's age limit.
+    Subjects are ``<type>.<token>`` (``.<partition>`` after it on a partitioned stream), and
+    a dead letter's is ``dlq.<consumer>.`` before its original subject.
+    """
+    prefix = f"{bus.naming.namespace}." if bus.naming.namespace else ""
+    for stream, base in (
+        (bus.naming.events_stream, f"{prefix}*.*.{pseudonym}"),
+        (bus.naming.dead_letter_stream, f"{prefix}dlq.*.{prefix}*.*.{pseudonym}"),
+    ):
+        for subject in (base, f"{base}.*"):
+            with contextlib.suppress(NotFoundError):
+                await bus.js.purge_stream(stream, subject=subject)
 
 
 @dataclass
