@@ -215,7 +215,9 @@ class Service:
             async with db.acquire() as conn:
                 await migrate(conn)
             await bus.ensure_streams(
-                partitions=settings.partitions, replicas=settings.stream_replicas
+                partitions=settings.partitions,
+                replicas=settings.stream_replicas,
+                max_age_days=settings.stream_max_age_days,
             )
             for hook in self.startup_hooks:
                 await hook(runtime)
