@@ -1,4 +1,4 @@
-"""JetStream keeps events for a bounded time (HILO_STREAM_MAX_AGE_DAYS); the store keeps them for good."""
+"""JetStream keeps events a bounded time (HILO_STREAM_MAX_AGE_DAYS); the store, for good."""
 
 from __future__ import annotations
 
