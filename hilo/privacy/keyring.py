@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "hilo_data_keys"
 CACHE_SECONDS = 30.0
+# Keys cached per process at most (a key and an AES context each); beyond, the cache starts over.
+MAX_CACHED = 50_000
 CONTACT_SCOPE = "contact"
 TRANSCRIPT_PREFIX = "transcript:"
 _NONCE_BYTES = 12
@@ -103,6 +105,8 @@ class Keyring:
         return time.monotonic() - at < self.cache_seconds
 
     def _remember(self, key: DataKey) -> DataKey:
+        if len(self._by_id) >= MAX_CACHED:
+            self.forget_cached()
         now = time.monotonic()
         self._by_scope[(key.pseudonym, key.scope)] = (key, now)
         self._by_id[key.key_id] = (key, now)
