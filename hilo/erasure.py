@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import asyncpg
 import orjson
 
-from hilo.privacy.pseudonyms import derive_key, is_pseudonym, pseudonym
 from hilo.service import Context, Runtime, Service
 from schemas import ContactDataErased, ContactForgotten
 
@@ -138,13 +137,7 @@ async def vacuum(pool: asyncpg.Pool, tables: Sequence[str]) -> None:
 
 def pseudonyms(runtime: Runtime) -> PseudonymOf:
     """The pseudonym of a conversation, with this process's key (the codec's)."""
-    codec = getattr(runtime, "codec", None)
-    if codec is None:
-        # Before sealing is merged: a fixed key (TODO: the codec's, once merged).
-        key = derive_key(bytes(32), "contact pseudonym")
-        return lambda c: c if is_pseudonym(c) else pseudonym(c, key)
-    stream_of: PseudonymOf = codec.stream_of
-    return stream_of
+    return runtime.codec.stream_of
 
 
 async def erase(

@@ -35,6 +35,8 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(simulate_app, name="simulate")
 flows_app = typer.Typer(no_args_is_help=True, help="Question flows (files in HILO_FLOWS_DIR).")
 app.add_typer(flows_app, name="flows")
+contacts_app = typer.Typer(no_args_is_help=True, help="Contacts' personal data.")
+app.add_typer(contacts_app, name="contacts")
 
 
 def _settings() -> HiloSettings:
@@ -429,6 +431,27 @@ def flows_list(
     from hilo.cli.flows import list_flows
 
     list_flows(as_json)
+
+
+@contacts_app.command("forget")
+def contacts_forget(
+    number: Annotated[
+        str, typer.Argument(help="The contact's number (+34…, 0034…, whatsapp:+34…).")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0, help="Seconds to wait for every service's erasure (0: do not wait)."
+        ),
+    ] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Forget a contact: destroy their keys (everything sealed with them becomes unreadable),
+    then wait for every service to delete its readable copies, and show what each erased."""
+    from hilo.cli.contacts import forget
+
+    forget(_settings(), number, yes=yes, wait=wait, as_json=as_json)
 
 
 def run() -> None:

@@ -77,6 +77,8 @@ def simulate_whatsapp(
     profile_name: str = "Simulador",
 ) -> str:
     """Post one simulated message; returns the one-line result. Raises UserError."""
+    from hilo.privacy.master import master_key, pseudonym_key
+    from hilo.privacy.pseudonyms import pseudonym
     from services.ingest.files import simulator_token, store_media
     from services.ingest.settings import IngestSettings
     from services.ingest.signatures import twilio_signature
@@ -93,8 +95,10 @@ def simulate_whatsapp(
         except OSError as exc:
             raise UserError(f"{audio}: {exc.strerror or 'cannot be read'}") from None
         content_type = _content_type(audio)
-        stored = store_media(settings.data_dir, data, content_type)
-        media = (f"{base}/media/{stored.sha256}", content_type)
+        # Kept under the contact's pseudonym, so that forgetting them deletes it.
+        folder = pseudonym(contact, pseudonym_key(master_key(settings, dev_file=True)))
+        stored = store_media(settings.data_dir, folder, data, content_type)
+        media = (f"{base}/media/{folder}/{stored.sha256}", content_type)
     form = build_form(
         contact,
         text,

@@ -301,3 +301,21 @@ class ContactFlowSessions(BaseModel):
 class FlowStartIn(BaseModel):
     contact: str = Field(min_length=3, max_length=64)
     flow: str = Field(min_length=1, max_length=128)
+
+
+# --- privacy ----------------------------------------------------------------------------
+
+
+class ForgetAccepted(BaseModel):
+    """202: the contact's keys are destroyed; each service then deletes its readable copies."""
+
+    contact: str = Field(description="the number, masked (its last four digits)")
+    pseudonym: str = Field(description="how the store and the bus name the contact from now on")
+    event_id: uuid.UUID = Field(description="the contact.forgotten event")
+    forgotten_at: datetime
+    requested_by: str
+    keys_destroyed: int
+    already_forgotten: bool = Field(description="forgotten before: nothing changed now")
+    erasing_services: list[str] = Field(
+        description="the services that answer with contact.data_erased once their copies are gone"
+    )

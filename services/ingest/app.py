@@ -28,11 +28,11 @@ def build(settings: IngestSettings | None = None) -> Service:
     router.add_api_route("/webhooks/meta", handlers.meta_verify, methods=["GET"])
     router.add_api_route("/webhooks/meta", handlers.meta_webhook, methods=["POST"])
     router.add_api_route("/webhooks/elevenlabs", handlers.elevenlabs_webhook, methods=["POST"])
-    router.add_api_route("/media/{sha256}", handlers.media, methods=["GET"])
+    router.add_api_route("/media/{contact}/{sha256}", handlers.media, methods=["GET"])
 
     # A forgotten contact's rows here are deleted, and the deletion announced.
     # It follows the store rather than adding a consumer: ingest scales on HTTP, not on lag.
-    erase_on_forget(service, PERSONAL_COLUMNS, files=handlers.forget_call_audio, from_store=True)
+    erase_on_forget(service, PERSONAL_COLUMNS, files=handlers.forget_files, from_store=True)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

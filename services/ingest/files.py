@@ -1,7 +1,8 @@
 """Files ingest keeps on disk, named by the SHA-256 of their content.
 
-- ``HILO_DATA_DIR/media/<sha256>``: voice notes `hilo simulate whatsapp --audio` sends, served
-  at ``GET /media/{sha256}`` (with ``<sha256>.type`` beside it: the content type).
+- ``HILO_DATA_DIR/media/<contact>/<sha256>``: voice notes `hilo simulate whatsapp --audio`
+  sends, served at ``GET /media/{contact}/{sha256}`` (with ``<sha256>.type`` beside it: the
+  content type). ``<contact>`` is the contact's pseudonym: forgetting deletes the folder.
 - ``HILO_DATA_DIR/calls/<sha256>.mp3``: ElevenLabs call recordings (``call.audio_recorded``
   names them; the bytes never travel on the bus).
 - ``HILO_DATA_DIR/simulator-token``: the local signing secret shared by the simulator and
@@ -15,8 +16,11 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from hilo.privacy.pseudonyms import is_pseudonym
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -58,19 +62,29 @@ def calls_folder(data_dir: Path) -> Path:
     return data_dir / "calls"
 
 
-def store_media(data_dir: Path, data: bytes, content_type: str | None) -> Stored:
-    stored = store_content(media_folder(data_dir), data)
+def contact_media(data_dir: Path, contact: str) -> Path | None:
+    """A contact's media folder; None unless ``contact`` is strictly a pseudonym."""
+    return media_folder(data_dir) / contact if is_pseudonym(contact) else None
+
+
+def store_media(data_dir: Path, contact: str, data: bytes, content_type: str | None) -> Stored:
+    folder = contact_media(data_dir, contact)
+    if folder is None:
+        raise ValueError("media are kept under the contact's pseudonym")
+    stored = store_content(folder, data)
     kind = (content_type or "").lower()
     if CONTENT_TYPE.match(kind):
         _write_atomically(stored.path.with_name(f"{stored.sha256}.type"), kind.encode())
     return stored
 
 
-def find_media(data_dir: Path, sha256: str) -> tuple[Path, str] | None:
-    """The file and content type of a stored note; None unless ``sha256`` is strictly one."""
-    if not SHA256_HEX.match(sha256):
+def find_media(data_dir: Path, contact: str, sha256: str) -> tuple[Path, str] | None:
+    """The file and content type of a stored note; None unless ``sha256`` is strictly one
+    (and ``contact`` a pseudonym)."""
+    folder = contact_media(data_dir, contact)
+    if folder is None or not SHA256_HEX.match(sha256):
         return None
-    path = media_folder(data_dir) / sha256
+    path = folder / sha256
     if not path.is_file():
         return None
     content_type = DEFAULT_MEDIA_TYPE
@@ -102,6 +116,16 @@ def simulator_token(data_dir: Path) -> str:
     finally:
         temporary.unlink()
     return token
+
+
+def forget_media(data_dir: Path, contact: str) -> int:
+    """Delete a contact's simulated notes; how many there were."""
+    folder = contact_media(data_dir, contact)
+    if folder is None or not folder.is_dir():
+        return 0
+    notes = sum(1 for path in folder.iterdir() if SHA256_HEX.match(path.name))
+    shutil.rmtree(folder)
+    return notes
 
 
 def delete_stored(data_dir: Path, relative_paths: list[str]) -> int:

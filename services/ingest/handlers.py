@@ -27,7 +27,13 @@ from schemas.messages import Provider
 from services.ingest import elevenlabs_calls, ledger, meta_updates, signatures, twilio_forms
 from services.ingest.body import parse_form, parse_json, read_limited
 from services.ingest.deliveries import Delivery
-from services.ingest.files import calls_folder, delete_stored, find_media, store_content
+from services.ingest.files import (
+    calls_folder,
+    delete_stored,
+    find_media,
+    forget_media,
+    store_content,
+)
 from services.ingest.ledger import Outcome
 from services.ingest.problems import (
     Forbidden,
@@ -269,14 +275,18 @@ async def _publish_audio(ingest: Ingest, reference: dict[str, Any], conversation
 @guarded("media")
 async def media(request: Request, ingest: Ingest) -> Response:
     sha256 = request.path_params.get("sha256", "")
-    found = find_media(ingest.data_dir, sha256) if ingest.config.ingest_serve_media else None
+    contact = request.path_params.get("contact", "")
+    serve = ingest.config.ingest_serve_media
+    found = find_media(ingest.data_dir, contact, sha256) if serve else None
     if found is None:
         raise NotFound("not_found", "no such media")
     path, content_type = found
     return FileResponse(path, media_type=content_type)
 
 
-async def forget_call_audio(runtime: Runtime, pseudonym: str) -> int:
-    """Delete the recordings of a forgotten contact's calls; how many there were."""
+async def forget_files(runtime: Runtime, pseudonym: str) -> int:
+    """Delete a forgotten contact's call recordings and simulated notes; how many."""
     paths = await ledger.call_audio_of(runtime.db, pseudonym, pseudonyms(runtime))
-    return await asyncio.to_thread(delete_stored, runtime.settings.data_dir, paths)
+    data_dir = runtime.settings.data_dir
+    calls = await asyncio.to_thread(delete_stored, data_dir, paths)
+    return calls + await asyncio.to_thread(forget_media, data_dir, pseudonym)

@@ -11,7 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from services.ingest import elevenlabs_calls, twilio_forms
 from services.ingest.deliveries import contact_number
-from services.ingest.files import find_media, simulator_token, store_media
+from services.ingest.files import find_media, forget_media, simulator_token, store_media
 from services.ingest.problems import Unprocessable
 from services.ingest.signatures import (
     ElevenLabsSignatureError,
@@ -190,13 +190,22 @@ def test_elevenlabs_customer_number_fallbacks() -> None:
         elevenlabs_calls.call_ended(broken)
 
 
-def test_media_is_found_only_by_its_exact_hash(tmp_path: Path) -> None:
-    stored = store_media(tmp_path, b"note", "audio/ogg")
-    assert find_media(tmp_path, stored.sha256) == (stored.path, "audio/ogg")
+def test_media_is_found_only_by_its_contact_and_exact_hash(tmp_path: Path) -> None:
+    ana, beto = "c" + "a" * 26, "c" + "b" * 26
+    stored = store_media(tmp_path, ana, b"note", "audio/ogg")
+    assert stored.path == tmp_path / "media" / ana / stored.sha256
+    assert find_media(tmp_path, ana, stored.sha256) == (stored.path, "audio/ogg")
     for bad in (stored.sha256.upper(), stored.sha256[:-1], "../" + stored.sha256, "x" * 64):
-        assert find_media(tmp_path, bad) is None
-    odd = store_media(tmp_path, b"other", "not a type\nx")
-    assert find_media(tmp_path, odd.sha256) == (odd.path, "application/octet-stream")
+        assert find_media(tmp_path, ana, bad) is None
+    for stranger in (beto, "..", "+34600111222", ""):
+        assert find_media(tmp_path, stranger, stored.sha256) is None
+    with pytest.raises(ValueError):
+        store_media(tmp_path, "../elsewhere", b"x", None)
+    odd = store_media(tmp_path, ana, b"other", "not a type\nx")
+    assert find_media(tmp_path, ana, odd.sha256) == (odd.path, "application/octet-stream")
+    kept = store_media(tmp_path, beto, b"note", "audio/ogg")
+    assert forget_media(tmp_path, ana) == 2
+    assert not (tmp_path / "media" / ana).exists() and kept.path.exists()
 
 
 def test_simulator_token_is_made_once_private_and_shared(tmp_path: Path) -> None:

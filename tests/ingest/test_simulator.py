@@ -15,6 +15,8 @@ import pytest
 from hilo.cli.simulate import simulate_whatsapp
 from hilo.embedded import free_port
 from hilo.errors import UserError
+from hilo.privacy.master import master_key, pseudonym_key
+from hilo.privacy.pseudonyms import pseudonym
 from hilo.testing import Published
 from schemas import MediaRef, MessageReceived
 from services.ingest.files import TOKEN_FILE
@@ -38,6 +40,9 @@ def simulator_env(monkeypatch: pytest.MonkeyPatch, settings: object) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HILO_DATA_DIR", str(settings.data_dir))  # type: ignore[attr-defined]
+    # The simulator keeps a voice note under the contact's pseudonym, made with this key.
+    key = settings.master_key.get_secret_value()  # type: ignore[attr-defined]
+    monkeypatch.setenv("HILO_MASTER_KEY", key)
 
 
 async def test_simulated_text_is_signed_with_the_shared_local_token(
@@ -72,13 +77,14 @@ async def test_simulated_voice_note_is_served_to_the_transcriber(
         await asyncio.to_thread(simulate_whatsapp, CONTACT, None, audio=note, url=running.base)
         [event] = await published.wait_for("message.received")
         assert event.kind == "audio" and event.has_audio
+        folder = pseudonym(CONTACT, pseudonym_key(master_key(running.settings)))
         assert event.media == (
-            MediaRef(url=f"{running.base}/media/{sha}", content_type="audio/ogg"),
+            MediaRef(url=f"{running.base}/media/{folder}/{sha}", content_type="audio/ogg"),
         )
-        served = await running.http.get(f"{running.base}/media/{sha}")
-        missing = await running.http.get(f"{running.base}/media/{'0' * 64}")
-        not_hex = await running.http.get(f"{running.base}/media/{sha.upper()}")
-        traversal = await running.http.get(f"{running.base}/media/..%2F{TOKEN_FILE}")
+        served = await running.http.get(f"{running.base}/media/{folder}/{sha}")
+        missing = await running.http.get(f"{running.base}/media/{folder}/{'0' * 64}")
+        not_hex = await running.http.get(f"{running.base}/media/{folder}/{sha.upper()}")
+        traversal = await running.http.get(f"{running.base}/media/..%2F{TOKEN_FILE}/{sha}")
         # The transcriber, configured as `hilo up` configures it, fetches the note.
         local_media = TranscriberSettings(
             _env_file=None, transcriber_local_media_url=f"{running.base}/media/"

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.inbox.auth import CurrentOperator
-from services.inbox.routes import auth, conversations, flows, insights, stream, tasks
+from services.inbox.routes import auth, contacts, conversations, flows, insights, stream, tasks
 
 router = APIRouter(prefix="/api")
-for module in (auth, conversations, tasks, insights, flows, stream):
+for module in (auth, conversations, tasks, insights, flows, stream, contacts):
     router.include_router(module.router)
 
 
