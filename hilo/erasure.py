@@ -97,6 +97,19 @@ async def contacts_of(
     return [r["who"] for r in rows if r["who"] == pseudonym or pseudonym_of(r["who"]) == pseudonym]
 
 
+def _remembered(pseudonym_of: PseudonymOf) -> PseudonymOf:
+    """One HMAC per contact however many tables name them."""
+    known: dict[str, str] = {}
+
+    def of(conversation: str) -> str:
+        found = known.get(conversation)
+        if found is None:
+            found = known[conversation] = pseudonym_of(conversation)
+        return found
+
+    return of
+
+
 async def erase_rows(
     conn: asyncpg.Connection,
     columns: Sequence[ContactColumn],
@@ -104,6 +117,7 @@ async def erase_rows(
     pseudonym_of: PseudonymOf,
 ) -> Erased:
     """Delete every row naming the contact, in the caller's transaction."""
+    pseudonym_of = _remembered(pseudonym_of)
     total = 0
     tables: list[str] = []
     for spot in columns:

@@ -3,7 +3,8 @@
 One function for the CLI (``hilo contacts forget``) and the operator API
 (``POST /api/contacts/{contact}/forget``). Destroying the keys is the forgetting itself
 (crypto-shredding): every sealed copy of the contact's personal fields, in the store, on
-the bus and in outbox rows, is noise from then on. ``contact.forgotten`` (the pseudonym,
+the bus and in outbox rows, is noise from then on; the contact's messages are purged from
+JetStream too (events and dead letters). ``contact.forgotten`` (the pseudonym,
 who asked, how many keys; nothing of the person) is appended to the store and published,
 and every service that keeps readable copies deletes them and answers with
 ``contact.data_erased`` (:mod:`hilo.erasure`); :func:`wait_for_erasures` collects those
