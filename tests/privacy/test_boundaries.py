@@ -146,6 +146,7 @@ async def test_a_forgotten_contact_is_skipped_by_readers_and_others_are_untouche
         handled.append(event)
 
     consumer = Consumer(bus, ConsumerSpec(durable="privacy-test"), handle)
+    await consumer.declare()
     task = asyncio.create_task(consumer.run())
     try:
         await drained(bus, "privacy-test")
