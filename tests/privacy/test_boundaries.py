@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import orjson
 
 from hilo.bus import EventBus
 from hilo.cli import render
@@ -20,6 +21,7 @@ from hilo.outbox import Outbox
 from hilo.privacy.codec import EventCodec
 from hilo.privacy.sealing import ForgottenEvent, erased_scopes
 from hilo.projections.runner import PROJECTIONS, catch_up, rebuild
+from hilo.settings import HiloSettings
 from hilo.store.eventstore import EventStore, NewEvent
 from hilo.testing import drained, eventually
 from schemas import AudioTranscribed, Event, MessageReceived
@@ -205,3 +207,32 @@ async def test_a_consumer_sees_the_number_and_the_words(bus: EventBus) -> None:
         consumer.stop()
         await task
     assert seen == [event]
+
+
+async def test_the_recorder_stores_what_the_bus_carried_and_seals_what_came_clear(
+    bus: EventBus, settings: HiloSettings, store: EventStore, pool: asyncpg.Pool
+) -> None:
+    from services.recorder.app import build as build_recorder
+
+    sealed, clear = received(), received(OTHER, "de un publicador de antes")
+    await bus.publish(sealed)
+    # A publisher from before sealing: the event's plain JSON, on a subject without the number.
+    await bus.publish_raw(
+        bus.naming.subject(clear.type, bus.stream_of(OTHER)),
+        clear.to_json(),
+        event_id=str(clear.event_id),
+        event_type=clear.type,
+    )
+    async with build_recorder().running(settings, http=False):
+
+        async def both() -> bool:
+            return await store.head() == 2
+
+        await eventually(both)
+    carried = await bus.js.get_msg(bus.naming.events_stream, 1)
+    assert carried.data is not None
+    rows = await pool.fetch("SELECT stream, data::text AS data FROM events ORDER BY position")
+    assert orjson.loads(rows[0]["data"]) == orjson.loads(carried.data)  # as it came, once sealed
+    assert rows[1]["stream"] == store.stream_of(OTHER)
+    assert OTHER.lstrip("+") not in rows[1]["data"] and "publicador" not in rows[1]["data"]
+    assert [r.to_event() for r in await store.read_all()] == [sealed, clear]
