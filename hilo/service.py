@@ -211,7 +211,10 @@ class Service:
             settings.require_nats_url(), settings.namespace, name=f"hilo-{self.name}"
         )
         db = await create_pool(settings.require_database_url(), min_size=1, max_size=8)
-        codec = codec_for(master, db)
+        # The keyring's own connections: a handler seals inside its transaction, which holds
+        # one of ``db``'s; waiting on ``db`` for a key could deadlock a busy service.
+        keys_db = await create_pool(settings.require_database_url(), min_size=1, max_size=4)
+        codec = codec_for(master, keys_db)
         bus.codec = codec
         runtime = Runtime(self.name, settings, bus, db, Outbox(self.name, db, bus), codec)
         self.runtime = runtime
@@ -283,6 +286,7 @@ class Service:
             with contextlib.suppress(Exception):
                 await bus.close()
             await codec.keyring.close()
+            await keys_db.close()
             await db.close()
             self.runtime = None
 

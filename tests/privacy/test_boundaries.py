@@ -22,7 +22,7 @@ from hilo.privacy.codec import EventCodec
 from hilo.privacy.sealing import ForgottenEvent, erased_scopes
 from hilo.projections.runner import PROJECTIONS, catch_up, rebuild
 from hilo.settings import HiloSettings
-from hilo.store.eventstore import EventStore, NewEvent
+from hilo.store.eventstore import EventStore, NewEvent, create_pool
 from hilo.testing import drained, eventually
 from schemas import AudioTranscribed, Event, MessageReceived
 
@@ -236,3 +236,24 @@ async def test_the_recorder_stores_what_the_bus_carried_and_seals_what_came_clea
     assert rows[1]["stream"] == store.stream_of(OTHER)
     assert OTHER.lstrip("+") not in rows[1]["data"] and "publicador" not in rows[1]["data"]
     assert [r.to_event() for r in await store.read_all()] == [sealed, clear]
+
+
+async def test_many_handlers_sealing_at_once_never_wait_on_their_own_pool(
+    bus: EventBus, settings: HiloSettings
+) -> None:
+    """Each transaction holds one of the service's connections while it seals: the keys
+    come through the keyring's own connections, or a busy service would deadlock."""
+    pool = await create_pool(settings.require_database_url(), max_size=2)
+    outbox = Outbox("test", pool, bus)
+    contacts = [f"+3460077{n:04d}" for n in range(8)]  # new contacts: new keys to create
+
+    async def handle(contact: str) -> None:
+        async with outbox.transaction() as tx:
+            await tx.publish(received(contact))
+
+    try:
+        # A bound on liveness, not on speed: a deadlock fails here instead of hanging.
+        await asyncio.wait_for(asyncio.gather(*(handle(c) for c in contacts)), 60)
+        assert await pool.fetchval("SELECT count(*) FROM hilo_outbox") == len(contacts)
+    finally:
+        await pool.close()
