@@ -257,3 +257,23 @@ async def test_many_handlers_sealing_at_once_never_wait_on_their_own_pool(
         assert await pool.fetchval("SELECT count(*) FROM hilo_outbox") == len(contacts)
     finally:
         await pool.close()
+
+
+async def test_outbox_rows_from_before_sealing_go_out_sealed(
+    bus: EventBus, pool: asyncpg.Pool
+) -> None:
+    outbox = Outbox("test", pool, bus)
+    event = received()
+    await pool.execute(  # as a service wrote it before sealing existed
+        "INSERT INTO hilo_outbox (owner, event_id, conversation, event_type, payload)"
+        " VALUES ('test', $1, $2, $3, $4)",
+        event.event_id,
+        CONTACT,
+        event.type,
+        event.model_dump_json(),
+    )
+    assert await outbox.flush(CONTACT, now=True) == 1
+    message = await bus.js.get_msg(bus.naming.events_stream, 1)
+    assert message.subject is not None and message.data is not None
+    assert_nothing_readable(message.subject, message.data)
+    assert await bus.decode(message.data) == event
