@@ -29,9 +29,10 @@ from typing import Any, Protocol
 
 import asyncpg
 import orjson
+from nats.errors import Error as NatsError
 from nats.js.errors import NotFoundError
 
-from hilo.bus import EventBus
+from hilo.bus import EventBus, PublishFailed
 from hilo.errors import UserError
 from hilo.logs import masked
 from hilo.registry import services
@@ -41,6 +42,10 @@ from schemas import ContactDataErased, ContactForgotten
 
 class UnknownContact(UserError):
     """Hilo has nothing of this number: no keys, no stream, never forgotten."""
+
+
+class NotAnnounced(UserError):
+    """The keys are destroyed and the fact stored, but NATS did not take the announcement."""
 
 
 class Keys(Protocol):
@@ -109,18 +114,34 @@ async def forget_contact(
     if destroyed == 0:
         earlier = await _last_forgotten(pool, pseudonym)
         if earlier is not None:
-            await bus.publish(earlier)
+            await _announce(bus, earlier)
             return Forgetting(earlier, already_forgotten=True)
         if not await _known(pool, number, pseudonym):
             raise UnknownContact(f"Hilo has no contact {masked(number)}: nothing to forget")
     # Before contact.forgotten is published, so that it (and what answers it) stays.
-    await purge_from_streams(bus, pseudonym)
+    try:
+        await purge_from_streams(bus, pseudonym)
+    except (NatsError, OSError, TimeoutError) as exc:
+        raise NotAnnounced(
+            f"the contact's keys are destroyed but NATS is unreachable ({exc!r}); forget"
+            " again once it is back, so that their messages are purged and services erase"
+        ) from None
     event = ContactForgotten(
         conversation=pseudonym, keys_destroyed=destroyed, requested_by=requested_by
     )
     await EventStore(pool).append([event])
-    await bus.publish(event)
+    await _announce(bus, event)
     return Forgetting(event, already_forgotten=False)
+
+
+async def _announce(bus: EventBus, event: ContactForgotten) -> None:
+    try:
+        await bus.publish(event)
+    except PublishFailed as exc:
+        raise NotAnnounced(
+            "the contact is forgotten (keys destroyed, fact stored) but NATS did not take the"
+            f" announcement ({exc}); forget again once it is back, so that services erase"
+        ) from None
 
 
 async def purge_from_streams(bus: EventBus, pseudonym: str) -> None:

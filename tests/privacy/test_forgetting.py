@@ -13,6 +13,7 @@ import pytest
 from hilo.bus import EventBus
 from hilo.forgetting import (
     Forgetting,
+    NotAnnounced,
     UnknownContact,
     erasing_services,
     forget_contact,
@@ -140,3 +141,23 @@ async def test_the_command_waits_and_says_who_has_not_answered(
     )
     assert declined.returncode == 1 and "Forget the contact …2233?" in declined.stdout
     assert "Traceback" not in declined.stderr
+
+
+async def test_nats_away_is_said_and_forgetting_again_completes(
+    settings: HiloSettings,
+    store: EventStore,
+    pool: asyncpg.Pool,
+    bus: EventBus,
+    codec: EventCodec,
+) -> None:
+    await store.append([hello()])
+    away = await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
+    await away.close()
+    with pytest.raises(NotAnnounced, match="forget again"):
+        await forget(pool, away, codec)
+    assert await codec.keyring.get(codec.stream_of(ANA)) is None
+
+    async with watching(bus, ("contact.forgotten",), Published()) as published:
+        completed = await forget(pool, bus, codec)
+        [announced] = await published.wait_for("contact.forgotten")
+    assert not completed.already_forgotten and announced.event_id == completed.event.event_id

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from hilo.forgetting import UnknownContact, erasing_services, forget_contact
+from hilo.forgetting import NotAnnounced, UnknownContact, erasing_services, forget_contact
 from hilo.logs import masked
 from services.inbox.auth import Admin
 from services.inbox.models import ForgetAccepted, Problem
@@ -21,7 +21,7 @@ State = Annotated[Inbox, Depends(inbox)]
     "/contacts/{contact}/forget",
     status_code=202,
     response_model=ForgetAccepted,
-    responses={404: {"model": Problem}, 422: {"model": Problem}},
+    responses={404: {"model": Problem}, 422: {"model": Problem}, 503: {"model": Problem}},
 )
 async def forget(contact: str, operator: Admin, state: State) -> ForgetAccepted:
     """Destroys the contact's keys and records who asked; the services' erasures follow
@@ -39,6 +39,8 @@ async def forget(contact: str, operator: Admin, state: State) -> ForgetAccepted:
         )
     except UnknownContact as exc:
         raise HTTPException(404, detail=str(exc)) from None
+    except NotAnnounced as exc:
+        raise HTTPException(503, detail=str(exc)) from None
     event = forgetting.event
     return ForgetAccepted(
         contact=masked(number),
