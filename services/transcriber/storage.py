@@ -52,6 +52,21 @@ class AudioStore:
             raise
         return digest
 
+    def delete(self, sha256: str) -> bool:
+        """Remove a kept note; False when there was none (deleting twice is harmless)."""
+        try:
+            path = self.path_for(sha256)
+        except ValueError:
+            return False
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def adelete(self, sha256: str) -> bool:
+        return await asyncio.to_thread(self.delete, sha256)
+
     async def aput(self, data: bytes) -> str:
         return await asyncio.to_thread(self.put, data)
 
