@@ -102,7 +102,8 @@ def build(settings: TranscriberSettings | None = None, backend: Backend | None =
         job = retention_job(runtime, config)
         while True:
             try:
-                await job.run()
+                # The last run's report, for whoever asks how it went (tests, a debugger).
+                runtime.state["retention"] = await job.run()
             except Exception:
                 log.exception(
                     "retention run failed; next try in %ss",

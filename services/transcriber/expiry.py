@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
+from prometheus_client import Counter
 
 from hilo.outbox import Outbox
 from schemas import utc_now
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 LOCK_KEY = zlib.crc32(b"hilo transcriber retention") & 0x7FFFFFFF
 
 Clock = Callable[[], datetime]
+
+EXPIRED = Counter("hilo_retention_expired_total", "Recordings let go by retention", ["what"])
 
 
 class RetentionJob:
@@ -134,6 +137,7 @@ class RetentionJob:
                     [audio_expired(r, days, now) for r in due if r.source_event_id in fresh]
                 )
             report.audio_expired += len(fresh)
+            EXPIRED.labels("audio").inc(len(fresh))
 
     async def _expire_transcripts(
         self, now: datetime, cutoff: datetime, report: RetentionReport
@@ -153,6 +157,7 @@ class RetentionJob:
                     [transcript_expired(r, days, now) for r in due if r.source_event_id in fresh]
                 )
             report.transcripts_expired += len(fresh)
+            EXPIRED.labels("transcript").inc(len(fresh))
 
     async def _count(self, now: datetime, report: RetentionReport) -> None:
         audio_cutoff = self.policy.audio_cutoff(now)

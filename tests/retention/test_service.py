@@ -1,0 +1,58 @@
+"""The job as the transcriber runs it: on its timer, in every replica, the work done once."""
+
+from __future__ import annotations
+
+import contextlib
+
+import asyncpg
+
+from hilo.settings import HiloSettings
+from hilo.testing import Published, eventually
+from services.transcriber.app import build
+from services.transcriber.backends import Transcript
+from services.transcriber.settings import TranscriberSettings
+from services.transcriber.storage import AudioStore
+from tests.retention.conftest import AUDIO_DAYS, Recordings, file_of, outbox_empty
+
+
+class NoBackend:
+    """The job never transcribes; start-up needs a backend, not a model."""
+
+    name = "none"
+    model = "none"
+
+    async def transcribe(self, *_: object) -> Transcript:
+        raise AssertionError("no transcription in these tests")
+
+
+async def test_two_replicas_expire_each_note_once(
+    recordings: Recordings,
+    settings: HiloSettings,
+    pool: asyncpg.Pool,
+    audio: AudioStore,
+    published: Published,
+) -> None:
+    # Older than the retention on the real clock too (the service's job uses it).
+    notes = [await recordings.voice_note("+34600111222", AUDIO_DAYS + 1 + i) for i in range(12)]
+    config = TranscriberSettings(_env_file=None, transcriber_audio_retention_days=AUDIO_DAYS)
+
+    async with contextlib.AsyncExitStack() as replicas:
+        runtimes = [
+            await replicas.enter_async_context(
+                build(config, backend=NoBackend()).running(settings, http=False)
+            )
+            for _ in range(2)
+        ]
+
+        async def both_ran() -> bool:
+            return all("retention" in r.state for r in runtimes)
+
+        await eventually(both_ran)
+        await eventually(lambda: outbox_empty(pool))
+
+    reports = [r.state["retention"] for r in runtimes]
+    assert sum(r.audio_expired for r in reports) == len(notes)
+    assert not any(file_of(audio, n).exists() for n in notes)
+    await published.settle()
+    sent = published.of("audio.expired")
+    assert len(sent) == len({e.event_id for e in sent}) == len(notes)
