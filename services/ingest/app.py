@@ -7,7 +7,9 @@ import contextlib
 import logging
 
 from hilo.service import Runtime, Service
+from schemas import AudioExpired
 from services.ingest import handlers
+from services.ingest.expiry import on_audio_expired
 from services.ingest.files import simulator_token
 from services.ingest.handlers import Ingest
 from services.ingest.ledger import forget_older_than
@@ -28,6 +30,8 @@ def build(settings: IngestSettings | None = None) -> Service:
     router.add_api_route("/webhooks/meta", handlers.meta_webhook, methods=["POST"])
     router.add_api_route("/webhooks/elevenlabs", handlers.elevenlabs_webhook, methods=["POST"])
     router.add_api_route("/media/{sha256}", handlers.media, methods=["GET"])
+    # Call recordings and simulated notes are ingest's files: it deletes them at expiry.
+    service.subscriber(AudioExpired, max_deliver=10)(on_audio_expired)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:

@@ -124,7 +124,7 @@ class RetentionJob:
                 due = await self.store.audio_due(conn, cutoff, self.batch)
                 if not due:
                     return
-                files = {r.audio_sha256 for r in due if r.audio_sha256}
+                files = {r.audio_sha256 for r in due if r.keeps_file_here and r.audio_sha256}
                 shared = await self.store.still_needed(conn, sorted(files), cutoff)
             for sha256 in sorted(files - shared):
                 if await self.audio.adelete(sha256):

@@ -17,8 +17,10 @@ from typing import Any, Literal
 from schemas import AudioExpired, TranscriptExpired
 from schemas.retention import expired_id
 
-# The store events that announce a recording, and what each brings.
-ANNOUNCING_TYPES = ("audio.transcribed", "call.ended")
+# The store events that announce a recording, and what each brings: a voice note's audio
+# (kept here) and transcript, a call's transcript, a call's audio (kept by ingest, which
+# deletes it when it sees the call's audio.expired).
+ANNOUNCING_TYPES = ("audio.transcribed", "call.ended", "call.audio_recorded")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ class Recording:
     audio_sha256: str | None = None
     has_transcript: bool = False
 
+    @property
+    def keeps_file_here(self) -> bool:
+        """A voice note's audio is the transcriber's file; a call's is ingest's."""
+        return self.message_event_id is not None and self.audio_sha256 is not None
+
 
 def recording_from(data: dict[str, Any], occurred_at: datetime) -> Recording | None:
     """The recording a stored event announces (its JSON), or None when it announces none."""
@@ -72,6 +79,15 @@ def recording_from(data: dict[str, Any], occurred_at: datetime) -> Recording | N
             message_event_id=uuid.UUID(str(data["message_event_id"])),
             audio_sha256=data.get("audio_sha256") or None,
             has_transcript=True,
+        )
+    if kind == "call.audio_recorded" and data.get("audio_sha256"):
+        return Recording(
+            source_event_id=uuid.UUID(str(data["event_id"])),
+            correlation_id=_uuid(data.get("correlation_id")),
+            conversation=str(data["conversation"]),
+            recorded_at=occurred_at,
+            call_id=str(data["call_id"]),
+            audio_sha256=str(data["audio_sha256"]),
         )
     if kind == "call.ended" and data.get("transcript"):
         return Recording(

@@ -22,6 +22,7 @@ from hilo.store.eventstore import EventStore
 from hilo.testing import Published, watching
 from schemas import (
     AudioTranscribed,
+    CallAudioRecorded,
     CallEnded,
     CallTurn,
     Event,
@@ -29,6 +30,7 @@ from schemas import (
     MessageReceived,
     derived_id,
 )
+from services.ingest.files import calls_folder, store_content
 from services.transcriber.expiry import RetentionJob
 from services.transcriber.retention import RetentionPolicy
 from services.transcriber.storage import AudioStore
@@ -102,6 +104,21 @@ class Recordings:
         )
         await self.store.append([ended])
         return ended
+
+    async def call_audio(self, ended: CallEnded, data_dir: Path) -> CallAudioRecorded:
+        """The call's recording, kept by ingest as it keeps ElevenLabs' post-call audio."""
+        stored = store_content(calls_folder(data_dir), f"ID3 {ended.call_id}".encode(), ".mp3")
+        recorded = CallAudioRecorded(
+            event_id=derived_id(ended.call_id, "audio"),
+            conversation=ended.conversation,
+            occurred_at=ended.occurred_at,
+            call_id=ended.call_id,
+            audio_sha256=stored.sha256,
+            audio_path=str(stored.path.relative_to(data_dir)),
+            size_bytes=stored.size,
+        )
+        await self.store.append([recorded])
+        return recorded
 
     async def append(self, events: list[Event]) -> None:
         await self.store.append(events)

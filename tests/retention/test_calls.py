@@ -1,0 +1,47 @@
+"""A call's recording is ingest's file: the job records its expiry, ingest deletes it."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from hilo.bus import EventBus
+from hilo.settings import HiloSettings
+from hilo.testing import Published, eventually, settled
+from services.ingest.app import build as build_ingest
+from services.ingest.settings import IngestSettings
+from services.transcriber.storage import AudioStore
+from tests.retention.conftest import AUDIO_DAYS, Recordings, make_job
+
+LUIS = "+573001112233"
+
+
+async def test_an_old_call_recording_is_deleted_by_ingest_and_a_new_one_kept(
+    recordings: Recordings,
+    pool: asyncpg.Pool,
+    bus: EventBus,
+    audio: AudioStore,
+    settings: HiloSettings,
+    published: Published,
+) -> None:
+    old = await recordings.call_audio(
+        await recordings.call(LUIS, AUDIO_DAYS + 1), settings.data_dir
+    )
+    new = await recordings.call_audio(
+        await recordings.call(LUIS, AUDIO_DAYS - 1), settings.data_dir
+    )
+    old_file, new_file = settings.data_dir / old.audio_path, settings.data_dir / new.audio_path
+    assert old_file.exists() and new_file.exists()
+
+    ingest = build_ingest(IngestSettings(_env_file=None))
+    async with ingest.running(settings, http=False):
+        report = await make_job(pool, bus, audio).run()
+        assert (report.audio_expired, report.files_deleted) == (1, 0)  # not the transcriber's
+
+        async def deleted() -> bool:
+            return not old_file.exists()
+
+        await eventually(deleted)
+        [event] = await published.wait_for("audio.expired")
+        assert (event.call_id, event.audio_sha256) == (old.call_id, old.audio_sha256)
+        await settled(bus, "ingest-on-audio-expired")
+    assert new_file.exists()
