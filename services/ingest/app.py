@@ -7,9 +7,8 @@ import contextlib
 import logging
 
 from hilo.service import Runtime, Service
-from schemas import AudioExpired
 from services.ingest import handlers
-from services.ingest.expiry import on_audio_expired
+from services.ingest.expiry import ExpiredRecordings
 from services.ingest.files import simulator_token
 from services.ingest.handlers import Ingest
 from services.ingest.ledger import forget_older_than
@@ -30,8 +29,6 @@ def build(settings: IngestSettings | None = None) -> Service:
     router.add_api_route("/webhooks/meta", handlers.meta_webhook, methods=["POST"])
     router.add_api_route("/webhooks/elevenlabs", handlers.elevenlabs_webhook, methods=["POST"])
     router.add_api_route("/media/{sha256}", handlers.media, methods=["GET"])
-    # Call recordings and simulated notes are ingest's files: it deletes them at expiry.
-    service.subscriber(AudioExpired, max_deliver=10)(on_audio_expired)
 
     @service.on_startup
     async def start(runtime: Runtime) -> None:
@@ -44,11 +41,16 @@ def build(settings: IngestSettings | None = None) -> Service:
 
     @service.background
     async def prune(runtime: Runtime) -> None:
+        expired = ExpiredRecordings(runtime.db, runtime.settings.data_dir)
         while True:
             with contextlib.suppress(Exception):
                 forgotten = await forget_older_than(runtime.db, config.ingest_dedupe_retention_days)
                 if forgotten:
                     log.info("forgot %d old deliveries", forgotten)
+            try:
+                await expired.delete_new()
+            except Exception as exc:
+                log.warning("deleting expired recordings failed, retried later: %r", exc)
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     return service

@@ -4,7 +4,7 @@
   at ``GET /media/{sha256}`` (with ``<sha256>.type`` beside it: the content type).
 - ``HILO_DATA_DIR/calls/<sha256>.mp3``: ElevenLabs call recordings (``call.audio_recorded``
   names them; the bytes never travel on the bus).
-- Both are deleted when their ``audio.expired`` comes (the retention job's, in the
+- Both are deleted once the store holds their ``audio.expired`` (the retention job's, in the
   transcriber): ``remove_recording``.
 - ``HILO_DATA_DIR/simulator-token``: the local signing secret shared by the simulator and
   ingest when no TWILIO_AUTH_TOKEN is configured (mode 0600).
