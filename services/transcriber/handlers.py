@@ -9,12 +9,17 @@ from schemas import MessageReceived
 from services.transcriber.failures import TranscriptionError, should_give_up
 from services.transcriber.outcomes import transcribed, transcription_failed
 from services.transcriber.pipeline import Pipeline
+from services.transcriber.store import RecordingStore
 
 log = logging.getLogger(__name__)
 
 
 async def on_message_received(event: MessageReceived, ctx: Context) -> None:
     if not event.has_audio:
+        return
+    if await RecordingStore().audio_expired(ctx.db, event.event_id):
+        # A replay of a note whose audio retention let go: fetching it again would undo that.
+        log.info("voice note %s: audio expired, not fetched again", event.event_id)
         return
     pipeline: Pipeline = ctx.state["pipeline"]
     attempts: int = ctx.state["attempts"]

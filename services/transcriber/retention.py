@@ -54,12 +54,13 @@ class Recording:
 
     source_event_id: uuid.UUID
     correlation_id: uuid.UUID | None
-    conversation: str
     recorded_at: datetime
     message_event_id: uuid.UUID | None = None
     call_id: str | None = None
     audio_sha256: str | None = None
     has_transcript: bool = False
+    # Read from the announcing event when an expiry is recorded; never kept in the table.
+    conversation: str = ""
 
     @property
     def keeps_file_here(self) -> bool:
@@ -74,7 +75,6 @@ def recording_from(data: dict[str, Any], occurred_at: datetime) -> Recording | N
         return Recording(
             source_event_id=uuid.UUID(str(data["event_id"])),
             correlation_id=_uuid(data.get("correlation_id")),
-            conversation=str(data["conversation"]),
             recorded_at=occurred_at,
             message_event_id=uuid.UUID(str(data["message_event_id"])),
             audio_sha256=data.get("audio_sha256") or None,
@@ -84,7 +84,6 @@ def recording_from(data: dict[str, Any], occurred_at: datetime) -> Recording | N
         return Recording(
             source_event_id=uuid.UUID(str(data["event_id"])),
             correlation_id=_uuid(data.get("correlation_id")),
-            conversation=str(data["conversation"]),
             recorded_at=occurred_at,
             call_id=str(data["call_id"]),
             audio_sha256=str(data["audio_sha256"]),
@@ -93,7 +92,6 @@ def recording_from(data: dict[str, Any], occurred_at: datetime) -> Recording | N
         return Recording(
             source_event_id=uuid.UUID(str(data["event_id"])),
             correlation_id=_uuid(data.get("correlation_id")),
-            conversation=str(data["conversation"]),
             recorded_at=occurred_at,
             call_id=str(data["call_id"]),
             has_transcript=True,

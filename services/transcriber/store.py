@@ -16,8 +16,14 @@ import orjson
 from services.transcriber.retention import ANNOUNCING_TYPES, Recording, recording_from
 
 _COLUMNS = (
-    "source_event_id, correlation_id, conversation, recorded_at, message_event_id, call_id,"
-    " audio_sha256, has_transcript"
+    "source_event_id, correlation_id, recorded_at, message_event_id, call_id, audio_sha256,"
+    " has_transcript"
+)
+# A due recording with its conversation, read from the event that announced it.
+_DUE = (
+    "SELECT r.source_event_id, r.correlation_id, r.recorded_at, r.message_event_id, r.call_id,"
+    " r.audio_sha256, r.has_transcript, e.data->>'conversation' AS conversation"
+    " FROM transcriber_recordings r JOIN events e ON e.event_id = r.source_event_id"
 )
 
 
@@ -64,12 +70,11 @@ class RecordingStore:
             return
         await conn.executemany(
             f"INSERT INTO transcriber_recordings ({_COLUMNS})"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             [
                 (
                     r.source_event_id,
                     r.correlation_id,
-                    r.conversation,
                     r.recorded_at,
                     r.message_event_id,
                     r.call_id,
@@ -84,9 +89,8 @@ class RecordingStore:
         self, conn: asyncpg.Connection, before: datetime, limit: int
     ) -> list[Recording]:
         rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM transcriber_recordings"
-            " WHERE audio_expired_at IS NULL AND audio_sha256 IS NOT NULL AND recorded_at < $1"
-            " ORDER BY recorded_at, source_event_id LIMIT $2",
+            f"{_DUE} WHERE r.audio_expired_at IS NULL AND r.audio_sha256 IS NOT NULL"
+            " AND r.recorded_at < $1 ORDER BY r.recorded_at, r.source_event_id LIMIT $2",
             before,
             limit,
         )
@@ -96,9 +100,8 @@ class RecordingStore:
         self, conn: asyncpg.Connection, before: datetime, limit: int
     ) -> list[Recording]:
         rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM transcriber_recordings"
-            " WHERE transcript_expired_at IS NULL AND has_transcript AND recorded_at < $1"
-            " ORDER BY recorded_at, source_event_id LIMIT $2",
+            f"{_DUE} WHERE r.transcript_expired_at IS NULL AND r.has_transcript"
+            " AND r.recorded_at < $1 ORDER BY r.recorded_at, r.source_event_id LIMIT $2",
             before,
             limit,
         )
@@ -117,6 +120,18 @@ class RecordingStore:
             before,
         )
         return {r[0] for r in rows}
+
+    async def audio_expired(
+        self, conn: asyncpg.Connection | asyncpg.Pool, message_event_id: uuid.UUID
+    ) -> bool:
+        """Whether this voice note's audio was let go (a replay must not bring it back)."""
+        return bool(
+            await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM transcriber_recordings WHERE message_event_id = $1"
+                " AND audio_expired_at IS NOT NULL)",
+                message_event_id,
+            )
+        )
 
     async def mark_audio_expired(
         self, conn: asyncpg.Connection, ids: Sequence[uuid.UUID], at: datetime

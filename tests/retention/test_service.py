@@ -6,13 +6,16 @@ import contextlib
 
 import asyncpg
 
+from hilo.bus import EventBus
 from hilo.settings import HiloSettings
-from hilo.testing import Published, eventually
+from hilo.testing import Published, eventually, settled, watching
 from services.transcriber.app import build
 from services.transcriber.backends import Transcript
 from services.transcriber.settings import TranscriberSettings
 from services.transcriber.storage import AudioStore
 from tests.retention.conftest import AUDIO_DAYS, Recordings, file_of, outbox_empty
+
+TRANSCRIBER_OUTPUTS = ("audio.transcribed", "audio.transcription_failed")
 
 
 class NoBackend:
@@ -56,3 +59,35 @@ async def test_two_replicas_expire_each_note_once(
     await published.settle()
     sent = published.of("audio.expired")
     assert len(sent) == len({e.event_id for e in sent}) == len(notes)
+
+
+async def test_a_replayed_note_whose_audio_expired_is_not_fetched_again(
+    recordings: Recordings,
+    settings: HiloSettings,
+    bus: EventBus,
+    audio: AudioStore,
+    published: Published,
+) -> None:
+    note = await recordings.voice_note("+34600111222", AUDIO_DAYS + 5)
+    config = TranscriberSettings(
+        _env_file=None,
+        transcriber_audio_retention_days=AUDIO_DAYS,
+        transcriber_attempts=1,
+        transcriber_allow_loopback=True,
+    )
+    async with (
+        watching(bus, TRANSCRIBER_OUTPUTS, Published()) as outcomes,
+        build(config, backend=NoBackend()).running(settings, http=False) as runtime,
+    ):
+
+        async def ran() -> bool:
+            return "retention" in runtime.state
+
+        await eventually(ran)
+        assert not file_of(audio, note).exists()
+
+        await bus.publish(note.message)  # as `hilo replay` would
+        await settled(bus, "transcriber")
+
+    assert outcomes.events == []
+    assert not file_of(audio, note).exists()
