@@ -64,9 +64,6 @@ class AudioStore:
             return False
         return True
 
-    async def adelete(self, sha256: str) -> bool:
-        return await asyncio.to_thread(self.delete, sha256)
-
     async def aput(self, data: bytes) -> str:
         return await asyncio.to_thread(self.put, data)
 
