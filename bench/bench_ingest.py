@@ -20,13 +20,12 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import percentile, print_table, servers, service_settings
+from _common import connect_bus, percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from urllib.parse import urlencode
 
-from hilo.bus import EventBus
 from hilo.settings import HiloSettings
 from services.ingest.app import build
 from services.ingest.settings import IngestSettings
@@ -144,7 +143,7 @@ async def through_ingest(settings: HiloSettings) -> dict[str, float]:
 
 
 async def raw_publishes(settings: HiloSettings) -> dict[str, float]:
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    bus = await connect_bus(settings)
     await bus.ensure_streams()
     rates, latencies = [], []
     try:

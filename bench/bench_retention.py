@@ -4,7 +4,8 @@ Audio: the job reads the store's announcing events into its table, deletes each 
 the recordings and records one ``audio.expired`` each through the outbox (published to
 JetStream, acknowledged). The peer deletes the same files and does nothing else: the ratio
 is the price of doing it as events, once, in a crash-safe order. Transcripts: the same
-bookkeeping without files (destroying the day keys is one call per run).
+bookkeeping without files, after destroying the day keys (one statement per run). Events are
+stored sealed, so the job opens each announcing event (its conversation) as it goes.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from _common import print_table, servers, service_settings
 
 from hilo.bus import EventBus
 from hilo.outbox import Outbox
+from hilo.privacy.codec import codec_for
+from hilo.privacy.master import master_key
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import EventStore, create_pool
 from schemas import AudioTranscribed, Event, MessageReceived
 from services.transcriber.expiry import RetentionJob
 from services.transcriber.retention import RetentionPolicy
 from services.transcriber.storage import AudioStore
-from services.transcriber.transcript_keys import shredder
 
 NOTES = 2_000
 CONTACTS = 200
@@ -63,18 +65,19 @@ def voice_notes(audio: AudioStore, count: int) -> tuple[list[Event], list[bytes]
 
 async def one_round(settings: HiloSettings) -> tuple[float, float, float]:
     pool = await create_pool(settings.require_database_url())
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    codec = codec_for(master_key(settings), pool)
+    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
     try:
         await bus.ensure_streams()
         audio = AudioStore(settings.data_dir / "audio")
         events, contents = voice_notes(audio, NOTES)
-        store = EventStore(pool)
+        store = EventStore(pool, codec)  # stored sealed, as the recorder stores them
         for start in range(0, len(events), 1000):
             await store.append(events[start : start + 1000])
 
         def job(policy: RetentionPolicy) -> RetentionJob:
             outbox = Outbox("transcriber", pool, bus)
-            return RetentionJob(pool, outbox, audio, policy, shredder(pool), clock=lambda: NOW)
+            return RetentionJob(pool, outbox, audio, policy, codec, clock=lambda: NOW)
 
         started = time.perf_counter()
         report = await job(RetentionPolicy(audio_days=30)).run()

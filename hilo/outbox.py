@@ -37,6 +37,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from prometheus_client import Counter
 
 from hilo.bus import EventBus, PublishFailed
+from hilo.privacy.codec import Sealed
 from schemas import Event
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class Transaction:
     async def publish_all(self, events: Sequence[Event]) -> None:
         """Outbox rows for these events (one statement), kept in the given order."""
         if events:
-            pending = [_Pending.of(e) for e in events]
+            pending = [_Pending.of(await self.outbox.bus.seal(e)) for e in events]
             await self.outbox.add_many(self.conn, pending)
             self.added.extend(pending)
 
@@ -98,8 +99,9 @@ class _Pending:
     payload: str
 
     @classmethod
-    def of(cls, event: Event) -> _Pending:
-        return cls(event.event_id, event.conversation, event.type, event.model_dump_json())
+    def of(cls, event: Sealed) -> _Pending:
+        # Sealed: the row holds what the bus carries, the pseudonym as its conversation.
+        return cls(event.event_id, event.stream, event.type, event.json)
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,8 @@ class Outbox:
         for the relay.
         """
         try:
-            return await self._flush(conversation, now)
+            # Rows are kept under the stream's name: a contact's pseudonym, not the number.
+            return await self._flush(self.bus.stream_of(conversation), now)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("%s outbox: flushing failed, the relay retries: %r", self.owner, exc)
             self._wake.set()

@@ -58,6 +58,10 @@ class HiloSettings(BaseSettings):
     # installations (or tests) can share one NATS server without meeting.
     namespace: str = Field(default="", pattern=r"^[A-Za-z0-9_-]*$")
     log_level: str = "INFO"
+    # Base64 of 32 random bytes; seals personal data (keys per contact are wrapped by it).
+    # The same for every service; losing it loses every sealed field. `hilo up` makes a
+    # development key under HILO_DATA_DIR when unset.
+    master_key: SecretStr | None = Field(default=None, examples=["<base64 of 32 random bytes>"])
     # Partitions of the event stream (0: none). With partitions, replicas of a consuming
     # service share the work, one partition each at a time, in each conversation's order.
     # Choose before the first start: events keep the partition they were stored with.

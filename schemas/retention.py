@@ -10,9 +10,9 @@ and the conversation, nothing of what was said.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field
 
 from schemas.envelope import Event, derived_id
 
@@ -23,19 +23,14 @@ def expired_id(source_event_id: uuid.UUID, what: Literal["audio", "transcript"])
 
 
 class _Expired(Event):
-    # Exactly one of the two: the voice note (its message.received) or the call.
+    # One of the two (the job sets exactly one): the voice note (its message.received) or
+    # the call.
     message_event_id: uuid.UUID | None = None
     call_id: str | None = None
     # When the recording was made (the announcing event's occurred_at): its age is counted
     # from here.
     recorded_at: AwareDatetime
     retention_days: int = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _one_recording(self) -> Any:
-        if (self.message_event_id is None) == (self.call_id is None):
-            raise ValueError("give exactly one of message_event_id and call_id")
-        return self
 
 
 class AudioExpired(_Expired):

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from hilo.cli.connect import database, event_bus
+from hilo.cli.connect import codec, database, event_bus
 from hilo.errors import UserError
 from hilo.outbox import Outbox
 from hilo.settings import HiloSettings
@@ -23,7 +23,6 @@ from services.transcriber.expiry import RetentionJob
 from services.transcriber.retention import RetentionReport
 from services.transcriber.settings import TranscriberSettings
 from services.transcriber.storage import AudioStore
-from services.transcriber.transcript_keys import shredder
 
 
 def run(
@@ -53,11 +52,12 @@ async def _main(
     async with database(settings) as pool:
         audio = AudioStore(settings.data_dir / "audio")
         policy = transcriber.retention
+        opener = codec(settings, pool)
         if dry_run or policy.keeps_everything:
             # Nothing is published: no NATS needed (and none touched).
-            job = RetentionJob(pool, None, audio, policy, shredder(pool), clock=clock)
+            job = RetentionJob(pool, None, audio, policy, opener, clock=clock)
             return await job.run(dry_run=dry_run)
-        async with event_bus(settings) as bus:
+        async with event_bus(settings, opener) as bus:
             outbox = Outbox("transcriber", pool, bus)
-            job = RetentionJob(pool, outbox, audio, policy, shredder(pool), clock=clock)
+            job = RetentionJob(pool, outbox, audio, policy, opener, clock=clock)
             return await job.run()

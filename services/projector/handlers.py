@@ -32,7 +32,9 @@ async def keep_projections_current(runtime: Runtime) -> None:
         while True:
             for projection in PROJECTIONS.values():
                 try:
-                    await catch_up(runtime.db, projection, batch=settings.batch_size)
+                    await catch_up(
+                        runtime.db, projection, batch=settings.batch_size, codec=runtime.codec
+                    )
                 except Exception:
                     log.exception("projection %s failed to catch up", projection.name)
             for name, position in await _checkpoints(runtime):

@@ -20,7 +20,6 @@ from services.transcriber.media import MediaConfig, MediaFetcher
 from services.transcriber.pipeline import Pipeline
 from services.transcriber.settings import TranscriberSettings
 from services.transcriber.storage import AudioStore
-from services.transcriber.transcript_keys import shredder
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def retention_job(runtime: Runtime, config: TranscriberSettings) -> RetentionJob
         runtime.outbox,
         AudioStore(runtime.settings.data_dir / "audio"),
         config.retention,
-        shredder(runtime.db),
+        runtime.codec,
     )
 
 

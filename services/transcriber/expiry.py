@@ -22,24 +22,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import asyncpg
 from prometheus_client import Counter
 
 from hilo.outbox import Outbox
+from hilo.privacy.codec import EventCodec
+from hilo.privacy.sealing import Opened
 from schemas import utc_now
 from services.transcriber.retention import (
+    Recording,
     RetentionPolicy,
     RetentionReport,
     audio_expired,
     transcript_expired,
 )
 from services.transcriber.storage import AudioStore
-from services.transcriber.store import RecordingStore
-from services.transcriber.transcript_keys import KeyShredder
+from services.transcriber.store import Due, RecordingStore
+from services.transcriber.transcript_keys import KeyShredder, shredder
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,9 @@ class RetentionJob:
         outbox: Outbox | None,
         audio: AudioStore,
         policy: RetentionPolicy,
-        shred: KeyShredder,
+        # Opens the announcing events (the conversation, a call's sealed transcript) and
+        # holds the keyring whose transcript keys the job destroys.
+        codec: EventCodec,
         *,
         clock: Clock = utc_now,
         batch: int = 200,
@@ -67,7 +74,8 @@ class RetentionJob:
         self.outbox = outbox
         self.audio = audio
         self.policy = policy
-        self.shred = shred
+        self.codec = codec
+        self.shred: KeyShredder = shredder(codec.keyring)
         self.clock = clock
         self.batch = batch
         self.store = RecordingStore()
@@ -107,7 +115,7 @@ class RetentionJob:
 
     async def _run(self, now: datetime, report: RetentionReport) -> None:
         async with self.db.acquire() as conn, conn.transaction():
-            await self.store.catch_up(conn)
+            await self.store.catch_up(conn, self.codec)
         audio_cutoff = self.policy.audio_cutoff(now)
         if audio_cutoff is not None:
             await self._expire_audio(now, audio_cutoff, report)
@@ -122,9 +130,10 @@ class RetentionJob:
         days = self.policy.audio_days or 0
         while True:
             async with self.db.acquire() as conn:
-                due = await self.store.audio_due(conn, cutoff, self.batch)
-                if not due:
+                found = await self.store.audio_due(conn, cutoff, self.batch)
+                if not found:
                     return
+                due = await self._addressed(found)
                 files = {r.audio_sha256 for r in due if r.keeps_file_here and r.audio_sha256}
                 shared = await self.store.still_needed(conn, sorted(files), cutoff)
             report.files_deleted += await asyncio.to_thread(self._delete, sorted(files - shared))
@@ -133,10 +142,26 @@ class RetentionJob:
                     tx.conn, [r.source_event_id for r in due], now
                 )
                 await tx.publish_all(
-                    [audio_expired(r, days, now) for r in due if r.source_event_id in fresh]
+                    [audio_expired(r, days, now) for r in due if self._records(r, fresh)]
                 )
             report.audio_expired += len(fresh)
             EXPIRED.labels("audio").inc(len(fresh))
+
+    async def _addressed(self, found: list[Due]) -> list[Recording]:
+        """The recordings with their conversation, opened from the announcing events; a
+        forgotten contact's stay without one (their expiry is marked, not recorded)."""
+        opened = await self.codec.open_many([announced for _, announced in found])
+        return [
+            replace(recording, conversation=str(o.data["conversation"]))
+            if isinstance(o, Opened)
+            else recording
+            for (recording, _), o in zip(found, opened, strict=True)
+        ]
+
+    @staticmethod
+    def _records(recording: Recording, fresh: set[uuid.UUID]) -> bool:
+        """This transaction marked it, and its contact was not forgotten."""
+        return recording.source_event_id in fresh and recording.conversation is not None
 
     def _delete(self, files: list[str]) -> int:
         """One thread hop per batch, not per file."""
@@ -149,15 +174,16 @@ class RetentionJob:
         days = self.policy.transcript_days or 0
         while True:
             async with self.db.acquire() as conn:
-                due = await self.store.transcripts_due(conn, cutoff, self.batch)
-            if not due:
+                found = await self.store.transcripts_due(conn, cutoff, self.batch)
+            if not found:
                 return
+            due = await self._addressed(found)
             async with self.outbox.transaction() as tx:
                 fresh = await self.store.mark_transcripts_expired(
                     tx.conn, [r.source_event_id for r in due], now
                 )
                 await tx.publish_all(
-                    [transcript_expired(r, days, now) for r in due if r.source_event_id in fresh]
+                    [transcript_expired(r, days, now) for r in due if self._records(r, fresh)]
                 )
             report.transcripts_expired += len(fresh)
             EXPIRED.labels("transcript").inc(len(fresh))
@@ -169,7 +195,7 @@ class RetentionJob:
             rollback = conn.transaction()
             await rollback.start()
             try:
-                await self.store.catch_up(conn)
+                await self.store.catch_up(conn, self.codec)
                 if audio_cutoff is not None:
                     report.audio_expired = await self.store.count_audio_due(conn, audio_cutoff)
                 if transcript_cutoff is not None:

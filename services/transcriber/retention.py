@@ -59,8 +59,9 @@ class Recording:
     call_id: str | None = None
     audio_sha256: str | None = None
     has_transcript: bool = False
-    # Read from the announcing event when an expiry is recorded; never kept in the table.
-    conversation: str = ""
+    # Read from the announcing event when an expiry is recorded, never kept in the table;
+    # None when that contact was forgotten (nothing is recorded of them any more).
+    conversation: str | None = None
 
     @property
     def keeps_file_here(self) -> bool:
@@ -106,6 +107,8 @@ def _uuid(value: Any) -> uuid.UUID | None:
 def _envelope(
     recording: Recording, what: Literal["audio", "transcript"], retention_days: int
 ) -> dict[str, Any]:
+    if recording.conversation is None:
+        raise ValueError("a forgotten contact's recording gets no expiry event")
     return {
         "event_id": expired_id(recording.source_event_id, what),
         "correlation_id": recording.correlation_id or recording.source_event_id,

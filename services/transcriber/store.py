@@ -9,34 +9,47 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import orjson
 
+from hilo.privacy.codec import EventCodec
+from hilo.privacy.sealing import Opened
 from services.transcriber.retention import ANNOUNCING_TYPES, Recording, recording_from
 
 _COLUMNS = (
     "source_event_id, correlation_id, recorded_at, message_event_id, call_id, audio_sha256,"
     " has_transcript"
 )
-# A due recording with its conversation, read from the event that announced it.
+# A due recording and the stored event that announced it (sealed: the job opens it for the
+# conversation, which the table never keeps).
 _DUE = (
     "SELECT r.source_event_id, r.correlation_id, r.recorded_at, r.message_event_id, r.call_id,"
-    " r.audio_sha256, r.has_transcript, e.data->>'conversation' AS conversation"
+    " r.audio_sha256, r.has_transcript, e.data::text AS announced"
     " FROM transcriber_recordings r JOIN events e ON e.event_id = r.source_event_id"
 )
 
+# A due recording and the stored JSON of the event that announced it.
+Due = tuple[Recording, dict[str, Any]]
 
-def _recording(row: asyncpg.Record) -> Recording:
-    return Recording(**dict(row))
+
+def _due(row: asyncpg.Record) -> Due:
+    fields = dict(row)
+    announced = orjson.loads(fields.pop("announced"))
+    return Recording(**fields), announced
 
 
 class RecordingStore:
-    async def catch_up(self, conn: asyncpg.Connection, *, page: int = 1000) -> int:
+    async def catch_up(
+        self, conn: asyncpg.Connection, codec: EventCodec, *, page: int = 1000
+    ) -> int:
         """Read the announcing events after the checkpoint into the table; return how many.
 
         Store positions commit in order (gap-free), so following them misses nothing. Call
-        it inside a transaction: the rows and the checkpoint move together.
+        it inside a transaction: the rows and the checkpoint move together. Events are
+        opened first (a call's transcript is sealed); a forgotten contact's are skipped:
+        forgetting deleted their files and keys already.
         """
         after = await conn.fetchval(
             "SELECT position FROM transcriber_retention_checkpoint FOR UPDATE"
@@ -56,7 +69,12 @@ class RecordingStore:
             )
             if not rows:
                 break
-            found = [recording_from(orjson.loads(r[2]), r[1]) for r in rows]
+            opened = await codec.open_many([orjson.loads(r[2]) for r in rows])
+            found = [
+                recording_from(o.data, r[1])
+                for o, r in zip(opened, rows, strict=True)
+                if isinstance(o, Opened)
+            ]
             await self._insert(conn, [r for r in found if r is not None])
             total += len(rows)
             after = rows[-1][0]
@@ -85,27 +103,25 @@ class RecordingStore:
             ],
         )
 
-    async def audio_due(
-        self, conn: asyncpg.Connection, before: datetime, limit: int
-    ) -> list[Recording]:
+    async def audio_due(self, conn: asyncpg.Connection, before: datetime, limit: int) -> list[Due]:
         rows = await conn.fetch(
             f"{_DUE} WHERE r.audio_expired_at IS NULL AND r.audio_sha256 IS NOT NULL"
             " AND r.recorded_at < $1 ORDER BY r.recorded_at, r.source_event_id LIMIT $2",
             before,
             limit,
         )
-        return [_recording(r) for r in rows]
+        return [_due(r) for r in rows]
 
     async def transcripts_due(
         self, conn: asyncpg.Connection, before: datetime, limit: int
-    ) -> list[Recording]:
+    ) -> list[Due]:
         rows = await conn.fetch(
             f"{_DUE} WHERE r.transcript_expired_at IS NULL AND r.has_transcript"
             " AND r.recorded_at < $1 ORDER BY r.recorded_at, r.source_event_id LIMIT $2",
             before,
             limit,
         )
-        return [_recording(r) for r in rows]
+        return [_due(r) for r in rows]
 
     async def still_needed(
         self, conn: asyncpg.Connection, sha256s: Sequence[str], before: datetime

@@ -274,10 +274,11 @@ async def test_duplicate_and_replayed_reply_send_one_message(
         await bus.publish(answer)
         await published.wait_for("message.sent")
         # A replay: same event, a new JetStream message id, the replay header.
+        sealed = await bus.seal(answer)
         for n in range(2):
             await bus.publish_raw(
-                answer.subject and bus.naming.subject(answer.type, answer.conversation),
-                answer.to_json(),
+                bus.naming.subject(answer.type, sealed.stream),
+                sealed.json.encode(),
                 event_id=f"replay-{n}-{answer.event_id}",
                 event_type=answer.type,
                 headers={"Hilo-Replay": "1"},
@@ -286,8 +287,8 @@ async def test_duplicate_and_replayed_reply_send_one_message(
     # And after a restart, the same again.
     async with notifier("twilio"):
         await bus.publish_raw(
-            bus.naming.subject(answer.type, answer.conversation),
-            answer.to_json(),
+            bus.naming.subject(answer.type, sealed.stream),
+            sealed.json.encode(),
             event_id=f"replay-late-{answer.event_id}",
             event_type=answer.type,
         )

@@ -34,7 +34,6 @@ from services.ingest.files import calls_folder, store_content
 from services.transcriber.expiry import RetentionJob
 from services.transcriber.retention import RetentionPolicy
 from services.transcriber.storage import AudioStore
-from services.transcriber.transcript_keys import shredder
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 AUDIO_DAYS = 30
@@ -143,12 +142,13 @@ def make_job(
     policy: RetentionPolicy = POLICY,
     batch: int = 200,
 ) -> RetentionJob:
+    assert bus.codec is not None  # the test's codec: the job opens and destroys with it
     return RetentionJob(
         pool,
         Outbox("transcriber", pool, bus),
         audio,
         policy,
-        shredder(pool),
+        bus.codec,
         clock=lambda: now,
         batch=batch,
     )

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from hilo.settings import HiloSettings
-from hilo.testing import Published
+from hilo.testing import TEST_MASTER_KEY, Published
 from services.transcriber.storage import AudioStore
 from tests.retention.conftest import AUDIO_DAYS, Recordings, file_of
 
@@ -22,6 +22,7 @@ async def hilo(settings: HiloSettings, *args: str, **env: str) -> tuple[int, str
         "HILO_NATS_URL": settings.require_nats_url(),
         "HILO_NAMESPACE": settings.namespace,
         "HILO_DATA_DIR": str(settings.data_dir),
+        "HILO_MASTER_KEY": TEST_MASTER_KEY,
         **env,
     }
     process = await asyncio.create_subprocess_exec(

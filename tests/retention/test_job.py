@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import pytest
 
 from hilo.bus import EventBus
+from hilo.privacy.sealing import transcript_erased
+from hilo.store.eventstore import EventStore
 from hilo.testing import Published, eventually
-from schemas import AudioExpired, TranscriptExpired
+from schemas import AudioExpired, AudioTranscribed, Event, TranscriptExpired
 from schemas.retention import expired_id
 from services.transcriber.retention import RetentionPolicy
 from services.transcriber.storage import AudioStore
@@ -32,6 +35,7 @@ async def test_what_is_older_than_the_retention_expires_once_and_the_rest_stays(
     bus: EventBus,
     audio: AudioStore,
     published: Published,
+    store: EventStore,
 ) -> None:
     kept = await recordings.voice_note(ANA, age_days=AUDIO_DAYS - 1)
     old = await recordings.voice_note(ANA, age_days=AUDIO_DAYS + 1)
@@ -43,6 +47,14 @@ async def test_what_is_older_than_the_retention_expires_once_and_the_rest_stays(
 
     assert (report.audio_expired, report.files_deleted) == (2, 2)
     assert report.transcripts_expired == 2
+    assert report.keys_destroyed == 1  # Luis's key of that day: the note's and the call's
+    # The store keeps the sealed bytes; the transcripts of that day no longer open.
+    for announced, field in ((ancient.transcribed, "text"), (old_call, "transcript")):
+        event = await _stored(store, announced.event_id)
+        assert transcript_erased(event) and not getattr(event, field)
+        assert event.conversation == LUIS  # the contact's key still opens the rest
+    readable = await _stored(store, old.transcribed.event_id)
+    assert isinstance(readable, AudioTranscribed) and readable.text == "quiero cambiar la cita"
     assert not file_of(audio, old).exists() and not file_of(audio, ancient).exists()
     assert file_of(audio, kept).exists()
 
@@ -73,6 +85,12 @@ async def test_what_is_older_than_the_retention_expires_once_and_the_rest_stays(
     await published.settle()
     assert len(published.of("audio.expired")) == 2
     assert len(published.of("transcript.expired")) == 2
+
+
+async def _stored(store: EventStore, event_id: uuid.UUID) -> Event:
+    recorded = await store.get(event_id)
+    assert recorded is not None
+    return recorded.to_event()
 
 
 async def test_a_crash_between_deleting_the_file_and_recording_it_is_finished_by_the_next_run(
@@ -131,6 +149,7 @@ async def test_a_dry_run_says_what_would_expire_and_changes_nothing(
     bus: EventBus,
     audio: AudioStore,
     published: Published,
+    store: EventStore,
 ) -> None:
     note = await recordings.voice_note(ANA, age_days=TRANSCRIPT_DAYS + 5)
     await recordings.voice_note(ANA, age_days=1)
@@ -140,6 +159,8 @@ async def test_a_dry_run_says_what_would_expire_and_changes_nothing(
     assert (report.dry_run, report.audio_expired, report.transcripts_expired) == (True, 1, 1)
     assert report.files_deleted == report.keys_destroyed == 0
     assert file_of(audio, note).exists()
+    kept = await _stored(store, note.transcribed.event_id)
+    assert isinstance(kept, AudioTranscribed) and kept.text and not transcript_erased(kept)
     assert await pool.fetchval("SELECT count(*) FROM transcriber_recordings") == 0
     assert await pool.fetchval("SELECT position FROM transcriber_retention_checkpoint") == 0
     assert await pool.fetchval("SELECT count(*) FROM hilo_outbox") == 0

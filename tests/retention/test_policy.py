@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
-
-from schemas import AudioExpired
 from services.transcriber.retention import RetentionPolicy
 
 NOW = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
@@ -24,8 +21,3 @@ def test_unset_keeps_forever() -> None:
     policy = RetentionPolicy()
     assert policy.keeps_everything
     assert policy.audio_cutoff(NOW) is None and policy.transcript_cutoff_day(NOW) is None
-
-
-def test_an_expiry_names_exactly_one_recording() -> None:
-    with pytest.raises(ValueError, match="exactly one"):
-        AudioExpired(conversation="+34600111222", recorded_at=NOW, retention_days=30)

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from hilo.bus import EventBus
 from hilo.cli.render import conversation_table, expired_note
+from hilo.privacy.codec import EventCodec
 from hilo.projections import inbox
 from hilo.projections.runner import PROJECTIONS, catch_up, rebuild
 from hilo.settings import HiloSettings
@@ -43,6 +44,7 @@ async def test_expired_transcripts_and_audio_are_shown_as_such_and_a_rebuild_agr
     bus: EventBus,
     audio: AudioStore,
     settings: HiloSettings,
+    codec: EventCodec,
 ) -> None:
     old = await recordings.voice_note(ANA, TRANSCRIPT_DAYS + 1, words="mi clave es girasol")
     call = await recordings.call(ANA, TRANSCRIPT_DAYS + 1)
@@ -53,7 +55,7 @@ async def test_expired_transcripts_and_audio_are_shown_as_such_and_a_rebuild_agr
         # One audio (the old note's; the call has none) and two transcripts, stored.
         await eventually(lambda: _count_is(pool, 3))
     for projection in PROJECTIONS.values():
-        await catch_up(pool, projection)
+        await catch_up(pool, projection, codec=codec)
 
     doc = await pool.fetchval("SELECT doc FROM proj_conversations WHERE conversation = $1", ANA)
     note = doc["items"][f"message:{old.message.event_id}"]
@@ -73,7 +75,7 @@ async def test_expired_transcripts_and_audio_are_shown_as_such_and_a_rebuild_agr
 
     live = await _rows(pool)
     for projection in PROJECTIONS.values():
-        await rebuild(pool, projection)
+        await rebuild(pool, projection, codec=codec)
     assert await _rows(pool) == live
 
     # The operator's page, in Spanish and in English.
