@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 async def on_message_received(event: MessageReceived, ctx: Context) -> None:
     if not event.has_audio:
         return
-    if await RecordingStore().audio_expired(ctx.db, event.event_id):
-        # A replay of a note whose audio retention let go: fetching it again would undo that.
-        log.info("voice note %s: audio expired, not fetched again", event.event_id)
+    if await RecordingStore().let_go(ctx.db, event.event_id):
+        # A replay of a note that retention let go: fetching or transcribing it again would
+        # bring back what expired.
+        log.info("voice note %s: expired, not transcribed again", event.event_id)
         return
     pipeline: Pipeline = ctx.state["pipeline"]
     attempts: int = ctx.state["attempts"]

@@ -137,14 +137,15 @@ class RecordingStore:
         )
         return {r[0] for r in rows}
 
-    async def audio_expired(
+    async def let_go(
         self, conn: asyncpg.Connection | asyncpg.Pool, message_event_id: uuid.UUID
     ) -> bool:
-        """Whether this voice note's audio was let go (a replay must not bring it back)."""
+        """Whether retention let this voice note's audio or transcript go: a replay must not
+        fetch it or transcribe it again."""
         return bool(
             await conn.fetchval(
                 "SELECT EXISTS (SELECT 1 FROM transcriber_recordings WHERE message_event_id = $1"
-                " AND audio_expired_at IS NOT NULL)",
+                " AND (audio_expired_at IS NOT NULL OR transcript_expired_at IS NOT NULL))",
                 message_event_id,
             )
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import asyncpg
+import pytest
 
 from hilo.bus import EventBus
 from hilo.settings import HiloSettings
@@ -61,19 +63,26 @@ async def test_two_replicas_expire_each_note_once(
     assert len(sent) == len({e.event_id for e in sent}) == len(notes)
 
 
-async def test_a_replayed_note_whose_audio_expired_is_not_fetched_again(
+@pytest.mark.parametrize(
+    "retention",
+    [
+        {"transcriber_audio_retention_days": AUDIO_DAYS},
+        {"transcriber_transcript_retention_days": AUDIO_DAYS},
+    ],
+    ids=["audio expired", "transcript expired"],
+)
+async def test_a_replayed_note_that_expired_is_not_transcribed_again(
     recordings: Recordings,
     settings: HiloSettings,
     bus: EventBus,
     audio: AudioStore,
     published: Published,
+    retention: dict[str, Any],
 ) -> None:
     note = await recordings.voice_note("+34600111222", AUDIO_DAYS + 5)
+    audio_kept = "transcriber_audio_retention_days" not in retention
     config = TranscriberSettings(
-        _env_file=None,
-        transcriber_audio_retention_days=AUDIO_DAYS,
-        transcriber_attempts=1,
-        transcriber_allow_loopback=True,
+        _env_file=None, transcriber_attempts=1, transcriber_allow_loopback=True, **retention
     )
     async with (
         watching(bus, TRANSCRIBER_OUTPUTS, Published()) as outcomes,
@@ -84,10 +93,10 @@ async def test_a_replayed_note_whose_audio_expired_is_not_fetched_again(
             return "retention" in runtime.state
 
         await eventually(ran)
-        assert not file_of(audio, note).exists()
+        assert file_of(audio, note).exists() is audio_kept
 
         await bus.publish(note.message)  # as `hilo replay` would
         await settled(bus, "transcriber")
 
     assert outcomes.events == []
-    assert not file_of(audio, note).exists()
+    assert file_of(audio, note).exists() is audio_kept

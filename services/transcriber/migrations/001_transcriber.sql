@@ -20,7 +20,7 @@ CREATE INDEX IF NOT EXISTS transcriber_recordings_audio_due ON transcriber_recor
 CREATE INDEX IF NOT EXISTS transcriber_recordings_transcript_due
     ON transcriber_recordings (recorded_at)
     WHERE transcript_expired_at IS NULL AND has_transcript;
--- A replayed voice note whose audio expired is not fetched and kept again (handlers.py).
+-- A replayed voice note that expired is not fetched or transcribed again (handlers.py).
 CREATE INDEX IF NOT EXISTS transcriber_recordings_message ON transcriber_recordings (message_event_id)
     WHERE message_event_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS transcriber_recordings_sha256 ON transcriber_recordings (audio_sha256)
