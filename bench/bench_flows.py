@@ -176,7 +176,7 @@ class Floor:
                 )
             for kind in ("flow.answer_recorded", "reply.ready", "flow.question_asked"):
                 await self.bus.publish_raw(
-                    self.bus.naming.subject(kind, contact),
+                    self.bus.naming.subject(kind, self.bus.stream_of(contact)),
                     b"{}",
                     event_id=uuid.uuid4().hex,
                     event_type=kind,

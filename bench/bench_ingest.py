@@ -149,9 +149,11 @@ async def raw_publishes(settings: HiloSettings) -> dict[str, float]:
     try:
         for round_number in range(ROUNDS + 1):
             events = [inbound_message(f).event for f in forms(PER_ROUND)]
+            # As ingest publishes them: sealed, under the contact's pseudonym.
+            sealed = [await bus.seal(e) for e in events]
             prepared = [
-                (bus.naming.subject(e.type, e.conversation), e.to_json(), str(e.event_id))
-                for e in events
+                (bus.naming.subject(e.type, e.stream), e.json.encode(), str(e.event_id))
+                for e in sealed
             ]
 
             async def publish(job: object) -> None:

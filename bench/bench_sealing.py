@@ -60,7 +60,7 @@ def microseconds(operation: Callable[[int], object], count: int) -> list[float]:
 def per_event() -> list[tuple[str, float, float | None]]:
     key = DataKey(uuid.uuid4(), "c" + "a" * 26, CONTACT_SCOPE, AESGCM(AESGCM.generate_key(256)))
     keys = {CONTACT_SCOPE: key}
-    found: dict[uuid.UUID, DataKey | None] = {key.key_id: key}
+    found: dict[str, DataKey | None] = {str(key.key_id): key}
     events = [typical(i) for i in range(PER_EVENT)]
     dumped = [e.model_dump(mode="json") for e in events]
     sealed = [orjson.dumps(sealing.seal(d, key.pseudonym, keys)) for d in dumped]

@@ -169,8 +169,11 @@ async def measure_bus(nats_url: str, server_uri: str) -> list[tuple[str, float, 
     async def raw_publish(events: list[MessageReceived]) -> int:
         # Same subjects, payloads and dedupe header; only our wrapper is missing.
         for event in events:
-            subject = bus.naming.subject(event.type, event.conversation)
-            await js.publish(subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
+            sealed = await bus.seal(event)  # the same sealed payload: only the wrapper differs
+            subject = bus.naming.subject(event.type, sealed.stream)
+            await js.publish(
+                subject, sealed.json.encode(), headers={"Nats-Msg-Id": str(event.event_id)}
+            )
         return len(events)
 
     ours, theirs = await side_by_side(hilo_publish, raw_publish, publish_input)

@@ -68,8 +68,11 @@ class Naming:
     def dead_letter_stream(self) -> str:
         return f"{self.events_stream}_DLQ"
 
-    def subject(self, event_type: str, conversation: str) -> str:
-        return f"{self._prefix}{event_type}.{conversation_token(conversation)}"
+    def subject(self, event_type: str, stream: str) -> str:
+        """The subject of an event of ``stream``: a contact's pseudonym, never their number."""
+        if is_contact(stream):
+            raise ValueError("a contact's number is never a subject token: use bus.stream_of")
+        return f"{self._prefix}{event_type}.{conversation_token(stream)}"
 
     def type_filter(self, event_type: str) -> str:
         """Every event of the type as published (and as stored, partitioned or not)."""

@@ -211,7 +211,14 @@ class Service:
             settings.require_nats_url(), settings.namespace, name=f"hilo-{self.name}"
         )
         db = await create_pool(settings.require_database_url(), min_size=1, max_size=8)
-        codec = codec_for(master, db)
+        # The keyring's own connections: a handler seals inside its transaction, which holds
+        # one of ``db``'s; waiting on ``db`` for a key could deadlock a busy service.
+        # One at most, closed when idle: keys are cached, so it is seldom used, and a stack's
+        # processes share the server's connections (plus one each to hear of destroyed keys).
+        keys_db = await create_pool(
+            settings.require_database_url(), min_size=0, max_size=1, idle_seconds=30.0
+        )
+        codec = codec_for(master, keys_db)
         bus.codec = codec
         runtime = Runtime(self.name, settings, bus, db, Outbox(self.name, db, bus), codec)
         self.runtime = runtime
@@ -285,6 +292,7 @@ class Service:
             with contextlib.suppress(Exception):
                 await bus.close()
             await codec.keyring.close()
+            await keys_db.close()
             await db.close()
             self.runtime = None
 

@@ -169,12 +169,15 @@ def settings(
 
 
 @pytest_asyncio.fixture
-async def codec(settings: HiloSettings, pool: asyncpg.Pool) -> AsyncIterator[EventCodec]:
-    """Seals and opens as the services of the test do (same master key, same database)."""
-    codec = codec_for(master_key(settings), pool)
+async def codec(settings: HiloSettings) -> AsyncIterator[EventCodec]:
+    """Seals and opens as the services of the test do (same master key, same database; its
+    own connections, as in a service)."""
+    keys_pool = await create_pool(settings.require_database_url(), max_size=4)
+    codec = codec_for(master_key(settings), keys_pool)
     await codec.keyring.listen(settings.require_database_url())
     yield codec
     await codec.keyring.close()
+    await keys_pool.close()
 
 
 @pytest_asyncio.fixture

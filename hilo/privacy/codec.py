@@ -71,8 +71,12 @@ class EventCodec:
         self, datas: Sequence[Mapping[str, Any]]
     ) -> list[sealing.Opened | sealing.Forgotten]:
         """Open a batch, looking up every key it needs at once."""
-        wanted = [key_id for data in datas for key_id in sealing.key_ids(data)]
-        keys = await self.keyring.by_ids(wanted) if wanted else {}
+        wanted = {key_id for data in datas for key_id in sealing.key_ids(data)}
+        keys: dict[str, DataKey | None] = {}
+        if wanted:
+            ids = sealing.parse_key_ids(wanted)
+            found = await self.keyring.by_ids(ids.values())
+            keys = {text: found[key_id] for text, key_id in ids.items() if key_id in found}
         return [sealing.open_sealed(data, keys) for data in datas]
 
     async def open(self, data: Mapping[str, Any]) -> sealing.Opened | sealing.Forgotten:

@@ -84,7 +84,14 @@ def _set(event: asyncio.Event, *_: object) -> None:
 
 
 class Keyring:
-    """Get-or-create, look up and destroy data keys; a per-process cache kept honest."""
+    """Get-or-create, look up and destroy data keys; a per-process cache kept honest.
+
+    Give it a pool of its own in a service: events are sealed inside handlers' transactions,
+    each holding a connection of the service's pool, and a key looked up on that same pool
+    would wait for a connection that the waiting transactions hold (a deadlock under load).
+    Keys are created in transactions of their own, so a key is never rolled back with the
+    handler's work after being cached and used.
+    """
 
     def __init__(
         self, pool: asyncpg.Pool, wrapping_key: bytes, *, cache_seconds: float = CACHE_SECONDS

@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -130,15 +130,22 @@ def seal(data: Mapping[str, Any], pseudonym: str, keys: Mapping[str, DataKey]) -
     return clear
 
 
-def key_ids(data: Mapping[str, Any]) -> list[uuid.UUID]:
-    """The data keys a sealed event needs (none for a clear one)."""
+def key_ids(data: Mapping[str, Any]) -> list[str]:
+    """The ids of the data keys a sealed event needs (none for a clear one)."""
     sealed = data.get(SEALED)
     if not isinstance(sealed, dict):
         return []
     try:
-        return [uuid.UUID(str(box["key"])) for box in sealed.values()]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SealBroken(f"a sealed box without a valid key id: {exc}") from exc
+        return [str(box["key"]) for box in sealed.values()]
+    except (KeyError, TypeError) as exc:
+        raise SealBroken(f"a sealed box without a key id: {exc}") from exc
+
+
+def parse_key_ids(ids: Iterable[str]) -> dict[str, uuid.UUID]:
+    try:
+        return {key_id: uuid.UUID(key_id) for key_id in ids}
+    except ValueError as exc:
+        raise SealBroken(f"a sealed box names no valid key id: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -165,35 +172,34 @@ class Forgotten:
         return ForgottenEvent.model_validate(self.data)
 
 
-def open_sealed(
-    data: Mapping[str, Any], keys: Mapping[uuid.UUID, DataKey | None]
-) -> Opened | Forgotten:
-    """Open a stored or delivered event with its keys (``None``: destroyed)."""
-    sealed = data.get(SEALED)
-    if sealed is None:
+def open_sealed(data: Mapping[str, Any], keys: Mapping[str, DataKey | None]) -> Opened | Forgotten:
+    """Open a stored or delivered event with its keys by id (``None``: destroyed)."""
+    if SEALED not in data:
         return Opened(dict(data))
-    clear = {name: value for name, value in data.items() if name != SEALED}
+    clear = dict(data)
+    sealed = clear.pop(SEALED)
     if not isinstance(sealed, dict):
         raise SealBroken("`sealed` is not an object")
-    contents: dict[str, Any] = {}
-    erased: set[str] = set()
+    erased: list[str] = []
     for scope, box in sealed.items():
-        key_id = key_ids({SEALED: {scope: box}})[0]
-        if key_id not in keys:
-            raise SealBroken(f"the {scope} box names a key that was never issued ({key_id})")
-        key = keys[key_id]
+        try:
+            key_id = box["key"]
+            key = keys[key_id]
+        except KeyError as exc:
+            raise SealBroken(f"the {scope} box names a key that was never issued") from exc
+        except TypeError as exc:
+            raise SealBroken(f"the {scope} box is not an object") from exc
         if key is None:
             if scope == CONTACT_SCOPE:
                 return Forgotten(_envelope(clear))
-            erased.add(scope)
+            erased.append(scope)
             continue
         if key.scope != scope:
             raise SealBroken(f"the {scope} box names a {key.scope} key")
-        contents.update(_open_box(key.cipher, box, _associated(clear.get("event_id"), scope)))
+        clear.update(_open_box(key.cipher, box, _associated(clear.get("event_id"), scope)))
     if erased:
         for name, empty in _empty_values(str(clear["type"])).items():
-            contents.setdefault(name, empty)
-    clear.update(contents)
+            clear.setdefault(name, empty)
     return Opened(clear, frozenset(erased))
 
 

@@ -327,11 +327,16 @@ async def append_in_transaction(
     )
 
 
-async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(
+    database_url: str, *, min_size: int = 1, max_size: int = 10, idle_seconds: float = 300.0
+) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
+        # A connection unused this long is closed (the server's connections are shared by
+        # every process of the stack).
+        max_inactive_connection_lifetime=idle_seconds,
         init=_init_connection,
         # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic
         # plan made while the events table was small, e.g. a sequential scan for the duplicate

@@ -104,7 +104,7 @@ async def test_undecodable_message_goes_to_dead_letters_and_the_rest_is_recorded
 
     good = inbound("ok")
     await bus.publish_raw(
-        bus.naming.subject("message.received", CONTACT),
+        bus.naming.subject("message.received", bus.stream_of(CONTACT)),
         b'{"not": "an event"}',
         event_id="garbage-1",
         event_type="message.received",

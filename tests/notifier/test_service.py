@@ -385,13 +385,7 @@ async def test_opt_out_blocks_until_opt_in_with_one_confirmation_each(
         await bus.publish(blocked_reply)
         [blocked] = await published.wait_for("message.blocked")
         # The same STOP again (a replay) confirms nothing new.
-        await bus.publish_raw(
-            bus.naming.subject(stop.type, stop.conversation),
-            stop.to_json(),
-            event_id=f"replay-{stop.event_id}",
-            event_type=stop.type,
-            headers={"Hilo-Replay": "1"},
-        )
+        await bus.publish_stored(stop.model_dump(mode="json"), replay_id="again")
         await bus.publish(inbound("Darme de ALTA", ago=timedelta(minutes=1)))
         [opted_in] = await published.wait_for("contact.opted_in")
         await published.wait_for("message.sent", count=2)

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import orjson
 
 from hilo.bus import EventBus
 from hilo.cli import render
@@ -20,7 +21,8 @@ from hilo.outbox import Outbox
 from hilo.privacy.codec import EventCodec
 from hilo.privacy.sealing import ForgottenEvent, erased_scopes
 from hilo.projections.runner import PROJECTIONS, catch_up, rebuild
-from hilo.store.eventstore import EventStore, NewEvent
+from hilo.settings import HiloSettings
+from hilo.store.eventstore import EventStore, NewEvent, create_pool
 from hilo.testing import drained, eventually
 from schemas import AudioTranscribed, Event, MessageReceived
 
@@ -146,6 +148,7 @@ async def test_a_forgotten_contact_is_skipped_by_readers_and_others_are_untouche
         handled.append(event)
 
     consumer = Consumer(bus, ConsumerSpec(durable="privacy-test"), handle)
+    await consumer.declare()
     task = asyncio.create_task(consumer.run())
     try:
         await drained(bus, "privacy-test")
@@ -204,3 +207,73 @@ async def test_a_consumer_sees_the_number_and_the_words(bus: EventBus) -> None:
         consumer.stop()
         await task
     assert seen == [event]
+
+
+async def test_the_recorder_stores_what_the_bus_carried_and_seals_what_came_clear(
+    bus: EventBus, settings: HiloSettings, store: EventStore, pool: asyncpg.Pool
+) -> None:
+    from services.recorder.app import build as build_recorder
+
+    sealed, clear = received(), received(OTHER, "de un publicador de antes")
+    await bus.publish(sealed)
+    # A publisher from before sealing: the event's plain JSON, on a subject without the number.
+    await bus.publish_raw(
+        bus.naming.subject(clear.type, bus.stream_of(OTHER)),
+        clear.to_json(),
+        event_id=str(clear.event_id),
+        event_type=clear.type,
+    )
+    async with build_recorder().running(settings, http=False):
+
+        async def both() -> bool:
+            return await store.head() == 2
+
+        await eventually(both)
+    carried = await bus.js.get_msg(bus.naming.events_stream, 1)
+    assert carried.data is not None
+    rows = await pool.fetch("SELECT stream, data::text AS data FROM events ORDER BY position")
+    assert orjson.loads(rows[0]["data"]) == orjson.loads(carried.data)  # as it came, once sealed
+    assert rows[1]["stream"] == store.stream_of(OTHER)
+    assert OTHER.lstrip("+") not in rows[1]["data"] and "publicador" not in rows[1]["data"]
+    assert [r.to_event() for r in await store.read_all()] == [sealed, clear]
+
+
+async def test_many_handlers_sealing_at_once_never_wait_on_their_own_pool(
+    bus: EventBus, settings: HiloSettings
+) -> None:
+    """Each transaction holds one of the service's connections while it seals: the keys
+    come through the keyring's own connections, or a busy service would deadlock."""
+    pool = await create_pool(settings.require_database_url(), max_size=2)
+    outbox = Outbox("test", pool, bus)
+    contacts = [f"+3460077{n:04d}" for n in range(8)]  # new contacts: new keys to create
+
+    async def handle(contact: str) -> None:
+        async with outbox.transaction() as tx:
+            await tx.publish(received(contact))
+
+    try:
+        # A bound on liveness, not on speed: a deadlock fails here instead of hanging.
+        await asyncio.wait_for(asyncio.gather(*(handle(c) for c in contacts)), 60)
+        assert await pool.fetchval("SELECT count(*) FROM hilo_outbox") == len(contacts)
+    finally:
+        await pool.close()
+
+
+async def test_outbox_rows_from_before_sealing_go_out_sealed(
+    bus: EventBus, pool: asyncpg.Pool
+) -> None:
+    outbox = Outbox("test", pool, bus)
+    event = received()
+    await pool.execute(  # as a service wrote it before sealing existed
+        "INSERT INTO hilo_outbox (owner, event_id, conversation, event_type, payload)"
+        " VALUES ('test', $1, $2, $3, $4)",
+        event.event_id,
+        CONTACT,
+        event.type,
+        event.model_dump_json(),
+    )
+    assert await outbox.flush(CONTACT, now=True) == 1
+    message = await bus.js.get_msg(bus.naming.events_stream, 1)
+    assert message.subject is not None and message.data is not None
+    assert_nothing_readable(message.subject, message.data)
+    assert await bus.decode(message.data) == event

@@ -31,15 +31,15 @@ def keys_for(event: Event) -> dict[str, DataKey]:
     return {s: new_key(s) for s in sealing.scopes_for(event.type, event.occurred_at)}
 
 
-def by_id(keys: dict[str, DataKey]) -> dict[uuid.UUID, DataKey | None]:
-    return {k.key_id: k for k in keys.values()}
+def by_id(keys: dict[str, DataKey]) -> dict[str, DataKey | None]:
+    return {str(k.key_id): k for k in keys.values()}
 
 
 def seal(event: Event, keys: dict[str, DataKey]) -> dict[str, object]:
     return sealing.seal(event.model_dump(mode="json"), PSEUDONYM, keys)
 
 
-def opened(data: dict[str, object], keys: dict[uuid.UUID, DataKey | None]) -> Event:
+def opened(data: dict[str, object], keys: dict[str, DataKey | None]) -> Event:
     result = sealing.open_sealed(json.loads(json.dumps(data)), keys)
     return result.to_event()
 
@@ -98,7 +98,7 @@ def test_a_destroyed_day_key_empties_the_transcript_and_says_so() -> None:
     event = transcript()
     keys = keys_for(event)
     day = transcript_scope(date(2026, 12, 1))
-    found = by_id(keys) | {keys[day].key_id: None}
+    found = by_id(keys) | {str(keys[day].key_id): None}
     read = opened(seal(event, keys), found)
     assert isinstance(read, AudioTranscribed)
     assert read.text == "" and read.segments == ()
@@ -111,7 +111,7 @@ def test_a_destroyed_day_key_empties_the_transcript_and_says_so() -> None:
 def test_a_destroyed_contact_key_leaves_a_forgotten_envelope() -> None:
     event = sample_event(MessageReceived)
     keys = keys_for(event)
-    read = opened(seal(event, keys), {keys[CONTACT_SCOPE].key_id: None})
+    read = opened(seal(event, keys), {str(keys[CONTACT_SCOPE].key_id): None})
     assert isinstance(read, sealing.ForgottenEvent)
     assert sealing.is_forgotten(read)
     assert read.type == "message.received" and read.event_id == event.event_id
@@ -148,7 +148,7 @@ def test_a_wrong_or_unknown_key_id_is_refused() -> None:
     other = new_key(CONTACT_SCOPE)
     sealed["sealed"][CONTACT_SCOPE]["key"] = str(other.key_id)  # type: ignore[index]
     with pytest.raises(sealing.SealBroken):
-        opened(sealed, {other.key_id: other})  # a live key, but not the one that sealed
+        opened(sealed, {str(other.key_id): other})  # a live key, but not the one that sealed
     with pytest.raises(sealing.SealBroken):
         opened(sealed, by_id(keys))  # a key id never issued
 
