@@ -34,16 +34,18 @@ class ExpiredRecordings:
         removed = 0
         while True:
             rows = await self.db.fetch(
-                "SELECT position, data->>'audio_sha256' FROM events"
+                "SELECT position, stream, data->>'audio_sha256' FROM events"
                 " WHERE type = 'audio.expired' AND position > $1 ORDER BY position LIMIT $2",
                 self.position,
                 PAGE,
             )
             if not rows:
                 break
-            for _, sha256 in rows:
+            for _, stream, sha256 in rows:
                 if sha256:
-                    removed += await asyncio.to_thread(remove_recording, self.data_dir, sha256)
+                    removed += await asyncio.to_thread(
+                        remove_recording, self.data_dir, sha256, stream
+                    )
             self.position = rows[-1][0]
         if removed:
             log.info("deleted %d expired recording file(s)", removed)

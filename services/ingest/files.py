@@ -20,6 +20,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from hilo.privacy.pseudonyms import is_pseudonym
+
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
@@ -83,16 +85,19 @@ def find_media(data_dir: Path, sha256: str) -> tuple[Path, str] | None:
     return path, content_type
 
 
-def remove_recording(data_dir: Path, sha256: str) -> int:
+def remove_recording(data_dir: Path, sha256: str, contact: str | None = None) -> int:
     """Delete what ingest keeps of these bytes (a call's recording, a simulated note and its
-    type); return how many files went. Deleting twice is harmless."""
+    type, also in the contact's own media folder); return how many files went. Deleting
+    twice is harmless."""
     if not SHA256_HEX.match(sha256):
         return 0
+    folders = [media_folder(data_dir)]
+    if contact is not None and is_pseudonym(contact):
+        folders.append(media_folder(data_dir) / contact)
     removed = 0
     for path in (
         calls_folder(data_dir) / f"{sha256}.mp3",
-        media_folder(data_dir) / sha256,
-        media_folder(data_dir) / f"{sha256}.type",
+        *(folder / name for folder in folders for name in (sha256, f"{sha256}.type")),
     ):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
