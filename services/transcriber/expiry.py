@@ -136,7 +136,9 @@ class RetentionJob:
                 due = await self._addressed(found)
                 files = {r.audio_sha256 for r in due if r.keeps_file_here and r.audio_sha256}
                 shared = await self.store.still_needed(conn, sorted(files), cutoff)
-            report.files_deleted += await asyncio.to_thread(self._delete, sorted(files - shared))
+            report.files_deleted += await asyncio.to_thread(
+                self._delete, [r for r in due if r.audio_sha256 in files - shared]
+            )
             async with self.outbox.transaction() as tx:
                 fresh = await self.store.mark_audio_expired(
                     tx.conn, [r.source_event_id for r in due], now
@@ -163,9 +165,9 @@ class RetentionJob:
         """This transaction marked it, and its contact was not forgotten."""
         return recording.source_event_id in fresh and recording.conversation is not None
 
-    def _delete(self, files: list[str]) -> int:
-        """One thread hop per batch, not per file."""
-        return sum(self.audio.delete(sha256) for sha256 in files)
+    def _delete(self, recordings: list[Recording]) -> int:
+        """One thread hop per batch, not per file (a file two recordings share goes once)."""
+        return sum(self.audio.delete(r.audio_sha256) for r in recordings if r.audio_sha256)
 
     async def _expire_transcripts(
         self, now: datetime, cutoff: datetime, report: RetentionReport

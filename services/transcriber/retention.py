@@ -62,6 +62,9 @@ class Recording:
     # Read from the announcing event when an expiry is recorded, never kept in the table;
     # None when that contact was forgotten (nothing is recorded of them any more).
     conversation: str | None = None
+    # The announcing event's stream in the store (a contact's pseudonym: where their files
+    # are kept), read with it.
+    stream: str | None = None
 
     @property
     def keeps_file_here(self) -> bool:

@@ -26,7 +26,7 @@ _COLUMNS = (
 # conversation, which the table never keeps).
 _DUE = (
     "SELECT r.source_event_id, r.correlation_id, r.recorded_at, r.message_event_id, r.call_id,"
-    " r.audio_sha256, r.has_transcript, e.data::text AS announced"
+    " r.audio_sha256, r.has_transcript, e.stream, e.data::text AS announced"
     " FROM transcriber_recordings r JOIN events e ON e.event_id = r.source_event_id"
 )
 
