@@ -35,6 +35,9 @@ from schemas import Event, EventDecodeError, conversation_token, registry
 log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW_SECONDS = 120.0
+# How long JetStream keeps events unless HILO_STREAM_MAX_AGE_DAYS says otherwise.
+DEFAULT_MAX_AGE_DAYS = 30.0
+_SECONDS_PER_DAY = 86_400.0
 
 
 class PublishFailed(RuntimeError):
@@ -159,7 +162,12 @@ class EventBus:
             await self.nc.close()
 
     async def ensure_streams(
-        self, extra_types: Iterable[str] = (), *, partitions: int = 0, replicas: int = 1
+        self,
+        extra_types: Iterable[str] = (),
+        *,
+        partitions: int = 0,
+        replicas: int = 1,
+        max_age_days: float | None = None,
     ) -> None:
         """Create or widen the streams; safe to call from every process at start-up.
 
@@ -167,7 +175,13 @@ class EventBus:
         :meth:`Naming.partition_transform`), so replicas of a service can share the work
         one partition each while a conversation stays in order. ``replicas`` is the number
         of JetStream servers keeping each stream (3 in a cluster).
+
+        ``max_age_days`` bounds how long JetStream keeps an event (0: forever). The
+        PostgreSQL store keeps every event for good and `hilo replay` republishes from it,
+        so the bus only needs to cover the longest outage of a consumer. ``None`` keeps an
+        existing stream's bound and gives a new one :data:`DEFAULT_MAX_AGE_DAYS`.
         """
+        wanted_age = DEFAULT_MAX_AGE_DAYS if max_age_days is None else max_age_days
         types = sorted({*registry.types, *extra_types})
         await self._ensure_stream(
             StreamConfig(
@@ -177,12 +191,13 @@ class EventBus:
                 storage=StorageType.FILE,
                 discard=DiscardPolicy.OLD,
                 duplicate_window=DUPLICATE_WINDOW_SECONDS,
-                max_age=0,
+                max_age=wanted_age * _SECONDS_PER_DAY,
                 num_replicas=replicas,
                 subject_transform=(
                     self.naming.partition_transform(partitions) if partitions > 0 else None
                 ),
-            )
+            ),
+            keep_age=max_age_days is None,
         )
         await self._ensure_stream(
             StreamConfig(
@@ -190,11 +205,13 @@ class EventBus:
                 subjects=[self.naming.dead_letter_filter()],
                 retention=RetentionPolicy.LIMITS,
                 storage=StorageType.FILE,
+                max_age=wanted_age * _SECONDS_PER_DAY,
                 num_replicas=replicas,
-            )
+            ),
+            keep_age=max_age_days is None,
         )
 
-    async def _ensure_stream(self, config: StreamConfig) -> None:
+    async def _ensure_stream(self, config: StreamConfig, *, keep_age: bool = False) -> None:
         assert config.name is not None
         try:
             info = await self.js.stream_info(config.name)
@@ -213,6 +230,9 @@ class EventBus:
             # Partitioning an existing stream: events stored before keep their subjects and
             # are read by partition 0 (Naming.unpartitioned_filter).
             info.config.subject_transform = config.subject_transform
+            changed = True
+        if not keep_age and (info.config.max_age or 0) != (config.max_age or 0):
+            info.config.max_age = config.max_age
             changed = True
         if changed:
             await self.js.update_stream(info.config)

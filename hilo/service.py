@@ -231,7 +231,9 @@ class Service:
             # A destroyed key is dropped from this process's cache as soon as it is destroyed.
             await codec.keyring.listen(settings.require_database_url())
             await bus.ensure_streams(
-                partitions=settings.partitions, replicas=settings.stream_replicas
+                partitions=settings.partitions,
+                replicas=settings.stream_replicas,
+                max_age_days=settings.stream_max_age_days,
             )
             for hook in self.startup_hooks:
                 await hook(runtime)

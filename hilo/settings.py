@@ -71,6 +71,10 @@ class HiloSettings(BaseSettings):
     rebalance_seconds: float = Field(default=2.0, gt=0)
     # JetStream servers that keep each stream (3 on a three-node cluster).
     stream_replicas: int = Field(default=1, ge=1, le=5)
+    # How long the bus keeps an event (0: forever). The store keeps every event for good
+    # (sealed) and `hilo replay` republishes from it; this only bounds what JetStream's
+    # files hold, so choose it longer than any consumer may stay down.
+    stream_max_age_days: float = Field(default=30.0, ge=0)
 
     def require_nats_url(self) -> str:
         if not self.nats_url:

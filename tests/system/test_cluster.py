@@ -107,7 +107,7 @@ async def test_a_node_and_a_replica_killed_under_load_lose_and_double_nothing(
                     sent[contact].append(sid)
 
             load = asyncio.gather(*(converse(c) for c in contacts))
-            await eventually(lambda: _sent_some(sent, CONVERSATIONS), timeout=60)
+            await eventually(lambda: _sent_some(sent, CONVERSATIONS), timeout=180)
             # Under load: one NATS node and one analyzer replica die, as in a crash.
             [node] = _pids(f"{data_dir}/nats-cluster/n2/nats.conf")
             os.kill(node, signal.SIGKILL)
