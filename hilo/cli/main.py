@@ -37,6 +37,8 @@ flows_app = typer.Typer(no_args_is_help=True, help="Question flows (files in HIL
 app.add_typer(flows_app, name="flows")
 contacts_app = typer.Typer(no_args_is_help=True, help="Contacts' personal data.")
 app.add_typer(contacts_app, name="contacts")
+retention_app = typer.Typer(no_args_is_help=True, help="How long audio and transcripts are kept.")
+app.add_typer(retention_app, name="retention")
 
 
 def _settings() -> HiloSettings:
@@ -409,6 +411,19 @@ def reanalyze(
     from hilo.cli.reanalyze import reanalyze as run_reanalyze
 
     run_reanalyze(_settings(), contact)
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would expire; change nothing.")
+    ] = False,
+) -> None:
+    """Expire audio and transcripts older than their retention now (the transcriber does it
+    every TRANSCRIBER_RETENTION_INTERVAL_SECONDS); prints what it did or would do."""
+    from hilo.cli.retention import run as run_retention
+
+    run_retention(_settings(), dry_run)
 
 
 @flows_app.command("validate")

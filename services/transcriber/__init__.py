@@ -11,5 +11,7 @@ SERVICE = ServiceInfo(
         "contact.data_erased",
         "audio.transcribed",
         "audio.transcription_failed",
+        "audio.expired",
+        "transcript.expired",
     ),
 )

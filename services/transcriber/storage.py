@@ -72,6 +72,19 @@ class AudioStore:
         shutil.rmtree(folder)
         return count
 
+    def delete(self, contact: str, sha256: str) -> bool:
+        """Remove one kept note (retention); False when there was none (deleting twice is
+        harmless)."""
+        try:
+            path = self.path_for(contact, sha256)
+        except ValueError:
+            return False
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     async def aput(self, contact: str, data: bytes) -> str:
         return await asyncio.to_thread(self.put, contact, data)
 

@@ -108,3 +108,13 @@ def test_forgetting_a_contact_deletes_only_their_notes(tmp_path: Path) -> None:
     assert store.forget("cana") == 0
     assert not (tmp_path / "cana").exists()
     assert store.get("cbeto", kept) == b"one"
+
+
+def test_a_kept_note_is_deleted_once(tmp_path: Path) -> None:
+    store = AudioStore(tmp_path)
+    digest = store.put("cana", b"OggS note")
+    assert store.delete("cana", digest) is True
+    assert store.get("cana", digest) is None
+    assert store.delete("cana", digest) is False  # already gone: harmless
+    assert store.delete("cana", "../../etc/passwd") is False
+    assert store.delete("..", digest) is False
