@@ -188,6 +188,8 @@ class EmbeddedNats:
 class EmbeddedPostgres:
     data_dir: Path
     server_uri: str | None = None
+    # The postmaster of the server we started or found, for `alive()`.
+    pid: int | None = None
 
     def start(self) -> str:
         """Start (or find running) and return the base URI of the ``postgres`` database."""
@@ -204,7 +206,35 @@ class EmbeddedPostgres:
         except Exception as exc:
             raise EmbeddedServerError(f"embedded PostgreSQL did not start: {exc}") from exc
         self.server_uri = str(server.get_uri())
+        self.pid = server.get_pid()
         return self.server_uri
+
+    def alive(self) -> bool:
+        """Whether the postmaster still runs (one killed but not yet reaped does not)."""
+        return self.pid is not None and process_runs(self.pid)
+
+    def restart(self, timeout: float = 90.0) -> str:
+        """Start the server again after it died (a crash, kill -9): PostgreSQL's crash
+        recovery replays the WAL, and the URI (the socket in the data directory) is the same,
+        so the services' pools reconnect to it. The killed server's backends notice their
+        postmaster is gone and exit; until they have, a new one refuses to start (their
+        shared memory is still attached), so start-up is retried until ``timeout``."""
+        from pgserver.postgres_server import PostgresServer
+
+        deadline = time.monotonic() + timeout
+        while True:
+            # pgserver keeps one handle per data directory and would hand back the dead one;
+            # and it takes a killed postmaster not yet reaped for a running one: try again.
+            PostgresServer._instances.pop(self.data_dir.resolve(), None)
+            with contextlib.suppress(EmbeddedServerError):
+                uri = self.start()
+                if self.alive():
+                    return uri
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"embedded PostgreSQL in {self.data_dir} did not start again in {timeout}s"
+                )
+            time.sleep(0.5)
 
     def running(self) -> bool:
         """Whether a server already runs on this data directory (e.g. under `hilo up`)."""
@@ -246,6 +276,16 @@ class EmbeddedPostgres:
         if os.geteuid() == 0:  # pgserver runs the server as its own user when we are root
             command = ["su", "pgserver", "-s", "/bin/sh", "-c", " ".join(command)]
         subprocess.run(command, capture_output=True, check=False, timeout=60)
+
+
+def process_runs(pid: int) -> bool:
+    """Whether ``pid`` runs: a process that died and waits to be reaped (a zombie) does not."""
+    import psutil
+
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def with_database(uri: str, database: str) -> str:
