@@ -205,7 +205,12 @@ class Service:
         bus = await EventBus.connect(
             settings.require_nats_url(), settings.namespace, name=f"hilo-{self.name}"
         )
-        db = await create_pool(settings.require_database_url(), min_size=1, max_size=8)
+        db = await create_pool(
+            settings.require_database_url(),
+            min_size=1,
+            max_size=8,
+            application_name=f"hilo-{self.name}",
+        )
         runtime = Runtime(self.name, settings, bus, db, Outbox(self.name, db, bus))
         self.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
