@@ -14,10 +14,14 @@ from typing import TypeVar
 
 import asyncpg
 
+from hilo.bus import EventBus
 from hilo.embedded import ensure_database, with_database
+from hilo.privacy.codec import codec_for
+from hilo.privacy.master import master_key
 from hilo.settings import HiloSettings
+from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate_url
-from hilo.testing import Infrastructure, infrastructure
+from hilo.testing import TEST_MASTER_KEY, Infrastructure, infrastructure
 
 T = TypeVar("T")
 
@@ -48,6 +52,7 @@ async def service_settings(
             namespace=f"{prefix}{uuid.uuid4().hex[:8]}",
             http_port=0,
             data_dir=Path(tempfile.mkdtemp(prefix=f"hilo-bench-{label}-")),
+            master_key=TEST_MASTER_KEY,
         )
 
     try:
@@ -58,6 +63,13 @@ async def service_settings(
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+
+
+async def connect_bus(settings: HiloSettings) -> EventBus:
+    """A bus that seals and opens as the services do (same master key, same database)."""
+    pool = await create_pool(settings.require_database_url(), max_size=2)
+    codec = codec_for(master_key(settings), pool)
+    return await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
 
 
 async def rate(

@@ -18,14 +18,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _common import percentile, print_table, servers, service_settings
+from _common import connect_bus, percentile, print_table, servers, service_settings
 from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hilo.bus import EventBus
 from hilo.settings import HiloSettings
-from schemas import MessageReceived, ReplyReady, registry
+from schemas import MessageReceived, ReplyReady
 from services.analyzer.app import build
 from services.analyzer.backends import RulesBackend
 from services.analyzer.models import Conversation, ConversationMessage
@@ -52,12 +51,12 @@ def customer(i: int, level: int) -> str:
 async def pipeline_latencies(
     settings: HiloSettings, conversations: int
 ) -> tuple[list[float], float]:
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    bus = await connect_bus(settings)
     await bus.ensure_streams()
     answered: dict[uuid.UUID, asyncio.Future[float]] = {}
 
     async def on_reply(msg: Msg) -> None:
-        reply = registry.decode_json(msg.data)
+        reply = await bus.decode(msg.data)
         assert isinstance(reply, ReplyReady)
         for message_id in reply.in_reply_to:
             waiter = answered.get(message_id)

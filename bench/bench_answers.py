@@ -24,17 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import percentile, print_table, servers, service_settings
+from _common import connect_bus, percentile, print_table, servers, service_settings
 from nats.aio.msg import Msg
 from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz
 
-from hilo.bus import EventBus
 from hilo.business import load_profile
 from hilo.service import Service
 from hilo.settings import HiloSettings
 from hilo.text import fold
-from schemas import MessageReceived, ReplyReady, registry, utc_now
+from schemas import MessageReceived, ReplyReady, utc_now
 from services.analyzer.answers import Situation, compose_answer
 from services.analyzer.app import build
 from services.analyzer.knowledge import CONFIDENCE, Knowledge, asked, content_words
@@ -189,12 +188,12 @@ def offline_rate() -> tuple[float, float]:
 
 
 async def reply_latencies(settings: HiloSettings, profile: str) -> list[float]:
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    bus = await connect_bus(settings)
     await bus.ensure_streams()
     answered: dict[uuid.UUID, asyncio.Future[float]] = {}
 
     async def on_reply(msg: Msg) -> None:
-        reply = registry.decode_json(msg.data)
+        reply = await bus.decode(msg.data)
         assert isinstance(reply, ReplyReady)
         for message_id in reply.in_reply_to:
             waiter = answered.get(message_id)

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import asyncpg
 import yaml
-from _common import percentile, print_table, servers, service_settings
+from _common import connect_bus, percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hilo.bus import EventBus
 from hilo.settings import HiloSettings
-from schemas import MessageReceived, MessageRouted, registry
+from schemas import MessageReceived, MessageRouted
 from services.flows.app import build
 from services.flows.settings import FlowsSettings
 
@@ -90,7 +90,7 @@ async def until(check: Callable[[], bool], timeout: float = 120.0) -> None:
 
 
 async def run(settings: HiloSettings) -> dict[str, float]:
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    bus = await connect_bus(settings)
     await bus.ensure_streams()
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=4, max_size=8)
     await pool.execute("CREATE TABLE bench_floor (contact text PRIMARY KEY, n int)")
@@ -100,10 +100,10 @@ async def run(settings: HiloSettings) -> dict[str, float]:
     asked: list[tuple[float, str]] = []
 
     async def on_completed(msg: object) -> None:
-        completed.add(registry.decode_json(msg.data).conversation)  # type: ignore[attr-defined]
+        completed.add(await bus.decode(msg.data).conversation)  # type: ignore[attr-defined]
 
     async def on_asked(msg: object) -> None:
-        event = registry.decode_json(msg.data)  # type: ignore[attr-defined]
+        event = await bus.decode(msg.data)  # type: ignore[attr-defined]
         asked.append((time.perf_counter(), event.conversation))
 
     await bus.nc.subscribe(bus.naming.type_filter("flow.session_completed"), cb=on_completed)
@@ -176,7 +176,7 @@ class Floor:
                 )
             for kind in ("flow.answer_recorded", "reply.ready", "flow.question_asked"):
                 await self.bus.publish_raw(
-                    self.bus.naming.subject(kind, contact),
+                    self.bus.naming.subject(kind, self.bus.stream_of(contact)),
                     b"{}",
                     event_id=uuid.uuid4().hex,
                     event_type=kind,

@@ -20,13 +20,12 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import percentile, print_table, servers, service_settings
+from _common import connect_bus, percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from urllib.parse import urlencode
 
-from hilo.bus import EventBus
 from hilo.settings import HiloSettings
 from services.ingest.app import build
 from services.ingest.settings import IngestSettings
@@ -144,15 +143,17 @@ async def through_ingest(settings: HiloSettings) -> dict[str, float]:
 
 
 async def raw_publishes(settings: HiloSettings) -> dict[str, float]:
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    bus = await connect_bus(settings)
     await bus.ensure_streams()
     rates, latencies = [], []
     try:
         for round_number in range(ROUNDS + 1):
             events = [inbound_message(f).event for f in forms(PER_ROUND)]
+            # As ingest publishes them: sealed, under the contact's pseudonym.
+            sealed = [await bus.seal(e) for e in events]
             prepared = [
-                (bus.naming.subject(e.type, e.conversation), e.to_json(), str(e.event_id))
-                for e in events
+                (bus.naming.subject(e.type, e.stream), e.json.encode(), str(e.event_id))
+                for e in sealed
             ]
 
             async def publish(job: object) -> None:

@@ -21,11 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from _common import percentile, print_table, servers, service_settings
+from _common import connect_bus, percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hilo.bus import EventBus
 from hilo.settings import HiloSettings
 from schemas import MessageReceived, ReplyReady
 from services.notifier.app import build
@@ -63,7 +62,7 @@ def reply(i: int, text: str) -> ReplyReady:
 
 
 async def notifier_runs(settings: HiloSettings, standins: ProviderStandIns) -> dict[str, float]:
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    bus = await connect_bus(settings)
     await bus.ensure_streams()
     service = build(
         NotifierSettings(

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from _common import print_table, servers, service_settings, side_by_side
 
+from hilo.privacy.codec import codec_for
+from hilo.privacy.master import master_key
 from hilo.projections.runner import ConversationsProjection, rebuild
 from hilo.store.eventstore import EventStore, create_pool
 from schemas import ConversationModeChanged, MessageReceived
@@ -49,18 +51,20 @@ def sample(count: int) -> list[MessageReceived | ConversationModeChanged]:
 async def main() -> None:
     with servers() as infra:
         async with service_settings(infra, "upcast") as settings_for:
-            pool = await create_pool(settings_for("u").require_database_url())
-            store = EventStore(pool)
+            settings = settings_for("u")
+            pool = await create_pool(settings.require_database_url())
+            codec = codec_for(master_key(settings), pool)  # both sides open sealed events
+            store = EventStore(pool, codec)
             events = sample(EVENTS)
             for start in range(0, len(events), 1000):
                 await store.append(events[start : start + 1000])
             projection = ConversationsProjection()
 
             async def upcasting(_: None) -> int:
-                return await rebuild(pool, projection)
+                return await rebuild(pool, projection, codec=codec)
 
             async def not_upcasting(_: None) -> int:
-                return await rebuild(pool, projection, events=EventRegistry())
+                return await rebuild(pool, projection, events=EventRegistry(), codec=codec)
 
             ours, theirs = await side_by_side(upcasting, not_upcasting, lambda: None)
             await pool.close()

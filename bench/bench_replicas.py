@@ -31,7 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hilo.bus import EventBus
 from hilo.cluster import EmbeddedNatsCluster
 from hilo.embedded import DATABASE_NAME, EmbeddedNats, EmbeddedPostgres, ensure_database, free_port
+from hilo.privacy.codec import EventCodec, codec_for
+from hilo.privacy.master import decode_master_key
+from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate_url
+from hilo.testing import TEST_MASTER_KEY
 from schemas import MessageReceived
 
 PUBLISHES = int(os.environ.get("BENCH_REPLICA_PUBLISHES", "400"))
@@ -39,8 +43,14 @@ CONVERSATIONS = int(os.environ.get("BENCH_REPLICA_CONVERSATIONS", "60"))
 SERVICES = ("router", "analyzer", "notifier")
 
 
-async def publish_latencies(url: str) -> list[float]:
-    bus = await EventBus.connect(url, f"lat{uuid.uuid4().hex[:6]}")
+async def sealing(database_url: str) -> EventCodec:
+    """Contacts' events are sealed as the services seal them (keys in this database)."""
+    pool = await create_pool(database_url, max_size=2)
+    return codec_for(decode_master_key(TEST_MASTER_KEY), pool)
+
+
+async def publish_latencies(url: str, codec: EventCodec) -> list[float]:
+    bus = await EventBus.connect(url, f"lat{uuid.uuid4().hex[:6]}", codec=codec)
     try:
         replicas = 3 if "," in url else 1
         await bus.ensure_streams(replicas=replicas)
@@ -73,6 +83,7 @@ async def answered_per_second(
         "HILO_STREAM_REPLICAS": "3",
         "HILO_REBALANCE_SECONDS": "0.5",
         "HILO_DATA_DIR": str(data_dir),
+        "HILO_MASTER_KEY": TEST_MASTER_KEY,
         "ANALYZER_BURST_SECONDS": "0",
         "ANALYZER_REPLY_MAX_AGE_HOURS": "0",
         "HILO_BUSINESS_FILE": "",
@@ -94,7 +105,7 @@ async def answered_per_second(
                     stderr=subprocess.STDOUT,
                 )
             )
-    bus = await EventBus.connect(nats_url, namespace)
+    bus = await EventBus.connect(nats_url, namespace, codec=await sealing(database_url))
     try:
         async with httpx.AsyncClient() as http:
             for port in ports:
@@ -147,9 +158,12 @@ async def main() -> None:
     single.start()
     cluster_url = await asyncio.to_thread(cluster.start)
     try:
-        one = await publish_latencies(single.url)
-        three = await publish_latencies(cluster_url)
         server_uri = await asyncio.to_thread(postgres.start)
+        keys_url = await ensure_database(server_uri, f"{DATABASE_NAME}_keys")
+        await migrate_url(keys_url)
+        codec = await sealing(keys_url)
+        one = await publish_latencies(single.url, codec)
+        three = await publish_latencies(cluster_url, codec)
         rates = {}
         for replicas in (1, 2, 3):
             database_url = await ensure_database(server_uri, f"{DATABASE_NAME}_r{replicas}")

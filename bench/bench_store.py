@@ -18,9 +18,12 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 
 from hilo.bus import EventBus
 from hilo.embedded import ensure_database
+from hilo.privacy.codec import codec_for
+from hilo.privacy.master import decode_master_key
 from hilo.projections.runner import ConversationsProjection, rebuild
 from hilo.store.eventstore import EventStore, NewEvent, create_pool
 from hilo.store.migrations import migrate_url
+from hilo.testing import TEST_MASTER_KEY
 from schemas import MessageReceived
 
 SINGLE = 1_500
@@ -146,8 +149,11 @@ async def measure_store(server_uri: str) -> list[tuple[str, float, float | None]
     return rows
 
 
-async def measure_bus(nats_url: str) -> list[tuple[str, float, float | None]]:
-    bus = await EventBus.connect(nats_url, "bench")
+async def measure_bus(nats_url: str, server_uri: str) -> list[tuple[str, float, float | None]]:
+    # Contacts' events are sealed on the way out (per-contact keys in PostgreSQL, cached).
+    pool = await create_pool(await ensure_database(server_uri, "bench_hilo"), max_size=2)
+    codec = codec_for(decode_master_key(TEST_MASTER_KEY), pool)
+    bus = await EventBus.connect(nats_url, "bench", codec=codec)
     await bus.ensure_streams()
     raw = await nats.connect(nats_url)
     js = raw.jetstream()
@@ -163,20 +169,24 @@ async def measure_bus(nats_url: str) -> list[tuple[str, float, float | None]]:
     async def raw_publish(events: list[MessageReceived]) -> int:
         # Same subjects, payloads and dedupe header; only our wrapper is missing.
         for event in events:
-            subject = bus.naming.subject(event.type, event.conversation)
-            await js.publish(subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
+            sealed = await bus.seal(event)  # the same sealed payload: only the wrapper differs
+            subject = bus.naming.subject(event.type, sealed.stream)
+            await js.publish(
+                subject, sealed.json.encode(), headers={"Nats-Msg-Id": str(event.event_id)}
+            )
         return len(events)
 
     ours, theirs = await side_by_side(hilo_publish, raw_publish, publish_input)
     await raw.drain()
     await bus.close()
-    return [("publish and await the JetStream ack", ours, theirs)]
+    await pool.close()
+    return [("publish (sealed) and await the JetStream ack", ours, theirs)]
 
 
 async def main() -> None:
     with servers() as infra:
         store_rows = await measure_store(infra.server_uri)
-        bus_rows = await measure_bus(infra.nats_url)
+        bus_rows = await measure_bus(infra.nats_url, infra.server_uri)
     print_table(
         "Event store (PostgreSQL) vs eventsourcing's PostgresApplicationRecorder",
         store_rows,

@@ -19,15 +19,14 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import percentile, print_table, servers, service_settings
+from _common import connect_bus, percentile, print_table, servers, service_settings
 from nats.aio.msg import Msg
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hilo.bus import EventBus
 from hilo.settings import HiloSettings
-from schemas import CallEnded, MessageReceived, ReplyReady, registry
+from schemas import CallEnded, MessageReceived, ReplyReady
 from services.voice_bridge.app import build
 from services.voice_bridge.settings import VoiceBridgeSettings
 from tests.voice_bridge.standin import ElevenLabsStandIn
@@ -51,13 +50,13 @@ async def wait_until(check: object, timeout: float = 120.0) -> None:
 
 
 async def bridge_rounds(settings: HiloSettings, standin: ElevenLabsStandIn) -> dict[str, float]:
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    bus = await connect_bus(settings)
     await bus.ensure_streams()
     seen: dict[uuid.UUID, float] = {}
     openers: list[ReplyReady] = []
 
     async def on_reply(msg: Msg) -> None:
-        reply = registry.decode_json(msg.data)
+        reply = await bus.decode(msg.data)
         assert isinstance(reply, ReplyReady)
         if reply.in_reply_to:
             seen.setdefault(reply.in_reply_to[0], time.perf_counter())

@@ -31,7 +31,9 @@ from chaos.providers import Providers, providers
 from chaos.stack import Stack
 from chaos.verdict import Verdict, differences, judge, projection_rows, settle
 from hilo.bus import EventBus
+from hilo.cli.connect import codec
 from hilo.embedded import free_port
+from hilo.settings import HiloSettings
 from hilo.store.eventstore import EventStore
 
 PROGRESS_SECONDS = 10.0
@@ -185,7 +187,9 @@ async def _exercise(stack: Stack, stand_ins: Providers, config: Config, report: 
         finally:
             progress.cancel()
         report.seconds["load"] = time.monotonic() - begun
-        store = EventStore(pool)
+        # Personal fields are sealed: the store opens them with the stack's (development)
+        # master key, as `hilo events` does.
+        store = EventStore(pool, codec(HiloSettings(data_dir=stack.data_dir), pool))
         facts, report.settled = await settle(
             stack, store, bus, report.ledger, config.settle_seconds
         )

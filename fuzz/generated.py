@@ -19,6 +19,11 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from schemathesis.core.result import Ok
 
+# Loaded now, at import, not lazily inside a test: schemathesis is a pytest plugin, so pytest
+# rewrites its modules as they load, and Python 3.11.7's AST validator fails with "recursion
+# depth mismatch" when that happens deep in a running test's stack (seen in CI).
+from schemathesis.specs.openapi import schemas as _openapi_schemas  # noqa: F401
+
 from fuzz.probes import Probe
 
 Signer = Callable[[str, bytes, dict[str, str]], dict[str, str]]

@@ -43,6 +43,7 @@ from fuzz.probes import Probe  # noqa: E402
 from hilo import registry  # noqa: E402
 from hilo.bus import EventBus  # noqa: E402
 from hilo.embedded import ensure_database  # noqa: E402
+from hilo.privacy.master import new_master_key  # noqa: E402
 from hilo.service import Service  # noqa: E402
 from hilo.settings import HiloSettings  # noqa: E402
 from hilo.store.migrations import migrate_url  # noqa: E402
@@ -86,6 +87,7 @@ async def settings_for(infra: Infrastructure, name: str, base: Path) -> HiloSett
         namespace=f"fz{suffix}",
         http_port=0,
         data_dir=base / f"data-{name}",
+        master_key=new_master_key(),
     )
 
 

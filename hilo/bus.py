@@ -1,7 +1,10 @@
 """Events on NATS JetStream: streams declared by code, publishing with dedupe ids.
 
 One stream holds every event; its subjects are ``<type>.<conversation>``, so a
-consumer can filter by type and still see one conversation in order. A second
+consumer can filter by type and still see one conversation in order. A contact's
+conversation is its pseudonym there, and its events travel sealed (the bus's
+:class:`~hilo.privacy.codec.EventCodec`): neither a subject nor a payload holds the
+contact's number or words. A second
 stream keeps dead letters: events a consumer gave up on, with the reason.
 """
 
@@ -25,11 +28,16 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
-from schemas import Event, conversation_token, registry
+from hilo.privacy.codec import EventCodec, Sealed
+from hilo.privacy.sealing import SEALED, Forgotten, Opened, is_contact
+from schemas import Event, EventDecodeError, conversation_token, registry
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW_SECONDS = 120.0
+# How long JetStream keeps events unless HILO_STREAM_MAX_AGE_DAYS says otherwise.
+DEFAULT_MAX_AGE_DAYS = 30.0
+_SECONDS_PER_DAY = 86_400.0
 
 
 class PublishFailed(RuntimeError):
@@ -60,8 +68,11 @@ class Naming:
     def dead_letter_stream(self) -> str:
         return f"{self.events_stream}_DLQ"
 
-    def subject(self, event_type: str, conversation: str) -> str:
-        return f"{self._prefix}{event_type}.{conversation_token(conversation)}"
+    def subject(self, event_type: str, stream: str) -> str:
+        """The subject of an event of ``stream``: a contact's pseudonym, never their number."""
+        if is_contact(stream):
+            raise ValueError("a contact's number is never a subject token: use bus.stream_of")
+        return f"{self._prefix}{event_type}.{conversation_token(stream)}"
 
     def type_filter(self, event_type: str) -> str:
         """Every event of the type as published (and as stored, partitioned or not)."""
@@ -109,14 +120,23 @@ class Naming:
         return tokens[2] if len(tokens) > 2 else tokens[-1]
 
 
+class NoCodec(RuntimeError):
+    """A contact's event with no codec to seal it: it would travel in clear."""
+
+
 class EventBus:
-    def __init__(self, nc: NatsClient, naming: Naming) -> None:
+    def __init__(self, nc: NatsClient, naming: Naming, codec: EventCodec | None = None) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.naming = naming
+        # Seals contacts' events on the way out and opens them on the way in; without one,
+        # only events of non-contact streams (the business's) can be sent or read.
+        self.codec = codec
 
     @classmethod
-    async def connect(cls, url: str, namespace: str = "", *, name: str = "hilo") -> EventBus:
+    async def connect(
+        cls, url: str, namespace: str = "", *, name: str = "hilo", codec: EventCodec | None = None
+    ) -> EventBus:
         # A cluster is named by its servers, comma-separated (HILO_NATS_URL).
         nc = await nats.connect(
             [u.strip() for u in url.split(",") if u.strip()],
@@ -126,7 +146,7 @@ class EventBus:
             reconnect_time_wait=0.5,
             connect_timeout=5,
         )
-        return cls(nc, Naming(namespace))
+        return cls(nc, Naming(namespace), codec)
 
     @property
     def connected(self) -> bool:
@@ -142,7 +162,12 @@ class EventBus:
             await self.nc.close()
 
     async def ensure_streams(
-        self, extra_types: Iterable[str] = (), *, partitions: int = 0, replicas: int = 1
+        self,
+        extra_types: Iterable[str] = (),
+        *,
+        partitions: int = 0,
+        replicas: int = 1,
+        max_age_days: float | None = None,
     ) -> None:
         """Create or widen the streams; safe to call from every process at start-up.
 
@@ -150,7 +175,13 @@ class EventBus:
         :meth:`Naming.partition_transform`), so replicas of a service can share the work
         one partition each while a conversation stays in order. ``replicas`` is the number
         of JetStream servers keeping each stream (3 in a cluster).
+
+        ``max_age_days`` bounds how long JetStream keeps an event (0: forever). The
+        PostgreSQL store keeps every event for good and `hilo replay` republishes from it,
+        so the bus only needs to cover the longest outage of a consumer. ``None`` keeps an
+        existing stream's bound and gives a new one :data:`DEFAULT_MAX_AGE_DAYS`.
         """
+        wanted_age = DEFAULT_MAX_AGE_DAYS if max_age_days is None else max_age_days
         types = sorted({*registry.types, *extra_types})
         await self._ensure_stream(
             StreamConfig(
@@ -160,12 +191,13 @@ class EventBus:
                 storage=StorageType.FILE,
                 discard=DiscardPolicy.OLD,
                 duplicate_window=DUPLICATE_WINDOW_SECONDS,
-                max_age=0,
+                max_age=wanted_age * _SECONDS_PER_DAY,
                 num_replicas=replicas,
                 subject_transform=(
                     self.naming.partition_transform(partitions) if partitions > 0 else None
                 ),
-            )
+            ),
+            keep_age=max_age_days is None,
         )
         await self._ensure_stream(
             StreamConfig(
@@ -173,11 +205,13 @@ class EventBus:
                 subjects=[self.naming.dead_letter_filter()],
                 retention=RetentionPolicy.LIMITS,
                 storage=StorageType.FILE,
+                max_age=wanted_age * _SECONDS_PER_DAY,
                 num_replicas=replicas,
-            )
+            ),
+            keep_age=max_age_days is None,
         )
 
-    async def _ensure_stream(self, config: StreamConfig) -> None:
+    async def _ensure_stream(self, config: StreamConfig, *, keep_age: bool = False) -> None:
         assert config.name is not None
         try:
             info = await self.js.stream_info(config.name)
@@ -197,17 +231,57 @@ class EventBus:
             # are read by partition 0 (Naming.unpartitioned_filter).
             info.config.subject_transform = config.subject_transform
             changed = True
+        if not keep_age and (info.config.max_age or 0) != (config.max_age or 0):
+            info.config.max_age = config.max_age
+            changed = True
         if changed:
             await self.js.update_stream(info.config)
 
+    def _codec(self, conversation: str) -> EventCodec | None:
+        if self.codec is None and is_contact(conversation):
+            raise NoCodec("a contact's event cannot be published without a codec to seal it")
+        return self.codec
+
+    def stream_of(self, conversation: str) -> str:
+        """The stream and subject token of a conversation (a contact's pseudonym)."""
+        if self.codec is None:
+            return conversation
+        return self.codec.stream_of(conversation)
+
+    async def seal(self, event: Event) -> Sealed:
+        """The event as it is stored and sent: sealed for a contact, as it is otherwise."""
+        codec = self._codec(event.conversation)
+        if codec is None:
+            return Sealed(event.conversation, event.type, event.event_id, event.model_dump_json())
+        return await codec.seal(event)
+
     async def publish(self, event: Event, *, timeout: float = 5.0) -> Published:
+        sealed = await self.seal(event)
         return await self.publish_raw(
-            self.naming.subject(event.type, event.conversation),
-            event.to_json(),
+            self.naming.subject(event.type, sealed.stream),
+            sealed.json.encode(),
             event_id=str(event.event_id),
             event_type=event.type,
             timeout=timeout,
         )
+
+    async def open_json(self, raw: bytes | str) -> Opened | Forgotten:
+        """A delivered payload in clear (or forgotten); :class:`EventDecodeError` if broken."""
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise EventDecodeError(f"not JSON: {exc}") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            raise EventDecodeError("an event is a JSON object with a string `type`")
+        if self.codec is not None:
+            return await self.codec.open(data)
+        if SEALED in data:
+            raise EventDecodeError("a sealed event, and no codec to open it")
+        return Opened(data)
+
+    async def decode(self, raw: bytes | str) -> Event:
+        """A delivered payload as a typed event (a ForgottenEvent when forgotten)."""
+        return (await self.open_json(raw)).to_event()
 
     async def publish_raw(
         self,
@@ -233,8 +307,12 @@ class EventBus:
 
         The JetStream dedupe id is made per replay run, so the broker lets the
         event through again even inside its duplicate window; the consumers'
-        own idempotency is what keeps a replay from repeating effects.
+        own idempotency is what keeps a replay from repeating effects. Contacts' events
+        stored before sealing existed are sealed on the way.
         """
+        codec = self._codec(str(data["conversation"]))
+        if codec is not None:
+            data = await codec.seal_data(data)
         return await self.publish_raw(
             self.naming.subject(str(data["type"]), str(data["conversation"])),
             json.dumps(data, separators=(",", ":")).encode(),

@@ -29,7 +29,8 @@ from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Histogram
 
 from hilo.bus import EventBus
-from schemas import Event, EventDecodeError, registry
+from hilo.privacy.sealing import ForgottenEvent
+from schemas import Event, EventDecodeError
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class Consumer:
     async def _recover(self) -> None:
         for raw in await self._in_flight():
             try:
-                event = registry.decode_json(raw.data or b"")
+                event = await self.bus.decode(raw.data or b"")
                 delivery = Delivery(raw.subject or "", raw.seq or 0, 2, False, self.spec.durable)
                 await self.handler(event, delivery)
             except Exception as exc:  # its redelivery retries it, with the usual back-off
@@ -280,10 +281,19 @@ class Consumer:
         meta = msg.metadata
         event_type = self.bus.naming.event_type_of(msg.subject)
         try:
-            event = registry.decode_json(msg.data)
+            event = await self.bus.decode(msg.data)
         except EventDecodeError as exc:
             await self._dead_letter(msg, f"undecodable: {exc}", attempt)
             HANDLED.labels(self.spec.durable, event_type, "dead_letter").inc()
+            return True
+        except Exception as exc:  # the keys could not be read (PostgreSQL away): try again
+            log.warning("%s: cannot open %s yet: %r", self.durable, event_type, exc)
+            HANDLED.labels(self.spec.durable, event_type, "retry").inc()
+            return False
+        if isinstance(event, ForgottenEvent):
+            # The contact was forgotten: nothing of the event can be read, nothing to do.
+            await msg.ack()
+            HANDLED.labels(self.spec.durable, event_type, "forgotten").inc()
             return True
         delivery = Delivery(
             subject=msg.subject,

@@ -37,7 +37,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from prometheus_client import Counter
 
 from hilo.bus import EventBus, PublishFailed
-from schemas import Event
+from hilo.privacy.codec import Sealed
+from hilo.privacy.sealing import is_contact
+from schemas import Event, EventDecodeError, registry
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ class Transaction:
     async def publish_all(self, events: Sequence[Event]) -> None:
         """Outbox rows for these events (one statement), kept in the given order."""
         if events:
-            pending = [_Pending.of(e) for e in events]
+            pending = [_Pending.of(await self.outbox.bus.seal(e)) for e in events]
             await self.outbox.add_many(self.conn, pending)
             self.added.extend(pending)
 
@@ -98,8 +100,9 @@ class _Pending:
     payload: str
 
     @classmethod
-    def of(cls, event: Event) -> _Pending:
-        return cls(event.event_id, event.conversation, event.type, event.model_dump_json())
+    def of(cls, event: Sealed) -> _Pending:
+        # Sealed: the row holds what the bus carries, the pseudonym as its conversation.
+        return cls(event.event_id, event.stream, event.type, event.json)
 
 
 @dataclass(frozen=True)
@@ -254,11 +257,15 @@ class Outbox:
             return 0
 
     async def _flush(self, conversation: str, now: bool) -> int:
+        # Rows are kept under the stream's name: a contact's pseudonym, not the number. Rows
+        # written before sealing existed are under the number: sealed on their way out.
+        stream = self.bus.stream_of(conversation)
+        names = sorted({stream, conversation})
         published: list[int] = []
         async with self.db.acquire() as conn, conn.transaction():
             locked = await conn.fetchval(
                 "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
-                f"hilo_outbox:{self.owner}:{conversation}",
+                f"hilo_outbox:{self.owner}:{stream}",
             )
             if not locked:
                 # Another flush holds the conversation; it may have read its rows before ours
@@ -269,22 +276,23 @@ class Outbox:
                 _Row(**dict(r))
                 for r in await conn.fetch(
                     "SELECT id, event_id, event_type, conversation, payload, attempts"
-                    " FROM hilo_outbox WHERE owner = $1 AND conversation = $2"
+                    " FROM hilo_outbox WHERE owner = $1 AND conversation = ANY($2::text[])"
                     " AND published_at IS NULL AND dead_at IS NULL"
                     " AND ($3 OR next_attempt_at IS NULL OR next_attempt_at <= now())"
                     " ORDER BY id",
                     self.owner,
-                    conversation,
+                    names,
                     now,
                 )
             ]
             for row in rows:
                 try:
+                    try:
+                        subject, payload = await self._wire(row)
+                    except EventDecodeError as exc:  # a row nothing will ever publish
+                        raise PublishFailed(f"unreadable outbox row: {exc}") from None
                     await self.bus.publish_raw(
-                        self.bus.naming.subject(row.event_type, row.conversation),
-                        row.payload.encode(),
-                        event_id=str(row.event_id),
-                        event_type=row.event_type,
+                        subject, payload, event_id=str(row.event_id), event_type=row.event_type
                     )
                 except PublishFailed as exc:
                     await self._failed(conn, row, exc)
@@ -296,9 +304,16 @@ class Outbox:
                     published,
                 )
         if len(published) == len(rows):
-            self._behind.discard(conversation)
+            self._behind.discard(stream)
         RELAYED.labels(self.owner).inc(len(published))
         return len(published)
+
+    async def _wire(self, row: _Row) -> tuple[str, bytes]:
+        """The row's subject and payload; a row from before sealing is sealed now."""
+        if not is_contact(row.conversation):
+            return self.bus.naming.subject(row.event_type, row.conversation), row.payload.encode()
+        sealed = await self.bus.seal(registry.decode_json(row.payload))
+        return self.bus.naming.subject(row.event_type, sealed.stream), sealed.json.encode()
 
     async def _failed(self, conn: asyncpg.Connection, row: _Row, exc: PublishFailed) -> None:
         cause = exc.__cause__

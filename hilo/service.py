@@ -27,6 +27,8 @@ from hilo.bus import EventBus, Published
 from hilo.consumer import BatchConsumer, BatchHandler, Consumer, ConsumerSpec, Delivery
 from hilo.outbox import Outbox, Transaction
 from hilo.partitions import PartitionOwner
+from hilo.privacy.codec import EventCodec, codec_for
+from hilo.privacy.master import master_key
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate
@@ -54,6 +56,8 @@ class Runtime:
     bus: EventBus
     db: asyncpg.Pool
     outbox: Outbox
+    # Seals and opens contacts' events (the bus and the outbox use it too).
+    codec: EventCodec
     # Whatever the service's start-up hook prepared (a model, an HTTP client…).
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -208,6 +212,7 @@ class Service:
     ) -> AsyncIterator[Runtime]:
         """Start everything, yield the runtime, and stop cleanly on exit (used by tests too)."""
         settings = settings or HiloSettings()
+        master = master_key(settings)  # before anything starts: no key, no service
         bus = await EventBus.connect(
             settings.require_nats_url(), settings.namespace, name=f"hilo-{self.name}"
         )
@@ -217,7 +222,20 @@ class Service:
             max_size=8,
             application_name=f"hilo-{self.name}",
         )
-        runtime = Runtime(self.name, settings, bus, db, Outbox(self.name, db, bus))
+        # The keyring's own connections: a handler seals inside its transaction, which holds
+        # one of ``db``'s; waiting on ``db`` for a key could deadlock a busy service.
+        # One at most, closed when idle: keys are cached, so it is seldom used, and a stack's
+        # processes share the server's connections (plus one each to hear of destroyed keys).
+        keys_db = await create_pool(
+            settings.require_database_url(),
+            min_size=0,
+            max_size=1,
+            idle_seconds=30.0,
+            application_name=f"hilo-{self.name}-keys",
+        )
+        codec = codec_for(master, keys_db)
+        bus.codec = codec
+        runtime = Runtime(self.name, settings, bus, db, Outbox(self.name, db, bus), codec)
         self.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
         self._tasks = tasks
@@ -226,8 +244,12 @@ class Service:
         try:
             async with db.acquire() as conn:
                 await migrate(conn)
+            # A destroyed key is dropped from this process's cache as soon as it is destroyed.
+            await codec.keyring.listen(settings.require_database_url())
             await bus.ensure_streams(
-                partitions=settings.partitions, replicas=settings.stream_replicas
+                partitions=settings.partitions,
+                replicas=settings.stream_replicas,
+                max_age_days=settings.stream_max_age_days,
             )
             for hook in self.startup_hooks:
                 await hook(runtime)
@@ -285,6 +307,8 @@ class Service:
             # NATS may be down at this point (drain then raises); the pool still gets closed.
             with contextlib.suppress(Exception):
                 await bus.close()
+            await codec.keyring.close()
+            await keys_db.close()
             await db.close()
             self.runtime = None
 

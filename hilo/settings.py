@@ -58,6 +58,10 @@ class HiloSettings(BaseSettings):
     # installations (or tests) can share one NATS server without meeting.
     namespace: str = Field(default="", pattern=r"^[A-Za-z0-9_-]*$")
     log_level: str = "INFO"
+    # Base64 of 32 random bytes; seals personal data (keys per contact are wrapped by it).
+    # The same for every service; losing it loses every sealed field. `hilo up` makes a
+    # development key under HILO_DATA_DIR when unset.
+    master_key: SecretStr | None = Field(default=None, examples=["<base64 of 32 random bytes>"])
     # Partitions of the event stream (0: none). With partitions, replicas of a consuming
     # service share the work, one partition each at a time, in each conversation's order.
     # Choose before the first start: events keep the partition they were stored with.
@@ -67,6 +71,10 @@ class HiloSettings(BaseSettings):
     rebalance_seconds: float = Field(default=2.0, gt=0)
     # JetStream servers that keep each stream (3 on a three-node cluster).
     stream_replicas: int = Field(default=1, ge=1, le=5)
+    # How long the bus keeps an event (0: forever). The store keeps every event for good
+    # (sealed) and `hilo replay` republishes from it; this only bounds what JetStream's
+    # files hold, so choose it longer than any consumer may stay down.
+    stream_max_age_days: float = Field(default=30.0, ge=0)
 
     def require_nats_url(self) -> str:
         if not self.nats_url:

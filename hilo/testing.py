@@ -19,6 +19,10 @@ Waiting, the one way (never ``sleep`` and then assert that nothing happened):
   Work a service does after acknowledging (a timer, a background relay) needs its own
   condition as well (e.g. its table says nothing is open), then ``settled``.
 - Stand-in servers for providers: ``async with serving(app) as base_url``.
+
+Personal data is sealed as in production: the ``settings`` carry a master key made for the
+session, and ``bus``, ``store`` and ``watching`` seal and open with the test's ``codec``
+(events read back hold the number and the texts; the store and the bus hold neither).
 """
 
 from __future__ import annotations
@@ -39,12 +43,16 @@ from nats.aio.msg import Msg
 
 from hilo.bus import EventBus
 from hilo.embedded import EmbeddedNats, EmbeddedPostgres, ensure_database, free_port, with_database
+from hilo.privacy.codec import EventCodec, codec_for
+from hilo.privacy.master import master_key, new_master_key
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import EventStore, create_pool
 from hilo.store.migrations import migrate_url
-from schemas import Event, registry
+from schemas import Event
 
 TEMPLATE_DATABASE = "hilo_test_template"
+# One master key for the test session: every service a test starts shares it.
+TEST_MASTER_KEY = new_master_key()
 T = TypeVar("T")
 
 
@@ -156,12 +164,25 @@ def settings(
         namespace=namespace,
         http_port=0,
         data_dir=tmp_path / "data",
+        master_key=TEST_MASTER_KEY,
     )
 
 
 @pytest_asyncio.fixture
-async def bus(settings: HiloSettings) -> AsyncIterator[EventBus]:
-    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+async def codec(settings: HiloSettings) -> AsyncIterator[EventCodec]:
+    """Seals and opens as the services of the test do (same master key, same database; its
+    own connections, as in a service)."""
+    keys_pool = await create_pool(settings.require_database_url(), max_size=4)
+    codec = codec_for(master_key(settings), keys_pool)
+    await codec.keyring.listen(settings.require_database_url())
+    yield codec
+    await codec.keyring.close()
+    await keys_pool.close()
+
+
+@pytest_asyncio.fixture
+async def bus(settings: HiloSettings, codec: EventCodec) -> AsyncIterator[EventBus]:
+    bus = await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
     await bus.ensure_streams()
     yield bus
     for stream in (bus.naming.events_stream, bus.naming.dead_letter_stream):
@@ -178,8 +199,8 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def store(pool: asyncpg.Pool) -> EventStore:
-    return EventStore(pool)
+def store(pool: asyncpg.Pool, codec: EventCodec) -> EventStore:
+    return EventStore(pool, codec)
 
 
 async def eventually(
@@ -308,7 +329,7 @@ async def watching(bus: EventBus, types: tuple[str, ...] | None, published: P) -
         if msg.subject == marker_subject:
             published._markers.pop(msg.data.decode()).set()
         elif not msg.subject.startswith(markers):
-            published.events.append(registry.decode_json(msg.data))
+            published.events.append(await bus.decode(msg.data))
 
     everything = [f"{namespace}>"]
     filters = everything if types is None else [bus.naming.type_filter(t) for t in types]

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from schemas.envelope import Event
+from schemas.privacy import Personal
 
 Sentiment = Literal["positive", "negative", "neutral", "urgent"]
 Intent = Literal[
@@ -36,8 +37,8 @@ class IntentDetected(Event):
     intent: Intent
     sentiment: Sentiment
     language: str
-    summary: str
-    entities: tuple[Finding, ...] = ()
+    summary: Personal[str]
+    entities: Personal[tuple[Finding, ...]] = ()
     source_message_ids: tuple[str, ...] = ()
     backend: str = "rules"
 
@@ -46,13 +47,13 @@ class CalendarEventScheduled(Event):
     type: Literal["calendar_event.scheduled"] = "calendar_event.scheduled"
     schema_version: int = 1
     calendar_event_id: uuid.UUID
-    title: str
+    title: Personal[str]
     # A bare date when no time was agreed.
     start: AwareDatetime | date
     end: AwareDatetime | None = None
     timezone: str
-    location: str | None = None
-    attendees: tuple[str, ...] = ()
+    location: Personal[str | None] = None
+    attendees: Personal[tuple[str, ...]] = ()
     kind: str = "meeting"
     source_message_ids: tuple[str, ...] = ()
 
@@ -61,12 +62,12 @@ class CalendarEventRescheduled(Event):
     type: Literal["calendar_event.rescheduled"] = "calendar_event.rescheduled"
     schema_version: int = 1
     calendar_event_id: uuid.UUID
-    title: str
+    title: Personal[str]
     start: AwareDatetime | date
     end: AwareDatetime | None = None
     timezone: str
-    location: str | None = None
-    attendees: tuple[str, ...] = ()
+    location: Personal[str | None] = None
+    attendees: Personal[tuple[str, ...]] = ()
     previous_start: AwareDatetime | date | None = None
     source_message_ids: tuple[str, ...] = ()
 
@@ -75,7 +76,7 @@ class CalendarEventCancelled(Event):
     type: Literal["calendar_event.cancelled"] = "calendar_event.cancelled"
     schema_version: int = 1
     calendar_event_id: uuid.UUID
-    reason: str | None = None
+    reason: Personal[str | None] = None
     source_message_ids: tuple[str, ...] = ()
 
 
@@ -83,7 +84,7 @@ class TaskCreated(Event):
     type: Literal["task.created"] = "task.created"
     schema_version: int = 1
     task_id: uuid.UUID
-    title: str
+    title: Personal[str]
     task_type: TaskType
     priority: int
     due: date | None = None
@@ -94,7 +95,7 @@ class TaskUpdated(Event):
     type: Literal["task.updated"] = "task.updated"
     schema_version: int = 1
     task_id: uuid.UUID
-    title: str
+    title: Personal[str]
     task_type: TaskType
     priority: int
     due: date | None = None

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from schemas.envelope import Event
+from schemas.privacy import Personal, Transcript
 
 
 class TranscriptSegment(BaseModel):
@@ -25,12 +26,12 @@ class AudioTranscribed(Event):
     schema_version: int = 1
     message_event_id: uuid.UUID
     provider_message_id: str | None = None
-    text: str
+    text: Transcript[str] = ""
     language: str | None = None
     duration_seconds: float | None = None
     backend: str
     model: str
-    segments: tuple[TranscriptSegment, ...] = ()
+    segments: Transcript[tuple[TranscriptSegment, ...]] = ()
     audio_sha256: str | None = None
 
 
@@ -42,5 +43,5 @@ class AudioTranscriptionFailed(Event):
     message_event_id: uuid.UUID
     provider_message_id: str | None = None
     reason: str
-    detail: str | None = None
+    detail: Personal[str | None] = None
     attempts: int = 1

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.envelope import Event
+from schemas.privacy import Personal, Transcript
 
 
 class CallTurn(BaseModel):
@@ -34,14 +35,14 @@ class CallEnded(Event):
     business_number: str | None = None
     started_at: AwareDatetime | None = None
     duration_seconds: float | None = None
-    transcript: tuple[CallTurn, ...] = ()
-    summary: str | None = None
-    data_collection: dict[str, Any] = Field(default_factory=dict)
-    evaluation: dict[str, Any] = Field(default_factory=dict)
-    dynamic_variables: dict[str, Any] = Field(default_factory=dict)
-    batch_call: dict[str, Any] | None = None
+    transcript: Transcript[tuple[CallTurn, ...]] = ()
+    summary: Personal[str | None] = None
+    data_collection: Personal[dict[str, Any]] = Field(default_factory=dict)
+    evaluation: Personal[dict[str, Any]] = Field(default_factory=dict)
+    dynamic_variables: Personal[dict[str, Any]] = Field(default_factory=dict)
+    batch_call: Personal[dict[str, Any] | None] = None
     termination_reason: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Personal[dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -64,9 +65,9 @@ class CallAnalyzed(Event):
     intent: str
     sentiment: str
     # What the contact still has to give (the day, the time, the topic), as short phrases.
-    pending: tuple[str, ...] = ()
+    pending: Personal[tuple[str, ...]] = ()
     # What was agreed to happen next: events and the business's tasks, as short phrases.
-    next_steps: tuple[str, ...] = ()
+    next_steps: Personal[tuple[str, ...]] = ()
 
 
 class CallAudioRecorded(Event):
@@ -91,4 +92,4 @@ class CallFailed(Event):
     call_id: str
     agent_id: str | None = None
     reason: str
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Personal[dict[str, Any]] = Field(default_factory=dict)

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import AwareDatetime
 
 from schemas.envelope import Event
+from schemas.privacy import Personal
 from schemas.registry import JsonObject
 
 # Who answers: the analyzer's automatic replies, the ElevenLabs agent after a call,
@@ -67,7 +68,7 @@ class ConversationTakeoverRequested(Event):
     type: Literal["conversation.takeover_requested"] = "conversation.takeover_requested"
     schema_version: int = 1
     operator: str
-    note: str | None = None
+    note: Personal[str | None] = None
 
 
 class ConversationHandbackRequested(Event):

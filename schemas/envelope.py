@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr
 
 # Derived events get ids computed from their cause, so handling the same cause
 # twice (redelivery, replay) yields the very same event and every dedupe layer
@@ -63,6 +63,9 @@ class Event(BaseModel):
     conversation: str = Field(min_length=1, max_length=64)
     correlation_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     causation_id: uuid.UUID | None = None
+    # Set when decoded: the key scopes destroyed under this event (its transcript fields then
+    # read empty because they were erased). Not part of the event's data.
+    _erased_scopes: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @classmethod
     def event_type(cls) -> str:

@@ -11,6 +11,7 @@ import uuid
 from typing import Literal
 
 from schemas.envelope import Event
+from schemas.privacy import Personal
 
 FlowStartSource = Literal["keyword", "api", "call"]
 
@@ -93,7 +94,7 @@ class FlowQuestionAsked(Event):
     flow_id: str
     question_id: str
     question_type: str
-    text: str
+    text: Personal[str]
     round: int = 1
     # Counts every question sent in the session (re-asks included): reminders key on it.
     seq: int
@@ -109,7 +110,7 @@ class FlowAnswerRecorded(Event):
     session_id: uuid.UUID
     flow_id: str
     question_id: str
-    value: str | int | float | None
+    value: Personal[str | int | float | None]
     round: int = 1
     message_event_id: uuid.UUID | None = None
 
@@ -122,7 +123,7 @@ class FlowAnswerRejected(Event):
     session_id: uuid.UUID
     flow_id: str
     question_id: str
-    reason: str
+    reason: Personal[str]
     message_event_id: uuid.UUID | None = None
 
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.envelope import Event
+from schemas.privacy import Personal
 
 Provider = Literal["twilio", "meta", "outbox", "simulator"]
 MessageKind = Literal[
@@ -57,19 +58,19 @@ class MessageReceived(Event):
     provider: Provider
     provider_message_id: str
     business_number: str | None = None
-    contact_name: str | None = None
+    contact_name: Personal[str | None] = None
     kind: MessageKind = "text"
-    text: str | None = None
-    media: tuple[MediaRef, ...] = ()
-    location: Location | None = None
+    text: Personal[str | None] = None
+    media: Personal[tuple[MediaRef, ...]] = ()
+    location: Personal[Location | None] = None
     # Quick-reply buttons, list replies and reactions carry an id and a title.
     reply_id: str | None = None
-    reply_title: str | None = None
+    reply_title: Personal[str | None] = None
     in_reply_to: str | None = None
-    reaction_emoji: str | None = None
+    reaction_emoji: Personal[str | None] = None
     sent_at: AwareDatetime | None = None
     # Every field the provider sent, as it sent it, so nothing is lost.
-    raw: dict[str, Any] = Field(default_factory=dict)
+    raw: Personal[dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def has_audio(self) -> bool:
@@ -102,8 +103,8 @@ class MessageStatusReported(Event):
     status: StatusName
     status_at: AwareDatetime | None = None
     error_code: str | None = None
-    error_message: str | None = None
-    raw: dict[str, Any] = Field(default_factory=dict)
+    error_message: Personal[str | None] = None
+    raw: Personal[dict[str, Any]] = Field(default_factory=dict)
 
 
 # Who wrote a reply: the analyzer, the voice agent, a question flow, a person, or Hilo itself.
@@ -154,18 +155,18 @@ class ReplyReady(Event):
     # The idempotency key of this reply: the same reply has the same id forever.
     reply_id: uuid.UUID
     author: Author
-    text: str | None = None
-    media_url: str | None = None
+    text: Personal[str | None] = None
+    media_url: Personal[str | None] = None
     language: str | None = None
     # Business-initiated messages (an opener after a call) may need a template.
     business_initiated: bool = False
-    template: TemplateRef | None = None
+    template: Personal[TemplateRef | None] = None
     in_reply_to: tuple[uuid.UUID, ...] = ()
     provider: Provider | None = None
     # The person who wrote it (author "human"): their e-mail, or "token:<name>" for the API.
     operator: str | None = None
     # A question with options (flows): buttons or a list where the channel has them.
-    choices: ReplyChoices | None = None
+    choices: Personal[ReplyChoices | None] = None
 
 
 class MessageSent(Event):
@@ -176,8 +177,8 @@ class MessageSent(Event):
     reply_id: uuid.UUID
     provider: Provider
     provider_message_id: str
-    text: str | None = None
-    media_url: str | None = None
+    text: Personal[str | None] = None
+    media_url: Personal[str | None] = None
     via_template: str | None = None
     sent_at: AwareDatetime
 
@@ -190,7 +191,7 @@ class MessageFailed(Event):
     reply_id: uuid.UUID
     provider: Provider
     error_code: str | None = None
-    reason: str
+    reason: Personal[str]
     attempts: int = 1
 
 
@@ -201,20 +202,20 @@ class MessageBlocked(Event):
     schema_version: int = 1
     reply_id: uuid.UUID
     reason: Literal["window_closed", "opted_out"]
-    detail: str | None = None
+    detail: Personal[str | None] = None
 
 
 class ContactOptedOut(Event):
     type: Literal["contact.opted_out"] = "contact.opted_out"
     schema_version: int = 1
-    keyword: str
+    keyword: Personal[str]
     message_event_id: uuid.UUID | None = None
 
 
 class ContactOptedIn(Event):
     type: Literal["contact.opted_in"] = "contact.opted_in"
     schema_version: int = 1
-    keyword: str
+    keyword: Personal[str]
     message_event_id: uuid.UUID | None = None
 
 

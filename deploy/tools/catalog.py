@@ -51,10 +51,18 @@ CONTRACT_VARIABLES: dict[str, Place] = {
     "HILO_FLOWS_DIR": "config",
     "HILO_BUSINESS_FILE": "config",
     "TRANSCRIBER_MODEL": "config",
+    # Seals personal data; every pod that reads or writes events needs the same one.
+    "HILO_MASTER_KEY": "secret",
 }
 
 # Every pod reads these (HiloSettings), whatever its own settings say.
-COMMON_VARIABLES = ("HILO_NATS_URL", "HILO_DATABASE_URL", "HILO_PUBLIC_URL", "HILO_TIMEZONE")
+COMMON_VARIABLES = (
+    "HILO_NATS_URL",
+    "HILO_DATABASE_URL",
+    "HILO_PUBLIC_URL",
+    "HILO_TIMEZONE",
+    "HILO_MASTER_KEY",
+)
 
 # Exactly one replica, replaced by stopping the old pod before starting the new one.
 SINGLE_WRITERS = {

@@ -401,6 +401,8 @@ def compose_file(specs: list[ServiceSpec]) -> str:
             {"path": f"env/{spec.name}.env", "required": False},
         ]
         own_env = {"HILO_HTTP_PORT": str(spec.port)}
+        if "HILO_MASTER_KEY" in spec.variables:
+            own_env["HILO_MASTER_KEY"] = "${HILO_MASTER_KEY:?set HILO_MASTER_KEY}"
         if spec.own_port_variable:
             own_env[spec.own_port_variable] = str(spec.port)
         if spec.name == "transcriber":
@@ -448,7 +450,8 @@ def compose_file(specs: list[ServiceSpec]) -> str:
     compose = {"name": "hilo", "services": services, "volumes": named_volumes}
     comment = (
         "# One host, the same images as Kubernetes: `docker compose -f deploy/compose.yaml up`.\n"
-        "# Needs HILO_POSTGRES_PASSWORD; provider settings go in deploy/env/<service>.env\n"
+        "# Needs HILO_POSTGRES_PASSWORD and HILO_MASTER_KEY (base64 of 32 random bytes: it\n"
+        "# seals personal data); provider settings go in deploy/env/<service>.env\n"
         "# (copies of the .env.example files). Only ingest and the operator app publish ports.\n"
     )
     return HEADER + comment + to_yaml(compose)

@@ -13,6 +13,8 @@ import asyncpg
 from hilo.bus import EventBus
 from hilo.embedded import DATABASE_NAME, EmbeddedPostgres, EmbeddedServerError, ensure_database
 from hilo.errors import UserError
+from hilo.privacy.codec import EventCodec, codec_for
+from hilo.privacy.master import master_key
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import create_pool
 from hilo.store.migrations import migrate
@@ -61,8 +63,15 @@ async def _pool(url: str) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
+def codec(settings: HiloSettings, pool: asyncpg.Pool) -> EventCodec:
+    """Seals and opens contacts' events: HILO_MASTER_KEY, or the development stack's key."""
+    return codec_for(master_key(settings, dev_file=True), pool)
+
+
 @contextlib.asynccontextmanager
-async def event_bus(settings: HiloSettings) -> AsyncIterator[EventBus]:
+async def event_bus(
+    settings: HiloSettings, codec: EventCodec | None = None
+) -> AsyncIterator[EventBus]:
     url = settings.nats_url or embedded_nats_url(settings)
     parsed = urlparse(url)
     try:
@@ -73,7 +82,7 @@ async def event_bus(settings: HiloSettings) -> AsyncIterator[EventBus]:
             f"cannot reach NATS at {parsed.hostname}:{parsed.port} "
             "(start the stack with `hilo up`, or set HILO_NATS_URL)"
         ) from exc
-    bus = await EventBus.connect(url, settings.namespace, name="hilo-cli")
+    bus = await EventBus.connect(url, settings.namespace, name="hilo-cli", codec=codec)
     try:
         await bus.ensure_streams()
         yield bus

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from hilo.cli import render
-from hilo.cli.connect import database, event_bus
+from hilo.cli.connect import codec, database, event_bus
 from hilo.errors import UserError
 from hilo.settings import HiloSettings
 
@@ -120,8 +120,9 @@ async def _events(
 ) -> None:
     from hilo.store.eventstore import EventStore
 
-    async with database(_settings()) as pool:
-        store = EventStore(pool)
+    settings = _settings()
+    async with database(settings) as pool:
+        store = EventStore(pool, codec(settings, pool))
         if stream:
             from hilo.phones import to_e164
 
@@ -195,7 +196,7 @@ def replay(
             if dry_run:
                 count = await run_replay(pool, None, from_position, to_position, event_type)
             else:
-                async with event_bus(settings) as bus:
+                async with event_bus(settings, codec(settings, pool)) as bus:
                     count = await run_replay(pool, bus, from_position, to_position, event_type)
         verb = "would republish" if dry_run else "republished"
         print(f"{verb} {count} event(s)", file=sys.stderr)
@@ -217,7 +218,9 @@ def projections_rebuild(
     chosen = [name] if name else list(PROJECTIONS)
 
     async def main() -> None:
-        async with database(_settings()) as pool:
+        settings = _settings()
+        async with database(settings) as pool:
+            keys = codec(settings, pool)
             with Progress(transient=False) as progress:
                 for projection_name in chosen:
                     task = progress.add_task(f"rebuilding {projection_name}", total=None)
@@ -225,7 +228,9 @@ def projections_rebuild(
                     def advance(position: int, head: int, task: TaskID = task) -> None:
                         progress.update(task, completed=position, total=head)
 
-                    count = await rebuild(pool, PROJECTIONS[projection_name], progress=advance)
+                    count = await rebuild(
+                        pool, PROJECTIONS[projection_name], progress=advance, codec=keys
+                    )
                     progress.update(task, description=f"{projection_name}: {count} events")
 
     asyncio.run(main())

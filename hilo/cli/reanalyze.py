@@ -13,7 +13,7 @@ import asyncpg
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hilo.bus import EventBus
-from hilo.cli.connect import database, event_bus
+from hilo.cli.connect import codec, database, event_bus
 from hilo.errors import UserError
 from hilo.settings import HiloSettings
 from services.analyzer import reanalyze as analyzer_reanalyze
@@ -42,7 +42,7 @@ async def _main(
     settings: HiloSettings, analyzer: AnalyzerSettings, backend: Backend, contact: str | None
 ) -> Totals:
     try:
-        async with database(settings) as pool, event_bus(settings) as bus:
+        async with database(settings) as pool, event_bus(settings, codec(settings, pool)) as bus:
             return await run(pool, bus, settings, analyzer, backend, contact)
     finally:
         await backend.close()

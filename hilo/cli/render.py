@@ -17,16 +17,31 @@ from hilo.store.eventstore import RecordedEvent
 console = Console()
 
 
+FORGOTTEN = "[forgotten]"
+
+
+def _conversation(record: RecordedEvent) -> str:
+    """The contact's number while their key exists; ``[forgotten]`` once it is destroyed."""
+    if record.forgotten:
+        return FORGOTTEN
+    return str(record.clear.get("conversation", record.stream))
+
+
 def event_line(record: RecordedEvent) -> dict[str, Any]:
-    return {
+    """The event as an operator reads it: opened (numbers and texts), or marked forgotten."""
+    line: dict[str, Any] = {
         "position": record.position,
         "stream": record.stream,
+        "conversation": _conversation(record),
         "version": record.stream_version,
         "type": record.type,
         "schema_version": record.schema_version,
         "occurred_at": record.occurred_at.isoformat(),
-        "data": record.data,
+        "data": record.clear,
     }
+    if record.forgotten:
+        line["forgotten"] = True
+    return line
 
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -39,7 +54,7 @@ def events_table(records: list[RecordedEvent], zone: ZoneInfo = UTC_ZONE) -> Tab
         table.add_row(
             str(r.position),
             r.type,
-            r.stream,
+            _conversation(r),
             str(r.stream_version),
             local_time(r.occurred_at, zone),
             str(r.event_id),

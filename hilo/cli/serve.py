@@ -8,6 +8,7 @@ import signal
 
 from hilo import logs, registry
 from hilo.errors import UserError
+from hilo.privacy.master import master_key
 from hilo.service import Service
 from hilo.settings import HiloSettings
 
@@ -29,6 +30,7 @@ def serve(name: str, settings: HiloSettings) -> None:
     service = load_service(name)
     settings.require_nats_url()
     settings.require_database_url()
+    master_key(settings)  # no key, no start: personal data could be neither sealed nor read
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -28,6 +28,7 @@ from hilo.embedded import (
     ensure_database,
 )
 from hilo.errors import UserError
+from hilo.privacy.master import ensure_dev_master_key
 from hilo.settings import HiloSettings
 from hilo.store.migrations import migrate_url
 
@@ -160,6 +161,14 @@ def up(
         if applied:
             print(f"hilo: applied migrations {', '.join(applied)}", flush=True)
         env = {**os.environ, "HILO_NATS_URL": nats_url, "HILO_DATABASE_URL": database_url}
+        env["HILO_MASTER_KEY"], dev_key = ensure_dev_master_key(settings)
+        if dev_key is not None:
+            print(
+                f"hilo: WARNING: personal data is sealed with a DEVELOPMENT master key ({dev_key});"
+                " set HILO_MASTER_KEY (32 random bytes, base64) in production",
+                file=sys.stderr,
+                flush=True,
+            )
         if cluster is not None:
             env["HILO_STREAM_REPLICAS"] = str(nats_cluster)
         if any(n > 1 for n in counts.values()) and not settings.partitions:

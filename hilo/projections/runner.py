@@ -11,6 +11,10 @@ Stored events are upcast to their class's current ``schema_version`` before they
 folded (``schemas.registry.upcast``), so folders know one shape per type however old the
 store is. An event newer than this code stops the projection with a clear error rather
 than being folded wrongly; its checkpoint stays where it was.
+
+A contact's events are stored sealed: they are opened with the codec's keys before they
+are folded (the rows of a read model hold what operators read). An event whose contact
+was forgotten is skipped, so a rebuild leaves that contact out.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any, Protocol
 import asyncpg
 import orjson
 
+from hilo.privacy.codec import EventCodec
+from hilo.privacy.sealing import SEALED, Opened
 from hilo.projections import conversation, flow_sessions
 from hilo.projections.inbox_tables import InboxProjection
 from schemas import registry as event_registry
@@ -243,12 +249,31 @@ async def _read(
     return [(row[0], orjson.loads(row[1])) for row in rows]
 
 
+async def _opened(
+    codec: EventCodec | None, projection: Projection, rows: Sequence[tuple[int, dict[str, Any]]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """The rows in clear, those of forgotten contacts left out."""
+    sealed = [i for i, (_, data) in enumerate(rows) if SEALED in data]
+    if not sealed:
+        return list(rows)
+    if codec is None:
+        raise ProjectionError(
+            f"projection {projection.name!r} needs the master key to read sealed events"
+        )
+    opened = await codec.open_many([rows[i][1] for i in sealed])
+    clear: list[tuple[int, dict[str, Any]] | None] = list(rows)
+    for i, result in zip(sealed, opened, strict=True):
+        clear[i] = (rows[i][0], result.data) if isinstance(result, Opened) else None
+    return [row for row in clear if row is not None]
+
+
 async def catch_up(
     pool: asyncpg.Pool,
     projection: Projection,
     *,
     batch: int = 2000,
     events: EventRegistry = event_registry,
+    codec: EventCodec | None = None,
 ) -> int:
     """Apply every event after the checkpoint; return how many were folded."""
     total = 0
@@ -258,10 +283,10 @@ async def catch_up(
             rows = await _read(conn, checkpoint, batch)
             if not rows:
                 return total
+            mine = [(p, d) for p, d in rows if d["type"] in projection.event_types]
             wanted = [
                 (p, _current(events, projection, p, d))
-                for p, d in rows
-                if d["type"] in projection.event_types
+                for p, d in await _opened(codec, projection, mine)
             ]
             state = await projection.load(conn, sorted({d["conversation"] for _, d in wanted}))
             for position, data in wanted:
@@ -283,6 +308,7 @@ async def rebuild(
     page: int = 10000,
     progress: Progress | None = None,
     events: EventRegistry = event_registry,
+    codec: EventCodec | None = None,
 ) -> int:
     """Rebuild from position 0 in one transaction; return the number of events read.
 
@@ -296,7 +322,7 @@ async def rebuild(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return await _rebuild(pool, projection, page, progress, events)
+        return await _rebuild(pool, projection, page, progress, events, codec)
     finally:
         if collecting:
             gc.enable()
@@ -308,6 +334,7 @@ async def _rebuild(
     page: int,
     progress: Progress | None,
     events: EventRegistry,
+    codec: EventCodec | None,
 ) -> int:
     async with pool.acquire() as conn, pool.acquire() as reader, conn.transaction():
         await _lock_checkpoint(conn, projection.name)
@@ -328,10 +355,11 @@ async def _rebuild(
             rows = await pending
             upper = min(position + page, head)
             pending = read(upper) if upper < head else None
-            for row_position, text in rows:
-                data = orjson.loads(text)
-                if data["type"] in types:
-                    fold(state, _current(events, projection, row_position, data), row_position)
+            mine = [
+                (p, d) for p, d in ((p, orjson.loads(t)) for p, t in rows) if d["type"] in types
+            ]
+            for row_position, data in await _opened(codec, projection, mine):
+                fold(state, _current(events, projection, row_position, data), row_position)
             position = upper
             count += len(rows)
             if progress:

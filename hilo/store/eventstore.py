@@ -4,6 +4,12 @@
 stored changes nothing and reports it as a duplicate. A stream version the
 caller expected but did not find is a real conflict and raises
 :class:`ConcurrencyConflict`; it is never silently swallowed.
+
+A contact's events are stored sealed (:mod:`hilo.privacy.sealing`): the stream is the
+contact's pseudonym and the personal fields are encrypted with the contact's data keys.
+A store with a codec seals typed events on append and opens what it reads
+(:attr:`RecordedEvent.opened`); ``data`` is always the row as stored. Events stored
+before sealing existed (plain JSON, the number as stream) are read as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from typing import Any, NamedTuple
 import asyncpg
 import orjson
 
-from schemas import Event, registry
+from hilo.privacy.codec import EventCodec, Sealed
+from hilo.privacy.sealing import SEALED, Forgotten, Opened, is_contact
+from schemas import Event, EventDecodeError, registry
 
 NOTIFY_CHANNEL = "hilo_events"
 
@@ -73,6 +81,19 @@ class NewEvent:
             data_json=event.model_dump_json(),
         )
 
+    @classmethod
+    def from_sealed(cls, sealed: Sealed, event: Event) -> NewEvent:
+        return cls(
+            event_id=event.event_id,
+            stream=sealed.stream,
+            type=event.type,
+            schema_version=event.schema_version,
+            occurred_at=event.occurred_at,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            data_json=sealed.json,
+        )
+
 
 @dataclass(frozen=True)
 class AppendResult:
@@ -96,10 +117,29 @@ class RecordedEvent(NamedTuple):
     schema_version: int
     occurred_at: datetime
     recorded_at: datetime
+    # As stored: sealed for a contact's event.
     data: dict[str, Any]
+    # The data opened by the store's codec (None: read without a codec, or not sealed).
+    opened: Opened | Forgotten | None = None
+
+    @property
+    def forgotten(self) -> bool:
+        return isinstance(self.opened, Forgotten)
+
+    @property
+    def clear(self) -> dict[str, Any]:
+        """The event's data in clear (only the envelope when forgotten)."""
+        if self.opened is not None:
+            return self.opened.data
+        if SEALED in self.data:
+            raise EventDecodeError("a sealed event: read it through a store with a codec")
+        return self.data
 
     def to_event(self) -> Event:
-        return registry.decode(dict(self.data))
+        """The typed event; a ``ForgottenEvent`` when its contact was forgotten."""
+        if self.opened is not None:
+            return self.opened.to_event()
+        return registry.decode(dict(self.clear))
 
 
 def _record(row: asyncpg.Record) -> RecordedEvent:
@@ -119,8 +159,32 @@ def _record(row: asyncpg.Record) -> RecordedEvent:
 
 
 class EventStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, codec: EventCodec | None = None) -> None:
         self.pool = pool
+        self.codec = codec
+
+    def stream_of(self, conversation: str) -> str:
+        """The stream of a conversation: a contact's pseudonym (a number is looked up)."""
+        return self.codec.stream_of(conversation) if self.codec is not None else conversation
+
+    async def _new(self, event: Event) -> NewEvent:
+        if self.codec is not None:
+            return NewEvent.from_sealed(await self.codec.seal(event), event)
+        if is_contact(event.conversation):
+            raise RuntimeError("a contact's event cannot be stored without a codec to seal it")
+        return NewEvent.from_event(event)
+
+    async def _opened(self, records: list[RecordedEvent]) -> list[RecordedEvent]:
+        """The records with their sealed data opened (when this store has a codec)."""
+        if self.codec is None:
+            return records
+        sealed = [i for i, r in enumerate(records) if SEALED in r.data]
+        if not sealed:
+            return records
+        opened = await self.codec.open_many([records[i].data for i in sealed])
+        for i, result in zip(sealed, opened, strict=True):
+            records[i] = records[i]._replace(opened=result)
+        return records
 
     async def append(
         self,
@@ -130,11 +194,12 @@ class EventStore:
     ) -> AppendResult:
         """Append in order, atomically. ``expected_versions`` maps stream → version
         it must be at (0 for a new stream) before these events."""
-        new = [e if isinstance(e, NewEvent) else NewEvent.from_event(e) for e in events]
+        new = [e if isinstance(e, NewEvent) else await self._new(e) for e in events]
         if not new:
             return AppendResult()
+        expected = {self.stream_of(s): v for s, v in (expected_versions or {}).items()}
         async with self.pool.acquire() as conn:
-            return await append_in_transaction(conn, new, expected_versions or {})
+            return await append_in_transaction(conn, new, expected)
 
     async def head(self) -> int:
         async with self.pool.acquire() as conn:
@@ -143,7 +208,9 @@ class EventStore:
 
     async def stream_version(self, stream: str) -> int:
         async with self.pool.acquire() as conn:
-            value = await conn.fetchval("SELECT version FROM event_streams WHERE stream=$1", stream)
+            value = await conn.fetchval(
+                "SELECT version FROM event_streams WHERE stream=$1", self.stream_of(stream)
+            )
             return int(value or 0)
 
     async def read_all(
@@ -169,7 +236,8 @@ class EventStore:
             f"ORDER BY position LIMIT ${len(args)}"
         )
         async with self.pool.acquire() as conn:
-            return [_record(r) for r in await conn.fetch(sql, *args)]
+            rows = await conn.fetch(sql, *args)
+        return await self._opened([_record(r) for r in rows])
 
     async def iterate_all(
         self,
@@ -188,30 +256,37 @@ class EventStore:
             position = batch[-1].position
 
     async def read_stream(self, stream: str, *, after_version: int = 0) -> list[RecordedEvent]:
+        """A stream's events in order. A contact's number finds their pseudonymous stream,
+        and the events stored under the number itself before sealing existed."""
+        streams = [self.stream_of(stream)]
+        if streams[0] != stream:
+            streams.append(stream)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM events WHERE stream = $1 AND stream_version > $2 "
-                "ORDER BY stream_version",
-                stream,
+                f"SELECT {_COLUMNS} FROM events WHERE stream = ANY($1::text[])"
+                " AND stream_version > $2 ORDER BY position",
+                streams,
                 after_version,
             )
-        return [_record(r) for r in rows]
+        return await self._opened([_record(r) for r in rows])
 
     async def streams_with(self, event_type: str, *, stream: str | None = None) -> list[str]:
-        """The streams holding at least one event of this type, in order (or just ``stream``)."""
+        """The streams holding at least one event of this type, in order (or just ``stream``:
+        a contact's number names their pseudonymous stream and the one from before sealing)."""
+        streams = None if stream is None else sorted({self.stream_of(stream), stream})
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT DISTINCT stream FROM events WHERE type = $1 "
-                "AND ($2::text IS NULL OR stream = $2) ORDER BY stream",
+                "AND ($2::text[] IS NULL OR stream = ANY($2::text[])) ORDER BY stream",
                 event_type,
-                stream,
+                streams,
             )
         return [r["stream"] for r in rows]
 
     async def get(self, event_id: uuid.UUID) -> RecordedEvent | None:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM events WHERE event_id=$1", event_id)
-        return _record(row) if row else None
+        return (await self._opened([_record(row)]))[0] if row else None
 
 
 async def append_in_transaction(
@@ -253,12 +328,20 @@ async def append_in_transaction(
 
 
 async def create_pool(
-    database_url: str, *, min_size: int = 1, max_size: int = 10, application_name: str = "hilo"
+    database_url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    idle_seconds: float = 300.0,
+    application_name: str = "hilo",
 ) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
+        # A connection unused this long is closed (the server's connections are shared by
+        # every process of the stack).
+        max_inactive_connection_lifetime=idle_seconds,
         init=_init_connection,
         # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic
         # plan made while the events table was small, e.g. a sequential scan for the duplicate

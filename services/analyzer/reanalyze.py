@@ -19,6 +19,7 @@ from hilo.bus import EventBus
 from hilo.business_time import settings_zone
 from hilo.errors import UserError
 from hilo.phones import to_e164
+from hilo.privacy.sealing import ForgottenEvent
 from hilo.settings import HiloSettings
 from hilo.store.eventstore import EventStore, RecordedEvent
 from schemas import Event, derived_id
@@ -68,12 +69,15 @@ async def reanalyze(
     on_conversation: Callable[[], None] = lambda: None,
 ) -> Totals:
     """Analyse every stored conversation (or one contact's); publish what changed."""
-    store = EventStore(pool)
-    conversations = await conversations_to_read(store, contact)
-    totals = Totals(conversations=len(conversations))
-    on_start(len(conversations))
-    for conversation in conversations:
-        await _one(store, pool, bus, settings, analyzer, backend, conversation, totals)
+    # Contacts' events are sealed: read with the bus's keys. A stream is a contact's pseudonym
+    # (or, stored before sealing, the number): the number comes from the opened events.
+    store = EventStore(pool, bus.codec)
+    streams = await conversations_to_read(store, contact)
+    totals = Totals(conversations=len(streams))
+    on_start(len(streams))
+    done: set[str] = set()
+    for stream in streams:
+        await _one(store, pool, bus, settings, analyzer, backend, stream, totals, done)
         on_conversation()
     return totals
 
@@ -82,9 +86,11 @@ def _decoded(records: list[RecordedEvent]) -> list[Event]:
     events = []
     for record in records:
         try:
-            events.append(record.to_event())
+            event = record.to_event()
         except ValueError:
             continue  # an event this version cannot read changes nothing here
+        if not isinstance(event, ForgottenEvent):  # a forgotten contact is not analysed
+            events.append(event)
     return events
 
 
@@ -95,11 +101,20 @@ async def _one(
     settings: HiloSettings,
     analyzer: AnalyzerSettings,
     backend: Backend,
-    conversation: str,
+    stream: str,
     totals: Totals,
+    done: set[str],
 ) -> None:
-    records = [r for r in await store.read_stream(conversation) if r.type in READ_TYPES]
-    folded = fold(conversation, _decoded(records))
+    records = [r for r in await store.read_stream(stream) if r.type in READ_TYPES]
+    first = next(iter(_decoded(records)), None)
+    if first is None or first.conversation in done:
+        return
+    conversation = first.conversation  # the number
+    done.add(conversation)
+    if conversation != stream:  # and what was stored under the number before sealing
+        records = [r for r in await store.read_stream(conversation) if r.type in READ_TYPES]
+    events = _decoded(records)
+    folded = fold(conversation, events)
     if folded.last_message_id is None or folded.last_correlation_id is None:
         return
     built = build_conversation(

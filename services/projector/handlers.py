@@ -73,7 +73,7 @@ async def _listen(runtime: Runtime, on_notify: Callable[..., None]) -> asyncpg.C
 async def _catch_up(runtime: Runtime, settings: ProjectorSettings) -> None:
     for projection in PROJECTIONS.values():
         try:
-            await catch_up(runtime.db, projection, batch=settings.batch_size)
+            await catch_up(runtime.db, projection, batch=settings.batch_size, codec=runtime.codec)
         except Exception:
             log.exception("projection %s failed to catch up", projection.name)
     for name, position in await _checkpoints(runtime):

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from hilo.bus import EventBus
 from hilo.consumer import Consumer, ConsumerSpec, Delivery, subject_matches
+from hilo.privacy.codec import EventCodec
 from hilo.settings import HiloSettings
 from hilo.testing import eventually
 from schemas import Event, MessageReceived
@@ -125,11 +126,11 @@ async def _async(value: bool) -> bool:
 
 
 async def test_after_a_crash_the_unacked_event_goes_before_its_conversations_next(
-    bus: EventBus, settings: HiloSettings
+    bus: EventBus, settings: HiloSettings, codec: EventCodec
 ) -> None:
     """JetStream hands a crashed process's unacked event back only after ack_wait (30 s),
     the conversation's next event at once: the next process reads it from the stream first."""
-    crashed = await EventBus.connect(settings.require_nats_url(), settings.namespace)
+    crashed = await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
     in_hand = asyncio.Event()
 
     async def dies_holding_it(event: Event, delivery: Delivery) -> None:

@@ -81,8 +81,8 @@ async def test_rows_a_crash_left_are_relayed_in_order_and_never_twice(
     async with pool.acquire() as conn, conn.transaction():
         from hilo.outbox import _Pending
 
-        await outbox.add_many(conn, [_Pending.of(routed(n)) for n in (1, 2, 3)])
-        await outbox.add_many(conn, [_Pending.of(routed(4, "+34600999001"))])
+        await outbox.add_many(conn, [_Pending.of(await bus.seal(routed(n))) for n in (1, 2, 3)])
+        await outbox.add_many(conn, [_Pending.of(await bus.seal(routed(4, "+34600999001")))])
     await pool.execute("UPDATE hilo_outbox SET created_at = now() - interval '1 minute'")
     async with watching(bus, ("message.routed",), Published()) as seen:
         import asyncio

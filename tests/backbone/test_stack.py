@@ -15,7 +15,11 @@ import httpx
 import pytest
 
 from hilo.bus import EventBus
+from hilo.cli.connect import codec as stack_codec
+from hilo.cli.connect import database
 from hilo.embedded import EmbeddedNats, free_port
+from hilo.privacy.codec import EventCodec
+from hilo.settings import HiloSettings
 from hilo.testing import eventually
 from schemas import MessageReceived
 
@@ -52,15 +56,20 @@ async def _run_stack_once(env: dict[str, str], http_port: int, nats_port: int) -
     try:
         await eventually(lambda: _healthy(f"http://127.0.0.1:{http_port + 1}/readyz"), timeout=90)
         await eventually(lambda: _healthy(f"http://127.0.0.1:{http_port + 2}/readyz"), timeout=90)
-        bus = await EventBus.connect(f"nats://127.0.0.1:{nats_port}")
         event = MessageReceived(
             conversation="+34600111222",
             provider="twilio",
             provider_message_id=f"SM{uuid.uuid4().hex}",
             text="hola",
         )
-        await bus.publish(event)
-        await bus.close()
+        # Sealed as the stack's services seal: its development key, found under its data dir.
+        settings = HiloSettings(_env_file=None, data_dir=Path(env["HILO_DATA_DIR"]))
+        async with database(settings) as pool:
+            bus = await EventBus.connect(
+                f"nats://127.0.0.1:{nats_port}", codec=stack_codec(settings, pool)
+            )
+            await bus.publish(event)
+            await bus.close()
 
         async def listed() -> list[str]:
             result = await asyncio.to_thread(
@@ -115,11 +124,13 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
-async def test_acknowledged_events_survive_nats_being_killed(tmp_path: Path) -> None:
+async def test_acknowledged_events_survive_nats_being_killed(
+    tmp_path: Path, codec: EventCodec
+) -> None:
     """kill -9 of the embedded NATS (fsync on every write) loses nothing it acknowledged."""
     nats = EmbeddedNats(tmp_path / "nats", port=free_port())
     nats.start()
-    bus = await EventBus.connect(nats.url)
+    bus = await EventBus.connect(nats.url, codec=codec)
     await bus.ensure_streams()
     events = [
         MessageReceived(

@@ -21,7 +21,7 @@ from hilo import testing
 from hilo.bus import EventBus
 from hilo.flowdefs import load_flows
 from hilo.settings import HiloSettings
-from schemas import MessageReceived, MessageRouted, registry
+from schemas import MessageReceived, MessageRouted
 from services.flows.app import build as build_flows
 from services.ingest.app import build as build_ingest
 from services.ingest.signatures import meta_signature, twilio_signature
@@ -58,7 +58,7 @@ async def router_standin(bus: EventBus, flows_dir: Path) -> AsyncIterator[None]:
     flows = load_flows(flows_dir)
 
     async def route(msg: Msg) -> None:
-        message = registry.decode_json(msg.data)
+        message = await bus.decode(msg.data)
         assert isinstance(message, MessageReceived)
         flow = flows.triggered_by(message.text)
         await bus.publish(

@@ -18,6 +18,7 @@ from hilo.bus import EventBus
 from hilo.projections.runner import PROJECTIONS, catch_up, rebuild
 from hilo.replay import replay
 from hilo.settings import HiloSettings
+from hilo.testing import TEST_MASTER_KEY
 from services.flows.app import build
 from services.recorder.app import build as build_recorder
 from tests.flows.conftest import (
@@ -74,7 +75,7 @@ async def test_a_replay_sends_nothing_new_and_the_read_model_rebuilds_the_same(
     assert await _stored(pool, "reply.ready") == stored_replies
     assert len(api.calls) == 1
 
-    await catch_up(pool, PROJECTIONS["flow_sessions"])
+    await catch_up(pool, PROJECTIONS["flow_sessions"], codec=bus.codec)
     live = await _sessions(pool)
     assert len(live) == 1
     session = live[0]
@@ -88,10 +89,10 @@ async def test_a_replay_sends_nothing_new_and_the_read_model_rebuilds_the_same(
         "plan": "Premium",
         "notes": "nada",
     }
-    await rebuild(pool, PROJECTIONS["flow_sessions"])
+    await rebuild(pool, PROJECTIONS["flow_sessions"], codec=bus.codec)
     assert await _sessions(pool) == live
 
-    await catch_up(pool, PROJECTIONS["conversations"])
+    await catch_up(pool, PROJECTIONS["conversations"], codec=bus.codec)
     doc = await pool.fetchval("SELECT doc FROM proj_conversations WHERE conversation = $1", CONTACT)
     asked = [i for i in doc["items"].values() if i.get("flow")]
     answered = [i for i in doc["items"].values() if i.get("flow_answer")]
@@ -112,6 +113,7 @@ def _serve(settings: HiloSettings, flows_dir: Path, log: Path) -> subprocess.Pop
         HILO_NATS_URL=settings.require_nats_url(),
         HILO_DATABASE_URL=settings.require_database_url(),
         HILO_NAMESPACE=settings.namespace,
+        HILO_MASTER_KEY=TEST_MASTER_KEY,
         HILO_HTTP_PORT="0",
         HILO_FLOWS_DIR=str(flows_dir),
         HILO_TIMEZONE="Europe/Madrid",

@@ -12,7 +12,7 @@ import httpx
 from hilo.bus import EventBus
 from hilo.flowdefs import Text, load_flows
 from hilo.outbox import Outbox
-from schemas import FlowSessionCompleted, ReplyReady, registry
+from schemas import FlowSessionCompleted, ReplyReady
 from services.flows.engine import FlowEngine
 from services.flows.session import ApiAnswer, Session, api_payload
 from services.flows.store import FlowStore
@@ -56,7 +56,7 @@ async def test_a_round_whose_2xx_was_recorded_is_applied_without_a_second_call(
         await engine.tick()
     assert api.calls == []
     rows = await pool.fetch("SELECT payload FROM hilo_outbox WHERE owner = 'flows' ORDER BY id")
-    published = [registry.decode_json(r["payload"]) for r in rows]
+    published = [await bus.decode(r["payload"]) for r in rows]
     assert [e.text for e in published if isinstance(e, ReplyReady)] == ["Hecho."]
     assert len([e for e in published if isinstance(e, FlowSessionCompleted)]) == 1
 

@@ -136,7 +136,7 @@ async def test_from_the_keyword_through_the_router_to_the_outside_apis_final_mes
         ("analyzer", "flow_ended"),
     ]
     assert [c.body["round"] for c in api.calls] == [1, 2]
-    await catch_up(pool, PROJECTIONS["flow_sessions"])
+    await catch_up(pool, PROJECTIONS["flow_sessions"], codec=bus.codec)
     row = await pool.fetchrow("SELECT * FROM proj_flow_sessions WHERE contact = $1", CONTACT)
     assert row is not None and row["state"] == "completed" and row["round"] == 2
     assert row["answers"]["plan"] == "Premium" and row["answers"]["rooms"] == 4

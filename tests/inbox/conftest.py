@@ -16,6 +16,7 @@ import pytest_asyncio
 
 from hilo.bus import EventBus
 from hilo.settings import HiloSettings
+from hilo.store.eventstore import EventStore
 from hilo.testing import eventually
 from schemas import Event, MessageReceived
 from services.inbox import accounts
@@ -64,6 +65,16 @@ class Stack:
 
     def agent(self) -> httpx.AsyncClient:
         return self.client(self.agent_token)
+
+    @property
+    def store(self) -> EventStore:
+        """The event store, read as the services read it (sealed events opened)."""
+        return EventStore(self.pool, self.bus.codec)
+
+    async def stored(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every stored event (of a type) in clear, in order."""
+        records = await self.store.read_all(limit=100_000, types=[kind] if kind else None)
+        return [r.clear for r in records]
 
     async def publish(self, *events: Event) -> None:
         for event in events:

@@ -34,12 +34,12 @@ async def answering(stack: Stack, tmp_path: Path) -> AsyncIterator[None]:
 
 
 async def sent_texts(stack: Stack) -> list[tuple[str, str | None]]:
-    rows = await stack.pool.fetch(
-        "SELECT r.data->>'author', s.data->>'text' FROM events s"
-        " JOIN events r ON r.type = 'reply.ready' AND r.data->>'reply_id' = s.data->>'reply_id'"
-        " WHERE s.type = 'message.sent' ORDER BY s.position"
-    )
-    return [(r[0], r[1]) for r in rows]
+    authors = {r["reply_id"]: r["author"] for r in await stack.stored("reply.ready")}
+    return [
+        (authors[s["reply_id"]], s["text"])
+        for s in await stack.stored("message.sent")
+        if s["reply_id"] in authors
+    ]
 
 
 async def test_a_persons_reply_reaches_the_outbox_after_the_bots(
@@ -78,10 +78,11 @@ async def test_a_persons_reply_reaches_the_outbox_after_the_bots(
 
 
 async def stored(stack: Stack, kind: str, **fields: str) -> list[dict[str, Any]]:
-    rows = await stack.pool.fetch(
-        "SELECT data FROM events WHERE type = $1 AND stream = $2 ORDER BY position", kind, CONTACT
-    )
-    return [r[0] for r in rows if all(r[0].get(k) == v for k, v in fields.items())]
+    return [
+        data
+        for data in await stack.stored(kind)
+        if data["conversation"] == CONTACT and all(data.get(k) == v for k, v in fields.items())
+    ]
 
 
 async def test_takeover_silences_the_bot_until_handback(stack: Stack, tmp_path: Path) -> None:

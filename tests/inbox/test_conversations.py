@@ -152,7 +152,8 @@ async def test_one_conversation_and_its_read_mark(stack: Stack) -> None:
 async def test_a_person_answers_and_the_timeline_names_them(stack: Stack) -> None:
     await seed(stack)
     hello = await stack.pool.fetchval(
-        "SELECT event_id FROM events WHERE type = 'message.received' AND stream = $1", CONTACT
+        "SELECT event_id FROM events WHERE type = 'message.received' AND stream = $1",
+        stack.store.stream_of(CONTACT),
     )
     routed = MessageRouted(
         conversation=CONTACT,
@@ -179,10 +180,8 @@ async def test_a_person_answers_and_the_timeline_names_them(stack: Stack) -> Non
         reply_event_id = derived_id(uuid.UUID(reply_id), "reply.ready")
 
         async def stored() -> dict[str, object] | None:
-            data: dict[str, object] | None = await stack.pool.fetchval(
-                "SELECT data FROM events WHERE event_id = $1", reply_event_id
-            )
-            return data
+            record = await stack.store.get(reply_event_id)
+            return record.clear if record else None
 
         data = await eventually(stored)
         assert data["author"] == "human" and data["operator"] == "token:agent-script"

@@ -118,10 +118,8 @@ async def test_flows_and_their_sessions(stack: Stack) -> None:
         assert reset.status_code == 202
 
         async def published() -> list[dict[str, Any]] | None:
-            rows = await stack.pool.fetch(
-                "SELECT data FROM events WHERE type LIKE 'flow.%' ORDER BY position"
-            )
-            return [r[0] for r in rows] if len(rows) == 2 else None
+            rows = [d for d in await stack.stored() if d["type"].startswith("flow.")]
+            return rows if len(rows) == 2 else None
 
         start_event, reset_event = await eventually(published)
     assert start_event["type"] == "flow.start_requested"

@@ -214,7 +214,7 @@ async def test_a_rebuild_gives_the_rows_the_live_projector_made(stack: Stack) ->
     assert len(live["proj_inbox_conversations"]) == 2 and live["proj_inbox_daily"]
     async with stack.pool.acquire() as conn:
         await conn.execute("UPDATE proj_inbox_daily SET value = value + 100")
-    count = await rebuild(stack.pool, PROJECTIONS["inbox"])
+    count = await rebuild(stack.pool, PROJECTIONS["inbox"], codec=stack.bus.codec)
     assert count >= len(events)
     assert await _rows(stack.pool) == live
 

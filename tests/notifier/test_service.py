@@ -274,10 +274,11 @@ async def test_duplicate_and_replayed_reply_send_one_message(
         await bus.publish(answer)
         await published.wait_for("message.sent")
         # A replay: same event, a new JetStream message id, the replay header.
+        sealed = await bus.seal(answer)
         for n in range(2):
             await bus.publish_raw(
-                answer.subject and bus.naming.subject(answer.type, answer.conversation),
-                answer.to_json(),
+                bus.naming.subject(answer.type, sealed.stream),
+                sealed.json.encode(),
                 event_id=f"replay-{n}-{answer.event_id}",
                 event_type=answer.type,
                 headers={"Hilo-Replay": "1"},
@@ -286,8 +287,8 @@ async def test_duplicate_and_replayed_reply_send_one_message(
     # And after a restart, the same again.
     async with notifier("twilio"):
         await bus.publish_raw(
-            bus.naming.subject(answer.type, answer.conversation),
-            answer.to_json(),
+            bus.naming.subject(answer.type, sealed.stream),
+            sealed.json.encode(),
             event_id=f"replay-late-{answer.event_id}",
             event_type=answer.type,
         )
@@ -384,13 +385,7 @@ async def test_opt_out_blocks_until_opt_in_with_one_confirmation_each(
         await bus.publish(blocked_reply)
         [blocked] = await published.wait_for("message.blocked")
         # The same STOP again (a replay) confirms nothing new.
-        await bus.publish_raw(
-            bus.naming.subject(stop.type, stop.conversation),
-            stop.to_json(),
-            event_id=f"replay-{stop.event_id}",
-            event_type=stop.type,
-            headers={"Hilo-Replay": "1"},
-        )
+        await bus.publish_stored(stop.model_dump(mode="json"), replay_id="again")
         await bus.publish(inbound("Darme de ALTA", ago=timedelta(minutes=1)))
         [opted_in] = await published.wait_for("contact.opted_in")
         await published.wait_for("message.sent", count=2)

@@ -68,9 +68,11 @@ async def routed_once(published: Published, event: MessageReceived) -> MessageRo
     return await eventually(found)
 
 
-async def outbox_rows(pool: asyncpg.Pool, contact: str) -> int:
+async def outbox_rows(pool: asyncpg.Pool, contact: str, bus: EventBus) -> int:
+    """The router's outbox rows of the contact (kept under the contact's pseudonym)."""
     count = await pool.fetchval(
-        "SELECT count(*) FROM hilo_outbox WHERE owner = 'router' AND conversation = $1", contact
+        "SELECT count(*) FROM hilo_outbox WHERE owner = 'router' AND conversation = $1",
+        bus.stream_of(contact),
     )
     return int(count)
 
@@ -120,7 +122,7 @@ async def test_a_replay_of_everything_re_reads_the_decisions(
         for fact in facts:
             await bus.publish(fact)
         await routed_once(published, facts[-1])  # type: ignore[arg-type]
-        decided = await outbox_rows(pool, contact)
+        decided = await outbox_rows(pool, contact, bus)
         assignments = {r.message_event_id: r.answerer for r in published.distinct("message.routed")}
 
     # A restart, then every fact and every decision replayed as `hilo replay` does.
@@ -131,7 +133,7 @@ async def test_a_replay_of_everything_re_reads_the_decisions(
         await bus.publish(marker)
         assert (await routed_once(published, marker)).answerer == "flow"
 
-    assert await outbox_rows(pool, contact) == decided + 1
+    assert await outbox_rows(pool, contact, bus) == decided + 1
     again = {r.message_event_id: r.answerer for r in published.distinct("message.routed")}
     assert {k: again[k] for k in assignments} == assignments
     assert [a for a in assignments.values()] == ["analyzer", "voice_agent", "flow"]

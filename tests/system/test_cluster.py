@@ -19,13 +19,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from hilo.cli.connect import database
+from hilo.cli.connect import codec, database
 from hilo.embedded import free_port
 from hilo.settings import HiloSettings
+from hilo.store.eventstore import EventStore
 from hilo.testing import eventually
 from services.ingest.files import simulator_token
 from services.ingest.signatures import twilio_signature
@@ -68,9 +68,9 @@ async def _send(http: httpx.AsyncClient, base: str, token: str, contact: str, te
     raise AssertionError(f"ingest never accepted {form['MessageSid']}: {refusals[-3:]}")
 
 
-async def _events(pool: asyncpg.Pool, kind: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch("SELECT data FROM events WHERE type = $1 ORDER BY position", kind)
-    return [dict(r["data"]) for r in rows]
+async def _events(store: EventStore, kind: str) -> list[dict[str, Any]]:
+    """The stored events of a type in clear (opened with the stack's development key)."""
+    return [r.clear for r in await store.read_all(limit=100_000, types=[kind])]
 
 
 @pytest.mark.timeout(600)
@@ -107,7 +107,7 @@ async def test_a_node_and_a_replica_killed_under_load_lose_and_double_nothing(
                     sent[contact].append(sid)
 
             load = asyncio.gather(*(converse(c) for c in contacts))
-            await eventually(lambda: _sent_some(sent, CONVERSATIONS), timeout=60)
+            await eventually(lambda: _sent_some(sent, CONVERSATIONS), timeout=180)
             # Under load: one NATS node and one analyzer replica die, as in a crash.
             [node] = _pids(f"{data_dir}/nats-cluster/n2/nats.conf")
             os.kill(node, signal.SIGKILL)
@@ -118,11 +118,12 @@ async def test_a_node_and_a_replica_killed_under_load_lose_and_double_nothing(
 
         settings = HiloSettings(data_dir=data_dir)
         async with database(settings) as pool:
+            store = EventStore(pool, codec(settings, pool))
 
             async def everyone_answered() -> bool:
-                received = await _events(pool, "message.received")
-                sent_events = await _events(pool, "message.sent")
-                replies = await _events(pool, "reply.ready")
+                received = await _events(store, "message.received")
+                sent_events = await _events(store, "message.sent")
+                replies = await _events(store, "reply.ready")
                 answered = {m for r in replies for m in r["in_reply_to"]}
                 return (
                     len(received) >= CONVERSATIONS * ROUNDS
@@ -131,9 +132,9 @@ async def test_a_node_and_a_replica_killed_under_load_lose_and_double_nothing(
                 )
 
             await eventually(everyone_answered, timeout=180, interval=1)
-            received = await _events(pool, "message.received")
-            replies = await _events(pool, "reply.ready")
-            sent_events = await _events(pool, "message.sent")
+            received = await _events(store, "message.received")
+            replies = await _events(store, "reply.ready")
+            sent_events = await _events(store, "message.sent")
     finally:
         stack.send_signal(signal.SIGINT)
         await asyncio.to_thread(stack.wait, 120)

@@ -102,7 +102,7 @@ async def test_simulated_whatsapp_conversation_schedules_and_gets_replies(tmp_pa
             sent = [r for r in _outbound(doc) if r.get("status") == "sent"]
             return doc if len(sent) >= 3 else None
 
-        doc = await eventually(scheduled, timeout=60, interval=0.5)
+        doc = await eventually(scheduled, timeout=180, interval=0.5)
         async with httpx.AsyncClient(timeout=5) as client:
             ics = await client.get(f"http://127.0.0.1:{http_port + 4}/calendar/default.ics")
         answered = await _a_person_answers(env, _outbound(doc)[-1]["text"])
@@ -161,4 +161,4 @@ async def _a_person_answers(
             mine = [i for i in _outbound(doc or {"timeline": []}) if i.get("author") == "human"]
             return mine[0] if mine and mine[0].get("status") == "sent" else None
 
-        return listed, await eventually(delivered, timeout=60, interval=0.5)
+        return listed, await eventually(delivered, timeout=180, interval=0.5)

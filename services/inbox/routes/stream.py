@@ -12,11 +12,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends
 from nats.aio.msg import Msg
 from sse_starlette.sse import EventSourceResponse
 
+from hilo.privacy.sealing import Opened
+from schemas import EventDecodeError
 from services.inbox import feed
 from services.inbox.auth import CurrentOperator
 from services.inbox.routes.common import AUTH_ERRORS
@@ -38,13 +39,17 @@ async def stream(operator: CurrentOperator, state: Annotated[Inbox, Depends(inbo
     queue: asyncio.Queue[dict[str, object]] = asyncio.Queue(QUEUE_SIZE)
 
     async def keep(msg: Msg) -> None:
+        # Events travel sealed: opened here with the service's keys; a forgotten contact's
+        # events (or a broken one) show nothing.
         try:
-            data = orjson.loads(msg.data)
-        except orjson.JSONDecodeError:
+            opened = await bus.open_json(msg.data)
+        except EventDecodeError:
+            return
+        if not isinstance(opened, Opened):
             return
         if queue.full():
             queue.get_nowait()
-        queue.put_nowait(feed.item(data))
+        queue.put_nowait(feed.item(opened.data))
 
     subscriptions = [
         await bus.nc.subscribe(bus.naming.type_filter(t), cb=keep)
