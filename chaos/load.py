@@ -47,6 +47,8 @@ QUESTION_WAIT_SECONDS = 90.0
 # messages (keyword, two answers).
 STEPS = {"text": 50, "voice": 12, "call": 8, "flow": 10, "operator": 12}
 FLOW_MESSAGES = 3
+# Status callbacks posted at once.
+STATUS_BATCH = 20
 TEXTS = (
     "Hola, ¿tenéis cita el viernes a las 10?",
     "¿Cuál es vuestro horario?",
@@ -144,11 +146,19 @@ class Load:
     # What each contact is doing now (progress lines, and a stalled run's diagnosis).
     doing: dict[str, str] = field(default_factory=dict)
     _note: str = ""
+    _per_contact: Counter[str] = field(default_factory=Counter)
+    _counted: int = 0
 
     async def run(self) -> None:
         self._note = self._voice_note()
-        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as http:
-            statuses = asyncio.create_task(self._statuses(http))
+        # Contacts and statuses each with their own connections: thousands of statuses queued
+        # at once (ingest was down a while) must not stand in front of the contacts' messages.
+        contacts = httpx.Limits(max_connections=len(self.scripts) + 10)
+        async with (
+            httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=contacts) as http,
+            httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as status_http,
+        ):
+            statuses = asyncio.create_task(self._statuses(status_http))
             try:
                 await asyncio.gather(
                     *(
@@ -156,7 +166,7 @@ class Load:
                         for contact, steps in self.scripts.items()
                     )
                 )
-                await self._report_statuses(http)  # the replies' statuses still unreported
+                await self._report_statuses(status_http)  # the replies' still unreported
             finally:
                 statuses.cancel()
 
@@ -195,8 +205,12 @@ class Load:
                 await eventually(asked, timeout=QUESTION_WAIT_SECONDS, interval=0.1)
 
     def _received(self, contact: str) -> int:
-        to = f"whatsapp:{contact}"
-        return sum(1 for m in self.providers.twilio.twilio_messages if m["to"] == to)
+        """How many messages the contact got so far (counted as the stand-in's list grows)."""
+        created = self.providers.twilio.twilio_messages
+        for message in created[self._counted :]:
+            self._per_contact[message["to"]] += 1
+        self._counted = len(created)
+        return self._per_contact[f"whatsapp:{contact}"]
 
     # --- the requests --------------------------------------------------------------------
 
@@ -280,7 +294,11 @@ class Load:
     async def _report_statuses(self, http: httpx.AsyncClient) -> None:
         reported = {sid for sid, _ in self.ledger.statuses}
         fresh = [m for m in list(self.providers.twilio.twilio_messages) if m["sid"] not in reported]
-        await asyncio.gather(*(self._status(http, m, "delivered") for m in fresh))
+        # A few at a time, as a provider's callbacks come: a crowd of queued requests makes
+        # httpx's pool slow (it rescans every waiting request) and starves the contacts.
+        for start in range(0, len(fresh), STATUS_BATCH):
+            batch = fresh[start : start + STATUS_BATCH]
+            await asyncio.gather(*(self._status(http, m, "delivered") for m in batch))
 
     async def _status(self, http: httpx.AsyncClient, message: dict[str, Any], status: str) -> None:
         form = {

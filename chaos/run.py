@@ -112,6 +112,8 @@ class Report:
             f"replies                {figures.get('replies', 0):>7}  (sent {figures.get('sent')},"
             f" failed {figures.get('failed')}, blocked {figures.get('blocked')};"
             f" the provider stand-in received {figures.get('provider_received')})",
+            f"flow API calls         {figures.get('flow_api_calls', 0):>7}"
+            f"  ({figures.get('flow_api_retried')} retried with the same Idempotency-Key)",
             f"lost                   {self.verdict.lost:>7}",
             f"doubled                {self.verdict.doubled:>7}",
             f"out of order           {self.verdict.out_of_order:>7}",

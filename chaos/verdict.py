@@ -59,6 +59,8 @@ class Facts:
     # message.sent: the provider's message id → reply_id.
     sent: dict[str, uuid.UUID] = field(default_factory=dict)
     sent_per_reply: Counter[uuid.UUID] = field(default_factory=Counter)
+    # The provider's message id → how many message.sent name it (one reply each, or lost).
+    sent_ids: Counter[str] = field(default_factory=Counter)
 
     async def read(self, store: EventStore) -> None:
         async for page in store.iterate_all(self.position, types=READ):
@@ -81,6 +83,7 @@ class Facts:
             self.outcomes[event.reply_id].append(kind)
             if kind == "message.sent":
                 self.sent[event.provider_message_id] = event.reply_id
+                self.sent_ids[event.provider_message_id] += 1
                 self.sent_per_reply[event.reply_id] += 1
 
     def waiting_for(self, ledger: Ledger) -> int:
@@ -216,6 +219,11 @@ def judge(facts: Facts, ledger: Ledger, providers: Providers) -> Verdict:
         "lost",
     )
     check(
+        "replies recorded as sent with another reply's message (the contact never got them)",
+        [sid for sid, n in facts.sent_ids.items() for _ in range(n - 1)],
+        "lost",
+    )
+    check(
         "replies sent more than once",
         [r for r, n in facts.sent_per_reply.items() if n > 1],
         "doubled",
@@ -232,13 +240,15 @@ def judge(facts: Facts, ledger: Ledger, providers: Providers) -> Verdict:
         got = sorted(written, key=place.__getitem__)
         late += [reply for reply, expected in zip(got, written, strict=True) if reply != expected]
     check("replies sent out of their conversation's order", late, "order")
-    # The flow's outside API: one call per session and round.
-    rounds = Counter(
-        (call.body.get("session_id"), call.body.get("round")) for call in providers.flow_api.calls
-    )
+    # The flow's outside API: one Idempotency-Key per session and round (a call retried after
+    # a crash carries the same key, which is how the API knows it for the same answer).
+    keys: dict[tuple[Any, Any], set[str]] = defaultdict(set)
+    for call in providers.flow_api.calls:
+        round_of = (call.body.get("session_id"), call.body.get("round"))
+        keys[round_of].add(call.headers.get("idempotency-key", ""))
     check(
-        "flow answers POSTed twice for a round",
-        [key for key, n in rounds.items() if n > 1],
+        "flow answers POSTed for a round under two Idempotency-Keys",
+        [key for key, found in keys.items() if len(found) > 1],
         "doubled",
     )
     kinds = Counter(kind for outcome in facts.outcomes.values() for kind in outcome)
@@ -250,6 +260,7 @@ def judge(facts: Facts, ledger: Ledger, providers: Providers) -> Verdict:
         provider_received=len(received),
         conversations=len(by_conversation),
         flow_api_calls=len(providers.flow_api.calls),
+        flow_api_retried=len(providers.flow_api.calls) - len(keys),
     )
     return verdict
 
