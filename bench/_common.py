@@ -72,6 +72,13 @@ async def connect_bus(settings: HiloSettings) -> EventBus:
     return await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
 
 
+async def close_bus(bus: EventBus) -> None:
+    """Close a bus from :func:`connect_bus` and its keys' connections."""
+    await bus.close()
+    if bus.codec is not None:
+        await bus.codec.keyring.pool.close()
+
+
 async def rate(
     operation: Callable[[T], Awaitable[int]], prepare: Callable[[], T], rounds: int = 3
 ) -> float:

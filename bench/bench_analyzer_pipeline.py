@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _common import connect_bus, percentile, print_table, servers, service_settings
+from _common import close_bus, connect_bus, percentile, print_table, servers, service_settings
 from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -94,7 +94,7 @@ async def pipeline_latencies(
         started = time.perf_counter()
         await asyncio.gather(*(talk(i) for i in range(conversations)))
         elapsed = time.perf_counter() - started
-    await bus.close()
+    await close_bus(bus)
     return latencies, len(latencies) / elapsed
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import connect_bus, percentile, print_table, servers, service_settings
+from _common import close_bus, connect_bus, percentile, print_table, servers, service_settings
 from nats.aio.msg import Msg
 from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz
@@ -222,7 +222,7 @@ async def reply_latencies(settings: HiloSettings, profile: str) -> list[float]:
 
     async with service.running(settings, http=False):
         await asyncio.gather(*(talk(i) for i in range(CONVERSATIONS)))
-    await bus.close()
+    await close_bus(bus)
     return latencies
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import asyncpg
 import yaml
-from _common import connect_bus, percentile, print_table, servers, service_settings
+from _common import close_bus, connect_bus, percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -148,7 +148,7 @@ async def run(settings: HiloSettings) -> dict[str, float]:
             latencies.append(mine()[seen] - started)
             seen += 1
     await pool.close()
-    await bus.close()
+    await close_bus(bus)
     return {
         "rate": statistics.median(rates),
         "floor": statistics.median(floor_rates),

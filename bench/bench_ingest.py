@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import connect_bus, percentile, print_table, servers, service_settings
+from _common import close_bus, connect_bus, percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -169,7 +169,7 @@ async def raw_publishes(settings: HiloSettings) -> dict[str, float]:
                 rates.append(PER_ROUND / (time.perf_counter() - started))
                 latencies.extend(spent)
     finally:
-        await bus.close()
+        await close_bus(bus)
     return _summary(rates, latencies)
 
 

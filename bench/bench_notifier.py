@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from _common import connect_bus, percentile, print_table, servers, service_settings
+from _common import close_bus, connect_bus, percentile, print_table, servers, service_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -113,7 +113,7 @@ async def notifier_runs(settings: HiloSettings, standins: ProviderStandIns) -> d
             await bus.publish(reply(n % CONVERSATIONS, f"latencia {n}"))
             await wait_until(lambda b=before: len(standins.twilio_requests) > b)
             latencies.append(standins.twilio_requests[before].at - started)
-    await bus.close()
+    await close_bus(bus)
     return {
         "rate": statistics.median(rates),
         "p50": percentile(latencies, 0.5) * 1000,

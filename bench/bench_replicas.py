@@ -45,7 +45,7 @@ SERVICES = ("router", "analyzer", "notifier")
 
 async def sealing(database_url: str) -> EventCodec:
     """Contacts' events are sealed as the services seal them (keys in this database)."""
-    pool = await create_pool(database_url, max_size=2)
+    pool = await create_pool(database_url, min_size=0, max_size=2)
     return codec_for(decode_master_key(TEST_MASTER_KEY), pool)
 
 
@@ -140,6 +140,8 @@ async def answered_per_second(
         return CONVERSATIONS / (time.perf_counter() - started)
     finally:
         await bus.close()
+        if bus.codec is not None:
+            await bus.codec.keyring.pool.close()
         for child in children:
             child.terminate()
         for child in children:
@@ -164,6 +166,7 @@ async def main() -> None:
         codec = await sealing(keys_url)
         one = await publish_latencies(single.url, codec)
         three = await publish_latencies(cluster_url, codec)
+        await codec.keyring.pool.close()
         rates = {}
         for replicas in (1, 2, 3):
             database_url = await ensure_database(server_uri, f"{DATABASE_NAME}_r{replicas}")

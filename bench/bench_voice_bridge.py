@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from _common import connect_bus, percentile, print_table, servers, service_settings
+from _common import close_bus, connect_bus, percentile, print_table, servers, service_settings
 from nats.aio.msg import Msg
 from websockets.asyncio.client import connect
 
@@ -116,7 +116,7 @@ async def bridge_rounds(settings: HiloSettings, standin: ElevenLabsStandIn) -> d
                 spent = seen[message.event_id] - sent[message.event_id] - agent_time
                 (added if round_number else opening).append(spent - QUIET_SECONDS)
         held = standin.open_connections
-    await bus.close()
+    await close_bus(bus)
     return {
         "rate": statistics.median(rates),
         "p50": percentile(added, 0.5) * 1000,

@@ -56,6 +56,7 @@ from schemas.messages import (
 from schemas.operators import ConversationReadMarked, TaskEdited
 from schemas.privacy import ContactDataErased, ContactForgotten, Personal, PersonalData, Transcript
 from schemas.registry import EventDecodeError, EventRegistry, UnknownEvent
+from schemas.retention import AudioExpired, TranscriptExpired
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     MessageReceived,
@@ -103,6 +104,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TaskEdited,
     ContactForgotten,
     ContactDataErased,
+    AudioExpired,
+    TranscriptExpired,
 )
 
 registry = EventRegistry()
@@ -112,6 +115,7 @@ __all__ = [
     "ALL_EVENTS",
     "BUSINESS_STREAM",
     "AgentReplyFailed",
+    "AudioExpired",
     "AudioTranscribed",
     "AudioTranscriptionFailed",
     "BusinessProfileLoaded",
@@ -170,6 +174,7 @@ __all__ = [
     "TaskUpdated",
     "TemplateRef",
     "Transcript",
+    "TranscriptExpired",
     "TranscriptSegment",
     "UnknownEvent",
     "conversation_token",

@@ -35,6 +35,8 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(simulate_app, name="simulate")
 flows_app = typer.Typer(no_args_is_help=True, help="Question flows (files in HILO_FLOWS_DIR).")
 app.add_typer(flows_app, name="flows")
+retention_app = typer.Typer(no_args_is_help=True, help="How long audio and transcripts are kept.")
+app.add_typer(retention_app, name="retention")
 
 
 def _settings() -> HiloSettings:
@@ -407,6 +409,19 @@ def reanalyze(
     from hilo.cli.reanalyze import reanalyze as run_reanalyze
 
     run_reanalyze(_settings(), contact)
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would expire; change nothing.")
+    ] = False,
+) -> None:
+    """Expire audio and transcripts older than their retention now (the transcriber does it
+    every TRANSCRIBER_RETENTION_INTERVAL_SECONDS); prints what it did or would do."""
+    from hilo.cli.retention import run as run_retention
+
+    run_retention(_settings(), dry_run)
 
 
 @flows_app.command("validate")

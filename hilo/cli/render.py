@@ -76,19 +76,42 @@ def _local(text: Any, zone: ZoneInfo) -> str:
     return local_time(moment, zone)
 
 
-def _describe(item: dict[str, Any], zone: ZoneInfo) -> tuple[str, str]:
+# What retention left of a recording, in the contact's language (English unless Spanish).
+EXPIRED = {
+    ("transcript", "en"): "transcript expired after {n} days",
+    ("transcript", "es"): "transcripción caducada tras {n} días",
+    ("audio", "en"): "audio deleted after {n} days",
+    ("audio", "es"): "audio borrado tras {n} días",
+}
+
+
+def expired_note(what: str, expiry: dict[str, Any], language: str | None) -> str:
+    template = EXPIRED[(what, "es" if language == "es" else "en")]
+    return template.format(n=expiry.get("retention_days"))
+
+
+def _describe(item: dict[str, Any], zone: ZoneInfo, language: str | None = None) -> tuple[str, str]:
     kind = item["kind"]
+    audio_gone = item.get("audio_expired")
     if kind == "message":
         arrow = "←" if item.get("direction") == "inbound" else "→"
         text = item.get("text") or f"[{item.get('message_kind') or 'media'}]"
         transcript = item.get("transcript")
         if transcript:
-            text += f"  (voice note, {_transcript_detail(transcript)})"
+            text += f"  (voice note, {_transcript_detail(transcript, language)})"
+        if audio_gone:
+            text += f"  ({expired_note('audio', audio_gone, language)})"
         status = item.get("status")
         text += _flow_note(item)
         return f"{arrow} whatsapp", text + (f"  [{status}]" if status else "")
     if kind == "call":
-        return "☎ call", f"{item.get('status')}: {item.get('summary') or item.get('reason') or ''}"
+        text = f"{item.get('status')}: {item.get('summary') or item.get('reason') or ''}"
+        transcript = item.get("transcript")
+        if isinstance(transcript, dict) and transcript.get("status") == "expired":
+            text += f"  ({expired_note('transcript', transcript, language)})"
+        if audio_gone:
+            text += f"  ({expired_note('audio', audio_gone, language)})"
+        return "☎ call", text
     if kind == "intent":
         return "◆ intent", f"{item.get('intent')} / {item.get('sentiment')}: {item.get('summary')}"
     if kind == "calendar_event":
@@ -135,8 +158,10 @@ UNHEARD_REASONS = {
 }
 
 
-def _transcript_detail(transcript: dict[str, Any]) -> str:
+def _transcript_detail(transcript: dict[str, Any], language: str | None = None) -> str:
     status = transcript.get("status")
+    if status == "expired":
+        return expired_note("transcript", transcript, language)
     if status == "completed":
         return f"transcript completed: {transcript.get('text') or ''}"
     if status != "failed":
@@ -151,7 +176,8 @@ def conversation_table(doc: dict[str, Any], zone: ZoneInfo = UTC_ZONE) -> Table:
     """Times in the business's zone (hilo/business_time.py), each with its offset."""
     title = f"{doc['conversation']} {doc.get('contact_name') or ''}".strip()
     table = Table(f"at ({zone.key})", "what", "detail", title=title, show_lines=False)
+    language = (doc.get("latest_analysis") or {}).get("language")
     for item in timeline(doc):
-        what, detail = _describe(item, zone)
+        what, detail = _describe(item, zone, language)
         table.add_row(_local(item["at"], zone), what, detail)
     return table

@@ -102,6 +102,8 @@ class Keyring:
         # (pseudonym, scope) → (key, cached at); key id → (key or None when destroyed, at).
         self._by_scope: dict[tuple[str, str], tuple[DataKey, float]] = {}
         self._by_id: dict[uuid.UUID, tuple[DataKey | None, float]] = {}
+        # pseudonym → its cached (pseudonym, scope) and key ids: forgetting one is cheap.
+        self._of_contact: dict[str, set[tuple[str, str] | uuid.UUID]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         # How many invalidations this process has received (tests wait on it).
@@ -117,6 +119,9 @@ class Keyring:
         now = time.monotonic()
         self._by_scope[(key.pseudonym, key.scope)] = (key, now)
         self._by_id[key.key_id] = (key, now)
+        self._of_contact.setdefault(key.pseudonym, set()).update(
+            ((key.pseudonym, key.scope), key.key_id)
+        )
         return key
 
     def forget_cached(self, pseudonym: str | None = None) -> None:
@@ -124,11 +129,13 @@ class Keyring:
         if pseudonym is None:
             self._by_scope.clear()
             self._by_id.clear()
+            self._of_contact.clear()
             return
-        for scope_key in [k for k in self._by_scope if k[0] == pseudonym]:
-            del self._by_scope[scope_key]
-        for key_id in [i for i, (k, _) in self._by_id.items() if k and k.pseudonym == pseudonym]:
-            del self._by_id[key_id]
+        for entry in self._of_contact.pop(pseudonym, ()):
+            if isinstance(entry, tuple):
+                self._by_scope.pop(entry, None)
+            else:
+                self._by_id.pop(entry, None)
 
     def cached(self, pseudonym: str, scope: str = CONTACT_SCOPE) -> DataKey | None:
         entry = self._by_scope.get((pseudonym, scope))

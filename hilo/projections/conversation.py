@@ -154,6 +154,8 @@ def _message_received(doc: Doc, data: Data, position: int) -> None:
 
 def _audio_transcribed(doc: Doc, data: Data, position: int) -> None:
     item = _item(doc, f"message:{data['message_event_id']}", "message", data, position)
+    if (item.get("transcript") or {}).get("status") == "expired":
+        return  # let go already: a late copy of the transcript does not bring it back
     item["transcript"] = {
         "status": "completed",
         "text": data.get("text"),
@@ -167,13 +169,42 @@ def _audio_transcribed(doc: Doc, data: Data, position: int) -> None:
 def _audio_failed(doc: Doc, data: Data, position: int) -> None:
     item = _item(doc, f"message:{data['message_event_id']}", "message", data, position)
     transcript = item.get("transcript") or {}
-    if transcript.get("status") != "completed":
+    if transcript.get("status") not in ("completed", "expired"):
         item["transcript"] = {
             "status": "failed",
             "reason": data.get("reason"),
             "detail": data.get("detail"),
             "attempts": data.get("attempts"),
         }
+
+
+def _expired_item(doc: Doc, data: Data, position: int) -> dict[str, Any]:
+    """The voice note or call whose audio or transcript the retention job let go."""
+    if data.get("message_event_id"):
+        return _item(doc, f"message:{data['message_event_id']}", "message", data, position)
+    return _call_item(doc, data, position)
+
+
+def _expiry(data: Data) -> dict[str, Any]:
+    return {
+        "status": "expired",
+        "retention_days": data.get("retention_days"),
+        "at": data["occurred_at"],
+    }
+
+
+def _transcript_expired(doc: Doc, data: Data, position: int) -> None:
+    """The text goes; what is left says when and after how many days (retention)."""
+    item = _expired_item(doc, data, position)
+    item["transcript"] = _expiry(data)
+
+
+def _audio_expired(doc: Doc, data: Data, position: int) -> None:
+    """The player shows the audio is gone, and the page no longer offers to fetch it."""
+    item = _expired_item(doc, data, position)
+    item["audio_expired"] = _expiry(data)
+    if "audio" in item:
+        item["audio"] = {"status": "expired"}
 
 
 def _reply_item(doc: Doc, data: Data, position: int) -> dict[str, Any]:
@@ -247,6 +278,8 @@ def _call_item(doc: Doc, data: Data, position: int) -> dict[str, Any]:
 
 def _call_ended(doc: Doc, data: Data, position: int) -> None:
     item = _call_item(doc, data, position)
+    # A call's transcript is its turns; a dict in its place says it expired, and stays so.
+    expired = item.get("transcript") if isinstance(item.get("transcript"), dict) else None
     item.update(
         status="completed",
         direction=data.get("direction"),
@@ -257,6 +290,8 @@ def _call_ended(doc: Doc, data: Data, position: int) -> None:
         data_collection=data.get("data_collection", {}),
         agent_id=data.get("agent_id"),
     )
+    if expired is not None:
+        item["transcript"] = expired
 
 
 def _call_failed(doc: Doc, data: Data, position: int) -> None:
@@ -267,7 +302,8 @@ def _call_failed(doc: Doc, data: Data, position: int) -> None:
 
 def _call_audio(doc: Doc, data: Data, position: int) -> None:
     item = _call_item(doc, data, position)
-    item["audio"] = {"sha256": data.get("audio_sha256"), "path": data.get("audio_path")}
+    if "audio_expired" not in item:
+        item["audio"] = {"sha256": data.get("audio_sha256"), "path": data.get("audio_path")}
 
 
 def _intent_detected(doc: Doc, data: Data, position: int) -> None:
@@ -419,6 +455,8 @@ _FOLDERS: dict[str, Callable[[Doc, Data, int], None]] = {
     "call.ended": _call_ended,
     "call.failed": _call_failed,
     "call.audio_recorded": _call_audio,
+    "audio.expired": _audio_expired,
+    "transcript.expired": _transcript_expired,
     "intent.detected": _intent_detected,
     "calendar_event.scheduled": _calendar_event,
     "calendar_event.rescheduled": _calendar_event,

@@ -110,9 +110,9 @@ def _count(entry: Entry, day: str, metric: str, dimension: str = "", by: int = 1
     daily[key] = daily.get(key, 0) + by
 
 
-def _remember_text(doc: Doc, text: str | None) -> None:
+def _remember_text(doc: Doc, text: str | None) -> str | None:
     if not text or not text.strip():
-        return
+        return None
     texts: list[str] = doc["texts"]
     folded = fold_for_search(text.strip())
     texts.append(folded)
@@ -120,6 +120,14 @@ def _remember_text(doc: Doc, text: str | None) -> None:
     while len(texts) > 1 and total > SEARCH_TEXT_LIMIT:
         total -= len(texts.pop(0))
     doc["texts_size"] = total
+    return folded
+
+
+def _forget_text(doc: Doc, folded: str) -> None:
+    texts: list[str] = doc["texts"]
+    if folded in texts:
+        texts.remove(folded)
+        doc["texts_size"] = doc.get("texts_size", 0) - len(folded)
 
 
 def _active(entry: Entry, at: str, channel: str) -> None:
@@ -214,7 +222,25 @@ def _message_failed(entry: Entry, data: Data, at: str) -> None:
 
 
 def _audio_transcribed(entry: Entry, data: Data, at: str) -> None:
-    _remember_text(entry["doc"], data.get("text"))
+    doc = entry["doc"]
+    folded = _remember_text(doc, data.get("text"))
+    if folded is not None:
+        # Kept by voice note so that its expiry can take it out of the search index again;
+        # only while the text is still among the searched ones.
+        searched = set(doc["texts"])
+        transcripts = doc.setdefault("transcript_texts", {})
+        transcripts[str(data["message_event_id"])] = folded
+        for key in [k for k, v in transcripts.items() if v not in searched]:
+            del transcripts[key]
+
+
+def _transcript_expired(entry: Entry, data: Data, at: str) -> None:
+    """Retention let the transcript go: search no longer finds the contact by its words."""
+    doc = entry["doc"]
+    message_id = data.get("message_event_id")
+    folded = doc.get("transcript_texts", {}).pop(str(message_id), None) if message_id else None
+    if folded is not None:
+        _forget_text(doc, folded)
 
 
 def _audio_failed(entry: Entry, data: Data, at: str) -> None:
@@ -359,6 +385,7 @@ _FOLDERS: dict[str, Callable[[Entry, Data, str], None]] = {
     "message.failed": _message_failed,
     "audio.transcribed": _audio_transcribed,
     "audio.transcription_failed": _audio_failed,
+    "transcript.expired": _transcript_expired,
     "conversation.read_marked": _read_marked,
     "call.ended": _call_ended,
     "call.failed": _call_failed,

@@ -20,6 +20,8 @@ AGENT_TYPES = frozenset(
         "message.failed",
         "message.blocked",
         "audio.transcribed",
+        "audio.expired",
+        "transcript.expired",
         "call.ended",
         "intent.detected",
         "task.created",

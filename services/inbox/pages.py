@@ -231,6 +231,9 @@ async def voice_note(contact: str, key: str, index: int, client: ApiClient) -> R
     found = (item or {}).get("media") or []
     if not 0 <= index < len(found):
         raise HTTPException(404, detail="no such voice note")
+    if (item or {}).get("audio_expired"):
+        # Retention let it go: Hilo no longer hands it out, even if the provider still has it.
+        raise HTTPException(410, detail="this voice note's audio was deleted after its retention")
     return await media.fetch(found[index], (item or {}).get("provider"))
 
 

@@ -8,6 +8,7 @@ import logging
 
 from hilo.service import Runtime, Service
 from services.ingest import handlers
+from services.ingest.expiry import ExpiredRecordings
 from services.ingest.files import simulator_token
 from services.ingest.handlers import Ingest
 from services.ingest.ledger import forget_older_than
@@ -40,11 +41,16 @@ def build(settings: IngestSettings | None = None) -> Service:
 
     @service.background
     async def prune(runtime: Runtime) -> None:
+        expired = ExpiredRecordings(runtime.db, runtime.settings.data_dir)
         while True:
             with contextlib.suppress(Exception):
                 forgotten = await forget_older_than(runtime.db, config.ingest_dedupe_retention_days)
                 if forgotten:
                     log.info("forgot %d old deliveries", forgotten)
+            try:
+                await expired.delete_new()
+            except Exception as exc:
+                log.warning("deleting expired recordings failed, retried later: %r", exc)
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     return service

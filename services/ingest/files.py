@@ -4,6 +4,8 @@
   at ``GET /media/{sha256}`` (with ``<sha256>.type`` beside it: the content type).
 - ``HILO_DATA_DIR/calls/<sha256>.mp3``: ElevenLabs call recordings (``call.audio_recorded``
   names them; the bytes never travel on the bus).
+- Both are deleted once the store holds their ``audio.expired`` (the retention job's, in the
+  transcriber): ``remove_recording``.
 - ``HILO_DATA_DIR/simulator-token``: the local signing secret shared by the simulator and
   ingest when no TWILIO_AUTH_TOKEN is configured (mode 0600).
 """
@@ -17,6 +19,8 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from hilo.privacy.pseudonyms import is_pseudonym
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -79,6 +83,26 @@ def find_media(data_dir: Path, sha256: str) -> tuple[Path, str] | None:
         if CONTENT_TYPE.match(declared):
             content_type = declared
     return path, content_type
+
+
+def remove_recording(data_dir: Path, sha256: str, contact: str | None = None) -> int:
+    """Delete what ingest keeps of these bytes (a call's recording, a simulated note and its
+    type, also in the contact's own media folder); return how many files went. Deleting
+    twice is harmless."""
+    if not SHA256_HEX.match(sha256):
+        return 0
+    folders = [media_folder(data_dir)]
+    if contact is not None and is_pseudonym(contact):
+        folders.append(media_folder(data_dir) / contact)
+    removed = 0
+    for path in (
+        calls_folder(data_dir) / f"{sha256}.mp3",
+        *(folder / name for folder in folders for name in (sha256, f"{sha256}.type")),
+    ):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def simulator_token(data_dir: Path) -> str:

@@ -10,5 +10,7 @@ SERVICE = ServiceInfo(
     publishes=(
         "audio.transcribed",
         "audio.transcription_failed",
+        "audio.expired",
+        "transcript.expired",
     ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import urlsplit
 
 import httpx
@@ -13,11 +14,14 @@ from schemas import MessageReceived
 from services.transcriber.addresses import AddressPolicy, guarded_client
 from services.transcriber.allowlist import HostAllowList
 from services.transcriber.backends import Backend, create_backend
+from services.transcriber.expiry import RetentionJob
 from services.transcriber.handlers import on_message_received
 from services.transcriber.media import MediaConfig, MediaFetcher
 from services.transcriber.pipeline import Pipeline
 from services.transcriber.settings import TranscriberSettings
 from services.transcriber.storage import AudioStore
+
+log = logging.getLogger(__name__)
 
 
 def media_config(config: TranscriberSettings) -> MediaConfig:
@@ -44,6 +48,16 @@ def media_client(config: TranscriberSettings) -> httpx.AsyncClient:
         origins = frozenset({(local.hostname.lower(), port)})
     policy = AddressPolicy(config.transcriber_allow_loopback, origins)
     return guarded_client(policy, timeout=config.transcriber_download_timeout_seconds)
+
+
+def retention_job(runtime: Runtime, config: TranscriberSettings) -> RetentionJob:
+    return RetentionJob(
+        runtime.db,
+        runtime.outbox,
+        AudioStore(runtime.settings.data_dir / "audio"),
+        config.retention,
+        runtime.codec,
+    )
 
 
 def build(settings: TranscriberSettings | None = None, backend: Backend | None = None) -> Service:
@@ -78,6 +92,23 @@ def build(settings: TranscriberSettings | None = None, backend: Backend | None =
             max_duration_seconds=config.transcriber_max_duration_seconds,
         )
         runtime.state.update(http=http, pipeline=pipeline, attempts=config.transcriber_attempts)
+
+    @service.background
+    async def keep_retention(runtime: Runtime) -> None:
+        """The retention job, every interval; one replica at a time does the work (its lock)."""
+        if config.retention.keeps_everything:
+            return
+        job = retention_job(runtime, config)
+        while True:
+            try:
+                # The last run's report, for whoever asks how it went (tests, a debugger).
+                runtime.state["retention"] = await job.run()
+            except Exception:
+                log.exception(
+                    "retention run failed; next try in %ss",
+                    config.transcriber_retention_interval_seconds,
+                )
+            await asyncio.sleep(config.transcriber_retention_interval_seconds)
 
     @service.on_shutdown
     async def stop(runtime: Runtime) -> None:

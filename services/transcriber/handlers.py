@@ -9,12 +9,18 @@ from schemas import MessageReceived
 from services.transcriber.failures import TranscriptionError, should_give_up
 from services.transcriber.outcomes import transcribed, transcription_failed
 from services.transcriber.pipeline import Pipeline
+from services.transcriber.store import RecordingStore
 
 log = logging.getLogger(__name__)
 
 
 async def on_message_received(event: MessageReceived, ctx: Context) -> None:
     if not event.has_audio:
+        return
+    if await RecordingStore().let_go(ctx.db, event.event_id):
+        # A replay of a note that retention let go: fetching or transcribing it again would
+        # bring back what expired.
+        log.info("voice note %s: expired, not transcribed again", event.event_id)
         return
     pipeline: Pipeline = ctx.state["pipeline"]
     attempts: int = ctx.state["attempts"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from hilo.settings import (
@@ -14,6 +14,7 @@ from hilo.settings import (
     StrList,
     TwilioCredentials,
 )
+from services.transcriber.retention import RetentionPolicy
 
 # WhatsApp's own limit for audio messages.
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
@@ -63,10 +64,33 @@ class TranscriberSettings(TwilioCredentials, MetaAccessToken, OpenAICredentials)
     transcriber_attempts: int = Field(default=4, ge=1)
     transcriber_retry_backoff_seconds: FloatList = Field(default_factory=lambda: [2.0, 10.0, 30.0])
 
+    # Retention (expiry.py): days to keep voice notes' audio files, e.g. 30; unset or empty
+    # keeps them forever.
+    transcriber_audio_retention_days: int | None = Field(default=None, ge=1)
+    # Days to keep transcripts (of voice notes and calls) readable, e.g. 90: older days' keys
+    # are destroyed, whole days at a time (UTC). Unset or empty keeps them forever.
+    transcriber_transcript_retention_days: int | None = Field(default=None, ge=1)
+    # How often the retention job runs (one replica at a time; `hilo retention run` by hand).
+    transcriber_retention_interval_seconds: float = Field(default=3600.0, gt=0)
+
     twilio_api_base: str = "https://api.twilio.com"
     graph_api_base: str = "https://graph.facebook.com"
     graph_api_version: str = "v20.0"
     openai_base_url: str | None = None
+
+    @field_validator(
+        "transcriber_audio_retention_days", "transcriber_transcript_retention_days", mode="before"
+    )
+    @classmethod
+    def _empty_is_forever(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            audio_days=self.transcriber_audio_retention_days,
+            transcript_days=self.transcriber_transcript_retention_days,
+        )
 
     @property
     def retry_backoff(self) -> tuple[float, ...]:

@@ -52,6 +52,18 @@ class AudioStore:
             raise
         return digest
 
+    def delete(self, sha256: str) -> bool:
+        """Remove a kept note; False when there was none (deleting twice is harmless)."""
+        try:
+            path = self.path_for(sha256)
+        except ValueError:
+            return False
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     async def aput(self, data: bytes) -> str:
         return await asyncio.to_thread(self.put, data)
 

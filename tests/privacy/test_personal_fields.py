@@ -84,6 +84,8 @@ NOT_PERSONAL_ANYWHERE: dict[str, str] = {
     "audio_path": "where the call's audio file is kept (a path made of ids, no number)",
     "size_bytes": "a size",
     "content_type": "a media type",
+    "recorded_at": "a time (when an expired recording was made)",
+    "retention_days": "a count of days",
 }
 
 # (event type, field) → why it is not personal, where the same name is personal elsewhere

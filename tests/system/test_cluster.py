@@ -55,7 +55,9 @@ async def _send(http: httpx.AsyncClient, base: str, token: str, contact: str, te
     )
     headers = {"X-Twilio-Signature": twilio_signature(token, base + WHATSAPP, form)}
     refusals: list[str] = []
-    for _ in range(120):  # as Twilio does: a refusal (503 while a node is down) is retried
+    # As Twilio does: a refusal (503 while a node is down or its stream elects a new leader,
+    # slow on a loaded machine) is retried, here for up to three minutes.
+    for _ in range(360):
         try:
             answer = await http.post(base + WHATSAPP, data=form, headers=headers)
         except httpx.HTTPError as exc:

@@ -92,3 +92,12 @@ def test_notes_are_kept_once_by_content(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [digest]
     assert store.get("0" * 64) is None
     assert store.get("../../etc/passwd") is None
+
+
+def test_a_kept_note_is_deleted_once(tmp_path: Path) -> None:
+    store = AudioStore(tmp_path)
+    digest = store.put(b"OggS note")
+    assert store.delete(digest) is True
+    assert store.get(digest) is None
+    assert store.delete(digest) is False  # already gone: harmless
+    assert store.delete("../../etc/passwd") is False

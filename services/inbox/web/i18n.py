@@ -114,6 +114,8 @@ SPANISH: dict[str, str] = {
     "Transcript": "Transcripción",
     "Transcribing…": "Transcribiendo…",
     "Transcription failed": "Falló la transcripción",
+    "Transcript expired after {n} days": "Transcripción caducada tras {n} días",
+    "Audio deleted after {n} days": "Audio borrado tras {n} días",
     "Call": "Llamada",
     "Summary": "Resumen",
     "Show the transcript": "Ver la transcripción",
