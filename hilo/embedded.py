@@ -184,6 +184,10 @@ class EmbeddedNats:
             self.process.wait()
 
 
+# Connections the embedded PostgreSQL accepts (its default is 100).
+MAX_CONNECTIONS = 300
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
@@ -201,13 +205,37 @@ class EmbeddedPostgres:
         from pgserver.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        fresh = not self._allow_enough_connections()
         try:
             server = get_server(str(self.data_dir.resolve()), cleanup_mode=None)
+            if fresh and self._allow_enough_connections():
+                # initdb just wrote the configuration: start once more to take the limit.
+                self.stop()
+                from pgserver.postgres_server import PostgresServer
+
+                PostgresServer._instances.pop(self.data_dir.resolve(), None)
+                server = get_server(str(self.data_dir.resolve()), cleanup_mode=None)
         except Exception as exc:
             raise EmbeddedServerError(f"embedded PostgreSQL did not start: {exc}") from exc
         self.server_uri = str(server.get_uri())
         self.pid = server.get_pid()
         return self.server_uri
+
+    def _allow_enough_connections(self) -> bool:
+        """Raise PostgreSQL's default of 100 connections in the configuration (once).
+
+        Every process of `hilo up` holds a pool, its keyring's connections and a partition
+        owner's session; a `--nats-cluster 3 --replicas …` stack peaked at 97 of 100.
+        Returns whether the configuration was there to edit (False before initdb).
+        """
+        conf = self.data_dir / "postgresql.conf"
+        if not conf.exists():
+            return False
+        setting = f"max_connections = {MAX_CONNECTIONS}"
+        if setting not in conf.read_text():
+            with conf.open("a") as out:
+                out.write(f"\n# hilo/embedded.py: one pool per service process\n{setting}\n")
+        return True
 
     def alive(self) -> bool:
         """Whether the postmaster still runs (one killed but not yet reaped does not)."""
