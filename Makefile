@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # The tested versions of every dependency of every extra, with hashes (`make lock` writes it).
 LOCK   := requirements.lock
-CODE   := hilo schemas services tests bench fuzz deploy/tools
+CODE   := hilo schemas services tests bench fuzz chaos deploy/tools
 # The web app's browser libraries (htmx, Chart.js; axe-core for the tests), from npm.
 WEB       := services/inbox/web
 WEB_STAMP := $(WEB)/node_modules/.installed-stamp
 
-.PHONY: run test lint audit deploy-lint manifests bench eval fuzz install lock lock-upgrade system-deps browser-deps clean
+.PHONY: run test lint audit deploy-lint manifests bench eval fuzz chaos install lock lock-upgrade system-deps browser-deps clean
 
 run: install
 	$(BIN)/hilo up
@@ -54,6 +54,12 @@ bench: install system-deps
 # prints requests tried, 5xx, hung requests and events published by invalid requests.
 fuzz: install
 	$(BIN)/python fuzz/run.py
+
+# Mixed traffic through `hilo up` while kill -9 hits every service, a PostgreSQL backend,
+# PostgreSQL and NATS in turn; prints messages, kills, lost, doubled, out of order, time.
+# `make chaos N=1000` for a shorter run (default 10,000; CHAOS_MESSAGES, CHAOS_SEED too).
+chaos: install
+	CHAOS_MESSAGES=$(or $(N),$(CHAOS_MESSAGES),10000) $(BIN)/python chaos/run.py
 
 eval: install
 	$(BIN)/python -m services.analyzer.evaluate data/analysis-dev.jsonl

@@ -5,7 +5,10 @@ worker, in order, while different conversations run side by side. An event is
 acked only after its handler returned; a failing handler gets the event again
 after a growing delay (before anything later in its conversation), and after
 ``max_deliver`` attempts the event goes to the dead-letter stream with the
-reason. A crashed process's unacked events come back after ``ack_wait``.
+reason. A crashed process's unacked events come back after ``ack_wait``, later than
+the newer events of their conversations: so the next process of the consumer first
+handles them again, in stream order, read from the stream (``_in_flight``), and their
+redelivery is then a duplicate that handlers absorb.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RawStreamMsg
+from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Histogram
 
 from hilo.bus import EventBus
@@ -32,6 +37,9 @@ log = logging.getLogger(__name__)
 HANDLED = Counter(
     "hilo_events_handled_total", "Events handled by consumers", ["consumer", "type", "outcome"]
 )
+# Past this many events between the ack floor and the last delivery, in-flight events are left
+# to JetStream's redelivery rather than read one by one.
+MAX_IN_FLIGHT_SCAN = 10_000
 HANDLE_SECONDS = Histogram("hilo_handler_seconds", "Time spent in one handler call", ["consumer"])
 
 
@@ -79,6 +87,9 @@ class Consumer:
         self.handler = handler
         self.durable = bus.naming.durable(spec.durable)
         self._stopping = asyncio.Event()
+        self._filters: list[str] = []
+        # Stream sequences handled from the stream at start-up: their redelivery is acked.
+        self._recovered: set[int] = set()
 
     async def declare(self) -> None:
         """Create or update the durable consumer; idempotent."""
@@ -91,6 +102,7 @@ class Consumer:
             filters = [naming.partition_filter(t, partition) for t in types]
             if partition == 0:  # what was stored before the stream was partitioned
                 filters += [naming.unpartitioned_filter(t) for t in types]
+        self._filters = filters
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
@@ -111,6 +123,62 @@ class Consumer:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def _in_flight(self) -> list[RawStreamMsg]:
+        """What a previous process of this consumer was given and never acked (it crashed),
+        in stream order. JetStream hands it back only after ``ack_wait`` but the newer events
+        of the same conversations at once: handled first, they keep each conversation in
+        order through a crash (a reply after a call's opener is not sent before it)."""
+        stream = self.bus.naming.events_stream
+        try:
+            info = await self.bus.js.consumer_info(stream, self.durable)
+        except Exception as exc:
+            log.warning(
+                "%s: no consumer info, in-flight events not recovered: %r", self.durable, exc
+            )
+            return []
+        first, last = info.ack_floor.stream_seq + 1, info.delivered.stream_seq
+        if not info.num_ack_pending or last < first:
+            return []
+        if last - first >= MAX_IN_FLIGHT_SCAN:
+            log.warning(
+                "%s: %d events since the ack floor, left to redelivery",
+                self.durable,
+                last - first + 1,
+            )
+            return []
+        found = []
+        for sequence in range(first, last + 1):
+            try:
+                raw = await self.bus.js.get_msg(stream, sequence)
+            except NotFoundError:
+                continue  # acked and removed, or past the stream's retention
+            if raw.subject and self._wants(raw.subject):
+                found.append(raw)
+        return found
+
+    def _wants(self, subject: str) -> bool:
+        return not self._filters or any(subject_matches(f, subject) for f in self._filters)
+
+    async def _recover(self) -> None:
+        for raw in await self._in_flight():
+            try:
+                event = await self.bus.decode(raw.data or b"")
+                delivery = Delivery(raw.subject or "", raw.seq or 0, 2, False, self.spec.durable)
+                await self.handler(event, delivery)
+            except Exception as exc:  # its redelivery retries it, with the usual back-off
+                log.warning("%s: in-flight event %s not handled: %r", self.durable, raw.seq, exc)
+            else:
+                self._recovered.add(delivery.stream_sequence)
+
+    async def _done_already(self, msg: Msg) -> bool:
+        """A redelivery of an event handled at start-up: acked, not handled again."""
+        sequence = msg.metadata.sequence.stream
+        if sequence not in self._recovered:
+            return False
+        self._recovered.discard(sequence)
+        await _quietly(msg.ack())
+        return True
+
     async def run(self) -> None:
         """Fetch continuously; each conversation's events go through one worker, in order.
 
@@ -120,6 +188,7 @@ class Consumer:
         conversation (a ``nak`` would let newer events of the conversation overtake it).
         """
         await self.declare()
+        await self._recover()
         sub = await self.bus.js.pull_subscribe_bind(
             self.durable, stream=self.bus.naming.events_stream
         )
@@ -165,6 +234,8 @@ class Consumer:
                     await asyncio.sleep(0.5)
                     continue
                 for msg in msgs:
+                    if await self._done_already(msg):
+                        continue
                     key = self._order_key(msg)
                     held[id(msg)] = msg
                     queues.setdefault(key, collections.deque()).append(msg)
@@ -295,8 +366,21 @@ class BatchConsumer(Consumer):
         super().__init__(bus, spec, _never_called)
         self.batch_handler = handler
 
+    async def _recover(self) -> None:
+        """The crashed process's batch first: the recorder keeps the stream's order."""
+        in_flight = await self._in_flight()
+        if in_flight:
+            try:  # the handler reads what a stored message and a delivered one share
+                rejected = await self.batch_handler(cast(Sequence[Msg], in_flight))
+            except Exception as exc:  # its redelivery retries it
+                log.warning("%s: in-flight batch not handled: %r", self.durable, exc)
+            else:  # the rejected ones go to dead letters when they are redelivered
+                refused = {id(msg) for msg, _ in rejected}
+                self._recovered = {m.seq or 0 for m in in_flight if id(m) not in refused}
+
     async def run(self) -> None:
         await self.declare()
+        await self._recover()
         sub = await self.bus.js.pull_subscribe_bind(
             self.durable, stream=self.bus.naming.events_stream
         )
@@ -310,7 +394,9 @@ class BatchConsumer(Consumer):
                     log.warning("%s: fetch failed: %r", self.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
-                await self.handle_batch(msgs)
+                fresh = [msg for msg in msgs if not await self._done_already(msg)]
+                if fresh:
+                    await self.handle_batch(fresh)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -340,6 +426,17 @@ class BatchConsumer(Consumer):
             else:
                 await self._dead_letter(msg, reason, msg.metadata.num_delivered or 1)
                 HANDLED.labels(self.spec.durable, event_type, "dead_letter").inc()
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` is one token, ``>`` one or more at the end."""
+    wanted, tokens = pattern.split("."), subject.split(".")
+    for n, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > n
+        if n >= len(tokens) or token not in ("*", tokens[n]):
+            return False
+    return len(wanted) == len(tokens)
 
 
 async def _quietly(operation: Awaitable[None]) -> None:

@@ -184,10 +184,16 @@ class EmbeddedNats:
             self.process.wait()
 
 
+# Connections the embedded PostgreSQL accepts (its default is 100).
+MAX_CONNECTIONS = 300
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
     server_uri: str | None = None
+    # The postmaster of the server we started or found, for `alive()`.
+    pid: int | None = None
 
     def start(self) -> str:
         """Start (or find running) and return the base URI of the ``postgres`` database."""
@@ -199,12 +205,64 @@ class EmbeddedPostgres:
         from pgserver.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        fresh = not self._allow_enough_connections()
         try:
             server = get_server(str(self.data_dir.resolve()), cleanup_mode=None)
+            if fresh and self._allow_enough_connections():
+                # initdb just wrote the configuration: start once more to take the limit.
+                self.stop()
+                from pgserver.postgres_server import PostgresServer
+
+                PostgresServer._instances.pop(self.data_dir.resolve(), None)
+                server = get_server(str(self.data_dir.resolve()), cleanup_mode=None)
         except Exception as exc:
             raise EmbeddedServerError(f"embedded PostgreSQL did not start: {exc}") from exc
         self.server_uri = str(server.get_uri())
+        self.pid = server.get_pid()
         return self.server_uri
+
+    def _allow_enough_connections(self) -> bool:
+        """Raise PostgreSQL's default of 100 connections in the configuration (once).
+
+        Every process of `hilo up` holds a pool, its keyring's connections and a partition
+        owner's session; a `--nats-cluster 3 --replicas …` stack peaked at 97 of 100.
+        Returns whether the configuration was there to edit (False before initdb).
+        """
+        conf = self.data_dir / "postgresql.conf"
+        if not conf.exists():
+            return False
+        setting = f"max_connections = {MAX_CONNECTIONS}"
+        if setting not in conf.read_text():
+            with conf.open("a") as out:
+                out.write(f"\n# hilo/embedded.py: one pool per service process\n{setting}\n")
+        return True
+
+    def alive(self) -> bool:
+        """Whether the postmaster still runs (one killed but not yet reaped does not)."""
+        return self.pid is not None and process_runs(self.pid)
+
+    def restart(self, timeout: float = 90.0) -> str:
+        """Start the server again after it died (a crash, kill -9): PostgreSQL's crash
+        recovery replays the WAL, and the URI (the socket in the data directory) is the same,
+        so the services' pools reconnect to it. The killed server's backends notice their
+        postmaster is gone and exit; until they have, a new one refuses to start (their
+        shared memory is still attached), so start-up is retried until ``timeout``."""
+        from pgserver.postgres_server import PostgresServer
+
+        deadline = time.monotonic() + timeout
+        while True:
+            # pgserver keeps one handle per data directory and would hand back the dead one;
+            # and it takes a killed postmaster not yet reaped for a running one: try again.
+            PostgresServer._instances.pop(self.data_dir.resolve(), None)
+            with contextlib.suppress(EmbeddedServerError):
+                uri = self.start()
+                if self.alive():
+                    return uri
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"embedded PostgreSQL in {self.data_dir} did not start again in {timeout}s"
+                )
+            time.sleep(0.5)
 
     def running(self) -> bool:
         """Whether a server already runs on this data directory (e.g. under `hilo up`)."""
@@ -246,6 +304,16 @@ class EmbeddedPostgres:
         if os.geteuid() == 0:  # pgserver runs the server as its own user when we are root
             command = ["su", "pgserver", "-s", "/bin/sh", "-c", " ".join(command)]
         subprocess.run(command, capture_output=True, check=False, timeout=60)
+
+
+def process_runs(pid: int) -> bool:
+    """Whether ``pid`` runs: a process that died and waits to be reaped (a zombie) does not."""
+    import psutil
+
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
 
 
 def with_database(uri: str, database: str) -> str:

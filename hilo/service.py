@@ -108,6 +108,10 @@ class Subscription:
     accepts: tuple[type[Event], ...]
 
 
+class ServiceTaskFailed(RuntimeError):
+    """One of a running service's tasks ended with an error: the process exits to restart."""
+
+
 class Service:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -121,6 +125,8 @@ class Service:
         self.http_port: int | None = None
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
+        # What `running` started: consumers, the outbox relay, background tasks, HTTP.
+        self._tasks: list[asyncio.Task[None]] = []
 
     # --- declaring -------------------------------------------------------
     def subscriber(
@@ -210,19 +216,29 @@ class Service:
         bus = await EventBus.connect(
             settings.require_nats_url(), settings.namespace, name=f"hilo-{self.name}"
         )
-        db = await create_pool(settings.require_database_url(), min_size=1, max_size=8)
+        db = await create_pool(
+            settings.require_database_url(),
+            min_size=1,
+            max_size=8,
+            application_name=f"hilo-{self.name}",
+        )
         # The keyring's own connections: a handler seals inside its transaction, which holds
         # one of ``db``'s; waiting on ``db`` for a key could deadlock a busy service.
         # One at most, closed when idle: keys are cached, so it is seldom used, and a stack's
         # processes share the server's connections (plus one each to hear of destroyed keys).
         keys_db = await create_pool(
-            settings.require_database_url(), min_size=0, max_size=1, idle_seconds=30.0
+            settings.require_database_url(),
+            min_size=0,
+            max_size=1,
+            idle_seconds=30.0,
+            application_name=f"hilo-{self.name}-keys",
         )
         codec = codec_for(master, keys_db)
         bus.codec = codec
         runtime = Runtime(self.name, settings, bus, db, Outbox(self.name, db, bus), codec)
         self.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
+        self._tasks = tasks
         server: uvicorn.Server | None = None
         consumers: list[Consumer] = []
         try:
@@ -262,7 +278,7 @@ class Service:
             # Rows a previous run committed but did not publish go out first.
             tasks.append(asyncio.create_task(runtime.outbox.relay(), name="outbox-relay"))
             for background in self.background_tasks:
-                tasks.append(asyncio.create_task(background(runtime)))
+                tasks.append(asyncio.create_task(background(runtime), name=background.__name__))
             if http:
                 server = await self._start_http(settings, tasks)
             self.ready.set()
@@ -320,7 +336,19 @@ class Service:
     async def serve_forever(self, settings: HiloSettings | None = None) -> None:
         async with self.running(settings):
             log.info("%s ready on port %s", self.name, self.http_port)
-            await self._stop.wait()
+            stop = asyncio.create_task(self._stop.wait())
+            # A task that died (a background loop, a consumer, the relay) would leave the
+            # process up, answering /readyz, with part of its work stopped for good. Exit
+            # instead, so that the supervisor (`hilo up`, Kubernetes) starts it afresh.
+            waiting: set[asyncio.Task[Any]] = {stop, *self._tasks}
+            while stop in waiting:
+                done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                failed = [t for t in done if t is not stop and not t.cancelled() and t.exception()]
+                if failed and not self._stop.is_set():
+                    stop.cancel()
+                    raise ServiceTaskFailed(
+                        f"{self.name}: {failed[0].get_name()} stopped"
+                    ) from failed[0].exception()
 
     def _partition_starter(
         self, sub: Subscription, runtime: Runtime

@@ -2,8 +2,9 @@
 
 Services run as they are deployed (``hilo serve NAME`` in a child process),
 pointed at the servers through ``HILO_NATS_URL`` and ``HILO_DATABASE_URL``.
-A service that dies is restarted after a short pause; Ctrl-C (or SIGTERM)
-stops the services first, then NATS, then PostgreSQL.
+A service that dies is restarted after a short pause, and so is an embedded
+server (NATS, a node of the NATS cluster, PostgreSQL), on its data and address;
+Ctrl-C (or SIGTERM) stops the services first, then NATS, then PostgreSQL.
 """
 
 from __future__ import annotations
@@ -196,11 +197,7 @@ def up(
                 print(f"hilo: {name}, {info.summary}: {url}", flush=True)
         print("hilo: up. Ctrl-C stops everything.", flush=True)
         while not stopping:
-            if nats is not None and not nats.alive():
-                # Never let the services reconnect to whatever takes the port next.
-                raise UserError(
-                    f"the embedded NATS server exited; see {nats.data_dir / 'nats.log'}"
-                )
+            _revive(nats, cluster, postgres)
             for child in children:
                 # A crash-looping service is restarted, but not faster than once a second.
                 crashed = not child.alive() and not stopping
@@ -224,6 +221,28 @@ def up(
         if postgres is not None:
             postgres.stop()
         print("hilo: stopped.", flush=True)
+
+
+def _revive(
+    nats: EmbeddedNats | None,
+    cluster: EmbeddedNatsCluster | None,
+    postgres: EmbeddedPostgres | None,
+) -> None:
+    """An embedded server that died (a crash, kill -9) is started again on its data and its
+    address, and the services reconnect to it: NATS recovers its fsynced streams, PostgreSQL
+    replays its WAL. Only ours is restarted: a NATS that finds its port taken (someone else
+    took it meanwhile) stops `hilo up` (EmbeddedServerError) rather than let the services
+    talk to a stranger, whose server_name the readiness probe would not accept."""
+    nodes = ([nats] if nats is not None else []) + (cluster.nodes if cluster is not None else [])
+    for node in nodes:
+        if not node.alive():
+            print(f"hilo: NATS {node.server_name} stopped; restarting", flush=True)
+            node.start()
+            print(f"hilo: NATS {node.server_name} back on {node.url}", flush=True)
+    if postgres is not None and not postgres.alive():
+        print("hilo: PostgreSQL stopped; restarting", flush=True)
+        postgres.restart()
+        print("hilo: PostgreSQL back", flush=True)
 
 
 async def _own_database(postgres: EmbeddedPostgres, server_uri: str) -> str:

@@ -328,7 +328,12 @@ async def append_in_transaction(
 
 
 async def create_pool(
-    database_url: str, *, min_size: int = 1, max_size: int = 10, idle_seconds: float = 300.0
+    database_url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    idle_seconds: float = 300.0,
+    application_name: str = "hilo",
 ) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         database_url,
@@ -341,7 +346,11 @@ async def create_pool(
         # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic
         # plan made while the events table was small, e.g. a sequential scan for the duplicate
         # check, and keep it as the table grows (measured: 4x slower appends after 5k events).
-        server_settings={"plan_cache_mode": "force_custom_plan"},
+        # The application name says whose session it is in pg_stat_activity (`hilo-<service>`).
+        server_settings={
+            "plan_cache_mode": "force_custom_plan",
+            "application_name": application_name,
+        },
         # asyncpg's default reset on release (unlock advisory locks, UNLISTEN, RESET ALL) is a
         # round trip on every release. Nothing here leaves session state behind: the one
         # advisory lock (migrations) and the one listener (projector) are released explicitly.

@@ -126,11 +126,14 @@ class TwilioChannel:
         created = await self._call(self.client.messages.create_async(**fields))
         return str(created.sid)
 
-    async def find_sent(self, to: str, body: str | None, since: datetime) -> str | None:
+    async def find_sent(
+        self, to: str, body: str | None, since: datetime, taken: frozenset[str] = frozenset()
+    ) -> str | None:
         """The message an earlier, unrecorded attempt created, if Twilio has it.
 
         ``body`` None (a template was sent: Twilio renders its text) matches any message
-        to the contact created since the first attempt.
+        to the contact created since the first attempt. Messages in ``taken`` are other
+        replies' (the same text sent shortly before is not this reply).
         """
         day = (since - timedelta(days=1)).strftime("%Y-%m-%d")
         found = await self._call(
@@ -141,7 +144,7 @@ class TwilioChannel:
         earliest = since - timedelta(minutes=1)
         for candidate in found:
             created_at = candidate.date_created or candidate.date_sent
-            if created_at is not None and created_at < earliest:
+            if (created_at is not None and created_at < earliest) or candidate.sid in taken:
                 continue
             if body is None or (candidate.body or "") == body:
                 return str(candidate.sid)

@@ -227,7 +227,8 @@ class Notifier:
             body = None if row.via_template else (reply.text or "")
             await self._let_late_answers_land(row)
             try:
-                found = await channel.find_sent(reply.conversation, body, since)
+                taken = await store.message_ids_of_other_replies(self.db, reply.reply_id)
+                found = await channel.find_sent(reply.conversation, body, since, taken)
             except ProviderError as error:
                 if error.verdict != "retry":  # e.g. credentials revoked: asking again won't help
                     return await self._failed(

@@ -291,6 +291,19 @@ async def mark_published(db: asyncpg.Pool, reply_id: uuid.UUID) -> bool:
     return bool(status == "UPDATE 1")
 
 
+async def message_ids_of_other_replies(db: asyncpg.Pool, reply_id: uuid.UUID) -> frozenset[str]:
+    """The provider message ids the conversation's other replies were recorded with: a
+    lookup after an uncertain attempt must not take one of those for this reply's (the same
+    text may have been sent to the contact a minute before)."""
+    rows = await db.fetch(
+        "SELECT provider_message_id FROM notifier_outbox WHERE conversation ="
+        " (SELECT conversation FROM notifier_outbox WHERE reply_id = $1)"
+        " AND reply_id <> $1 AND provider_message_id IS NOT NULL",
+        reply_id,
+    )
+    return frozenset(str(r["provider_message_id"]) for r in rows)
+
+
 # Every table holding a contact's data in clear, by the column naming the contact: deleted
 # when the contact is forgotten (hilo/erasure.py).
 PERSONAL_COLUMNS = (

@@ -9,7 +9,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 from hilo.bus import EventBus
-from hilo.consumer import Consumer, ConsumerSpec, Delivery
+from hilo.consumer import Consumer, ConsumerSpec, Delivery, subject_matches
+from hilo.privacy.codec import EventCodec
+from hilo.settings import HiloSettings
 from hilo.testing import eventually
 from schemas import Event, MessageReceived
 
@@ -121,3 +123,45 @@ async def test_events_that_keep_failing_go_to_dead_letters(bus: EventBus) -> Non
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_after_a_crash_the_unacked_event_goes_before_its_conversations_next(
+    bus: EventBus, settings: HiloSettings, codec: EventCodec
+) -> None:
+    """JetStream hands a crashed process's unacked event back only after ack_wait (30 s),
+    the conversation's next event at once: the next process reads it from the stream first."""
+    crashed = await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
+    in_hand = asyncio.Event()
+
+    async def dies_holding_it(event: Event, delivery: Delivery) -> None:
+        in_hand.set()
+        await asyncio.Event().wait()  # never returns: the process dies with the event in hand
+
+    spec = ConsumerSpec(durable="crash", event_types=("message.received",))
+    await bus.ensure_streams()
+    first = asyncio.create_task(Consumer(crashed, spec, dies_holding_it).run())
+    await bus.publish(inbound(SLOW, "first"))
+    await asyncio.wait_for(in_hand.wait(), 10)
+    first.cancel()  # no ack, no nak: as kill -9 leaves it
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    await crashed.nc.close()
+    await bus.publish(inbound(SLOW, "second"))
+
+    handled: list[str] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event, MessageReceived)
+        handled.append(event.text or "")
+
+    async with consuming(bus, Consumer(bus, spec, handler)):
+        await eventually(lambda: _async(len(handled) >= 2), timeout=15)
+    assert handled[:2] == ["first", "second"]
+
+
+def test_subject_matching_follows_nats() -> None:
+    assert subject_matches("ns.message.received.>", "ns.message.received.3461.2")
+    assert not subject_matches("ns.message.received.>", "ns.message.received")
+    assert subject_matches("ns.*.*.3", "ns.reply.ready.3461.3") is False
+    assert subject_matches("ns.*.*.*.3", "ns.reply.ready.3461.3")
+    assert not subject_matches("ns.*.*", "ns.reply.ready.3461")
