@@ -8,7 +8,8 @@ after a growing delay (before anything later in its conversation), and after
 reason. A crashed process's unacked events come back after ``ack_wait``, later than
 the newer events of their conversations: so the next process of the consumer first
 handles them again, in stream order, read from the stream (``_in_flight``), and their
-redelivery is then a duplicate that handlers absorb.
+redelivery is then a duplicate that handlers absorb. The same is done after a reconnection,
+for a delivery lost with the connection.
 """
 
 from __future__ import annotations
@@ -218,8 +219,16 @@ class Consumer:
                 del queues[key]
                 del workers[key]
 
+        reconnects = self._reconnects()
         try:
             while not self._stopping.is_set():
+                if self._reconnects() != reconnects:
+                    # A delivery the server made while the connection broke never reached us;
+                    # it would come back only after ack_wait, behind its conversation's newer
+                    # events. Once what we hold is done, read it from the stream first.
+                    reconnects = self._reconnects()
+                    await self._all_done(held, room)
+                    await self._recover()
                 if len(held) >= limit:
                     room.clear()
                     with contextlib.suppress(TimeoutError):
@@ -249,6 +258,15 @@ class Consumer:
                 task.cancel()
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    def _reconnects(self) -> int:
+        return int(self.bus.nc.stats["reconnects"])
+
+    async def _all_done(self, held: dict[int, Msg], room: asyncio.Event) -> None:
+        while held and not self._stopping.is_set():
+            room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(room.wait(), timeout=1.0)
 
     def _order_key(self, msg: Msg) -> str:
         if self.spec.per_conversation_order:
@@ -384,8 +402,12 @@ class BatchConsumer(Consumer):
         sub = await self.bus.js.pull_subscribe_bind(
             self.durable, stream=self.bus.naming.events_stream
         )
+        reconnects = self._reconnects()
         try:
             while not self._stopping.is_set():
+                if self._reconnects() != reconnects:  # a batch lost with the connection first
+                    reconnects = self._reconnects()
+                    await self._recover()
                 try:
                     msgs = await sub.fetch(self.spec.batch, timeout=1.0)
                 except (TimeoutError, NatsTimeoutError):

@@ -165,3 +165,46 @@ def test_subject_matching_follows_nats() -> None:
     assert subject_matches("ns.*.*.3", "ns.reply.ready.3461.3") is False
     assert subject_matches("ns.*.*.*.3", "ns.reply.ready.3461.3")
     assert not subject_matches("ns.*.*", "ns.reply.ready.3461")
+
+
+async def test_a_delivery_lost_with_the_connection_goes_before_its_conversations_next(
+    bus: EventBus, settings: HiloSettings, codec: EventCodec
+) -> None:
+    """When the connection breaks as the server hands an event over, the server counts it
+    delivered and gives it back only after ack_wait (30 s), while the conversation's next
+    event comes at once: after reconnecting, the consumer reads it from the stream first."""
+    spec = ConsumerSpec(durable="lost", event_types=("message.received",), batch=1)
+    gate = asyncio.Event()
+    blocked: list[str] = []
+    handled: list[str] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event, MessageReceived)
+        if (event.text or "").startswith("busy"):
+            blocked.append(event.text or "")
+            await gate.wait()
+        handled.append(event.text or "")
+
+    other = await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
+    try:
+        async with consuming(bus, Consumer(bus, spec, handler)):
+            # Four conversations keep the consumer's hands full (batch 1 holds at most 4),
+            # so the next delivery can be taken from it, as a broken connection would.
+            for n in range(4):
+                await bus.publish(inbound(f"+5730011120{n:02d}", f"busy {n}"))
+            await eventually(lambda: _async(len(blocked) == 4))
+            lost = await other.js.pull_subscribe_bind(
+                bus.naming.durable("lost"), stream=bus.naming.events_stream
+            )
+            await bus.publish(inbound(SLOW, "first"))
+            [taken] = await lost.fetch(1, timeout=10)  # delivered, never acked: lost
+            await bus.publish(inbound(SLOW, "second"))
+            before = bus.nc.stats["reconnects"]
+            await bus.nc.force_reconnect()
+            await eventually(lambda: _async(bus.nc.stats["reconnects"] > before))
+            gate.set()
+            await eventually(lambda: _async({"first", "second"} <= set(handled)), timeout=20)
+        assert [t for t in handled if not t.startswith("busy")][:2] == ["first", "second"]
+        assert taken.metadata.sequence.stream > 0
+    finally:
+        await other.close()
