@@ -134,3 +134,21 @@ async def test_the_openapi_document_describes_the_routes(stack: Stack) -> None:
     schemas = document["components"]["schemas"]
     assert {"ConversationPage", "ConversationDetail", "TaskPage", "Analytics"} <= set(schemas)
     assert isinstance(httpx.URL(f"{stack.base_url}/api/openapi.json"), httpx.URL)
+
+
+async def test_a_nul_character_is_refused_with_a_422_not_a_database_error(stack: Stack) -> None:
+    """PostgreSQL stores no NUL character; `make fuzz` once got a 500 from the login."""
+    async with stack.client() as browser:
+        login = await browser.post(
+            "/api/auth/login", json={"email": "a\u0000@example.com", "password": PASSWORD}
+        )
+        assert login.status_code == 422
+        assert "NUL" in str(login.json()["detail"])
+    async with stack.admin() as admin:
+        search = await admin.get("/api/conversations", params={"q": "ho\u0000la"})
+        assert search.status_code == 422
+        reply = await admin.post(
+            f"/api/conversations/{CONTACT}/messages",
+            json={"template": {"name": "hola", "variables": {"1": "x\u0000"}}},
+        )
+        assert reply.status_code == 422

@@ -48,7 +48,9 @@ SentimentName = Literal["positive", "negative", "neutral", "urgent"]
 async def list_conversations(
     _: CurrentOperator,
     state: State,
-    q: Annotated[str | None, Query(max_length=200, description="name, number or text")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern="^[^\\x00]*$", description="name, number or text")
+    ] = None,
     channel: Literal["whatsapp", "voice"] | None = None,
     mode: ModeName | None = None,
     unread: bool | None = None,
