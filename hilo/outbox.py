@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.errors import NoStreamResponseError
 from prometheus_client import Counter
 
 from hilo.bus import EventBus, PublishFailed
@@ -317,11 +318,16 @@ class Outbox:
 
     async def _failed(self, conn: asyncpg.Connection, row: _Row, exc: PublishFailed) -> None:
         cause = exc.__cause__
-        # An unreachable bus is waited out; a refusal (no stream for the subject: no
-        # responders; a payload too large) counts towards giving up.
-        unreachable = not self.bus.connected or (
-            isinstance(cause, TimeoutError | NatsTimeoutError | ConnectionClosedError | OSError)
-            and not isinstance(cause, NoRespondersError)
+        # An unreachable bus is waited out, and so is a stream without a leader for a moment
+        # (a cluster node restarting: NoStreamResponseError for a type the stream takes);
+        # a refusal (no stream for the subject; a payload too large) counts towards giving up.
+        unreachable = (
+            not self.bus.connected
+            or (isinstance(cause, NoStreamResponseError) and row.event_type in registry.types)
+            or (
+                isinstance(cause, TimeoutError | NatsTimeoutError | ConnectionClosedError | OSError)
+                and not isinstance(cause, NoRespondersError)
+            )
         )
         attempts = row.attempts if unreachable else row.attempts + 1
         delay = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS) - 1)]
