@@ -95,12 +95,29 @@ async def send(
 
 
 async def _read_all(reader: asyncio.StreamReader) -> bytes:
-    """Everything until the server closes; a reset after its answer keeps what came."""
+    """Everything until the server closes; a reset after its answer keeps what came.
+
+    An event stream (``text/event-stream``, the inbox's ``/api/stream``) is answered once
+    its head has come: it stays open by design, so waiting for its end would count a
+    working stream as a hung request.
+    """
     raw = bytearray()
     with contextlib.suppress(ConnectionError):
         while chunk := await reader.read(65536):
             raw += chunk
+            if _is_event_stream(bytes(raw)):
+                break
     return bytes(raw)
+
+
+def _is_event_stream(raw: bytes) -> bool:
+    head, complete, _ = raw.partition(b"\r\n\r\n")
+    if not complete:
+        return False
+    return any(
+        line.lower().startswith(b"content-type:") and b"text/event-stream" in line.lower()
+        for line in head.split(b"\r\n")[1:]
+    )
 
 
 def parse_answer(raw: bytes) -> Answer:
