@@ -508,7 +508,8 @@ def _unavailable(exc: Exception) -> bool:
     """PostgreSQL or the network away: waiting helps, however long it takes."""
     return isinstance(
         exc,
-        OSError
+        # Not every OSError: a missing file would be waited for forever.
+        ConnectionError
         | asyncpg.PostgresConnectionError
         | asyncpg.InterfaceError
         # Shutting down, starting up, a backend terminated by an administrator.
