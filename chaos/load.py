@@ -152,6 +152,9 @@ class Load:
     _note: str = ""
     _per_contact: Counter[str] = field(default_factory=Counter)
     _counted: int = 0
+    # Statuses posted and not answered yet: not acknowledged, and not to be posted twice.
+    _claimed: set[tuple[str, str]] = field(default_factory=set)
+    _load_done: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
         self._note = self._voice_note()
@@ -170,6 +173,10 @@ class Load:
                         for contact, steps in self.scripts.items()
                     )
                 )
+                # The statuses being posted are answered first: a post cut off is no
+                # acknowledgement, and the ledger holds only what ingest acknowledged.
+                self._load_done.set()
+                await statuses
                 await self._report_statuses(status_http)  # the replies' still unreported
             finally:
                 statuses.cancel()
@@ -292,12 +299,13 @@ class Load:
     # --- statuses of what the contacts received -------------------------------------------
 
     async def _statuses(self, http: httpx.AsyncClient) -> None:
-        while True:
+        while not self._load_done.is_set():
             await self._report_statuses(http)
-            await asyncio.sleep(0.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._load_done.wait(), timeout=0.2)
 
     async def _report_statuses(self, http: httpx.AsyncClient) -> None:
-        reported = {sid for sid, _ in self.ledger.statuses}
+        reported = {sid for sid, _ in self.ledger.statuses | self._claimed}
         fresh = [m for m in list(self.providers.twilio.twilio_messages) if m["sid"] not in reported]
         # A few at a time, as a provider's callbacks come: a crowd of queued requests makes
         # httpx's pool slow (it rescans every waiting request) and starves the contacts.
@@ -318,9 +326,13 @@ class Load:
         }
         url = self.stack.base_url + STATUS
         headers = {"X-Twilio-Signature": twilio_signature(AUTH_TOKEN, url, form)}
-        self.ledger.statuses.add((message["sid"], status))  # claimed: sent once at a time
-        if not await self._deliver("status", lambda: http.post(url, data=form, headers=headers)):
-            self.ledger.statuses.discard((message["sid"], status))
+        key = (message["sid"], status)
+        self._claimed.add(key)
+        try:
+            if await self._deliver("status", lambda: http.post(url, data=form, headers=headers)):
+                self.ledger.statuses.add(key)
+        finally:
+            self._claimed.discard(key)
 
     def _voice_note(self) -> str:
         """One second of a tone as WhatsApp's Ogg/Opus, served by ingest's /media/ (the

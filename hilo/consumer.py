@@ -5,11 +5,14 @@ worker, in order, while different conversations run side by side. An event is
 acked only after its handler returned; a failing handler gets the event again
 after a growing delay (before anything later in its conversation), and after
 ``max_deliver`` attempts the event goes to the dead-letter stream with the
-reason. A crashed process's unacked events come back after ``ack_wait``, later than
-the newer events of their conversations: so the next process of the consumer first
-handles them again, in stream order, read from the stream (``_in_flight``), and their
-redelivery is then a duplicate that handlers absorb. The same is done after a reconnection,
-for a delivery lost with the connection.
+reason (not while PostgreSQL or the network is merely away: that is waited out).
+
+A crashed process's unacked events come back after ``ack_wait``, later than the newer
+events of their conversations: so the next process of the consumer reads them from the
+stream (``_in_flight``) and queues them ahead of everything it fetches, each in its
+conversation's queue, where they are handled (and retried) like any delivery; their
+redelivery is then acked unhandled. The same is done after a reconnection, for a delivery
+lost with the connection.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import cast
 
+import asyncpg
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RawStreamMsg
@@ -130,13 +135,18 @@ class Consumer:
         of the same conversations at once: handled first, they keep each conversation in
         order through a crash (a reply after a call's opener is not sent before it)."""
         stream = self.bus.naming.events_stream
-        try:
-            info = await self.bus.js.consumer_info(stream, self.durable)
-        except Exception as exc:
-            log.warning(
-                "%s: no consumer info, in-flight events not recovered: %r", self.durable, exc
-            )
-            return []
+        # Without the consumer's state nothing fetched can be known to come after what was in
+        # flight: wait for it (JetStream answers a few seconds after a restart).
+        while True:
+            try:
+                info = await self.bus.js.consumer_info(stream, self.durable)
+                break
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return []
+                log.warning("%s: no consumer info yet, waiting: %r", self.durable, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
         first, last = info.ack_floor.stream_seq + 1, info.delivered.stream_seq
         if not info.num_ack_pending or last < first:
             return []
@@ -160,19 +170,14 @@ class Consumer:
     def _wants(self, subject: str) -> bool:
         return not self._filters or any(subject_matches(f, subject) for f in self._filters)
 
-    async def _recover(self) -> None:
-        for raw in await self._in_flight():
-            try:
-                event = await self.bus.decode(raw.data or b"")
-                delivery = Delivery(raw.subject or "", raw.seq or 0, 2, False, self.spec.durable)
-                await self.handler(event, delivery)
-            except Exception as exc:  # its redelivery retries it, with the usual back-off
-                log.warning("%s: in-flight event %s not handled: %r", self.durable, raw.seq, exc)
-            else:
-                self._recovered.add(delivery.stream_sequence)
+    async def _recovered_deliveries(self) -> list[Msg]:
+        """The in-flight events, as deliveries to queue ahead of anything fetched."""
+        return [cast(Msg, _StoredDelivery(raw, self._recovered)) for raw in await self._in_flight()]
 
     async def _done_already(self, msg: Msg) -> bool:
-        """A redelivery of an event handled at start-up: acked, not handled again."""
+        """A redelivery of an event recovered from the stream: acked, not handled again."""
+        if isinstance(msg, _StoredDelivery):
+            return False
         sequence = msg.metadata.sequence.stream
         if sequence not in self._recovered:
             return False
@@ -189,7 +194,6 @@ class Consumer:
         conversation (a ``nak`` would let newer events of the conversation overtake it).
         """
         await self.declare()
-        await self._recover()
         sub = await self.bus.js.pull_subscribe_bind(
             self.durable, stream=self.bus.naming.events_stream
         )
@@ -207,7 +211,9 @@ class Consumer:
             try:
                 while queue:
                     msg = queue[0]
-                    if self._stopping.is_set():
+                    if await self._done_already(msg):
+                        pass  # its recovered copy, ahead of it in this queue, was handled
+                    elif self._stopping.is_set():
                         # Handed back in order; another replica or the restart takes them.
                         await _quietly(msg.nak())
                     else:
@@ -219,8 +225,17 @@ class Consumer:
                 del queues[key]
                 del workers[key]
 
+        def hold(msgs: Sequence[Msg]) -> None:
+            for msg in msgs:
+                key = self._order_key(msg)
+                held[id(msg)] = msg
+                queues.setdefault(key, collections.deque()).append(msg)
+                if key not in workers:
+                    workers[key] = asyncio.create_task(work(key))
+
         reconnects = self._reconnects()
         try:
+            hold(await self._recovered_deliveries())
             while not self._stopping.is_set():
                 if self._reconnects() != reconnects:
                     # A delivery the server made while the connection broke never reached us;
@@ -228,7 +243,7 @@ class Consumer:
                     # events. Once what we hold is done, read it from the stream first.
                     reconnects = self._reconnects()
                     await self._all_done(held, room)
-                    await self._recover()
+                    hold(await self._recovered_deliveries())
                 if len(held) >= limit:
                     room.clear()
                     with contextlib.suppress(TimeoutError):
@@ -242,14 +257,7 @@ class Consumer:
                     log.warning("%s: fetch failed: %r", self.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
-                for msg in msgs:
-                    if await self._done_already(msg):
-                        continue
-                    key = self._order_key(msg)
-                    held[id(msg)] = msg
-                    queues.setdefault(key, collections.deque()).append(msg)
-                    if key not in workers:
-                        workers[key] = asyncio.create_task(work(key))
+                hold([msg for msg in msgs if not await self._done_already(msg)])
             if workers:
                 await asyncio.gather(*workers.values(), return_exceptions=True)
         finally:
@@ -328,7 +336,7 @@ class Consumer:
             HANDLED.labels(self.spec.durable, event_type, "dead_letter").inc()
             return True
         except Exception as exc:
-            if attempt >= self.spec.max_deliver:
+            if attempt >= self.spec.max_deliver and not _unavailable(exc):
                 log.exception(
                     "%s: giving up on %s after %d attempts", self.durable, event_type, attempt
                 )
@@ -369,6 +377,43 @@ class Consumer:
         await msg.term()
 
 
+class _StoredDelivery:
+    """An in-flight event read from the stream, queued and handled like a delivery.
+
+    The server still holds its real delivery, unacked, and hands it back after ack_wait:
+    acking or dead-lettering this copy notes its sequence, so that the redelivery is acked
+    unhandled (``Consumer._done_already``); a nak leaves that redelivery to retry it.
+    """
+
+    def __init__(self, raw: RawStreamMsg, recovered: set[int]) -> None:
+        self.subject = raw.subject or ""
+        self.data = raw.data or b""
+        self.headers = raw.headers
+        sequence = raw.seq or 0
+        # Delivered once already, to the process that crashed or lost the connection.
+        self.metadata = Msg.Metadata(
+            sequence=Msg.Metadata.SequencePair(consumer=0, stream=sequence),
+            num_pending=0,
+            num_delivered=2,
+            timestamp=datetime.now(UTC),
+            stream=raw.stream or "",
+            consumer="",
+        )
+        self._recovered = recovered
+
+    async def ack(self) -> None:
+        self._recovered.add(self.metadata.sequence.stream)
+
+    async def term(self) -> None:
+        self._recovered.add(self.metadata.sequence.stream)
+
+    async def nak(self, delay: float | None = None) -> None:
+        pass
+
+    async def in_progress(self) -> None:
+        pass
+
+
 BatchHandler = Callable[[Sequence[Msg]], Awaitable[Sequence[tuple[Msg, str]]]]
 
 
@@ -376,38 +421,29 @@ class BatchConsumer(Consumer):
     """Hands whole batches, in stream order, to one handler (the recorder's way).
 
     The handler returns the messages it rejects with a reason; those go to the
-    dead-letter stream, the rest are acked. If the handler raises, the whole
-    batch comes back after the back-off delay.
+    dead-letter stream, the rest are acked. If the handler raises, the same batch is
+    tried again in place after the back-off delay, and nothing newer is fetched until
+    it is through: a nak would let the server hand over newer events first (it has room
+    for them under max_ack_pending), and the store would take them out of order.
     """
 
     def __init__(self, bus: EventBus, spec: ConsumerSpec, handler: BatchHandler) -> None:
         super().__init__(bus, spec, _never_called)
         self.batch_handler = handler
 
-    async def _recover(self) -> None:
-        """The crashed process's batch first: the recorder keeps the stream's order."""
-        in_flight = await self._in_flight()
-        if in_flight:
-            try:  # the handler reads what a stored message and a delivered one share
-                rejected = await self.batch_handler(cast(Sequence[Msg], in_flight))
-            except Exception as exc:  # its redelivery retries it
-                log.warning("%s: in-flight batch not handled: %r", self.durable, exc)
-            else:  # the rejected ones go to dead letters when they are redelivered
-                refused = {id(msg) for msg, _ in rejected}
-                self._recovered = {m.seq or 0 for m in in_flight if id(m) not in refused}
-
     async def run(self) -> None:
         await self.declare()
-        await self._recover()
         sub = await self.bus.js.pull_subscribe_bind(
             self.durable, stream=self.bus.naming.events_stream
         )
         reconnects = self._reconnects()
         try:
+            # The crashed process's batch first, read from the stream.
+            await self.handle_batch(await self._recovered_deliveries())
             while not self._stopping.is_set():
                 if self._reconnects() != reconnects:  # a batch lost with the connection first
                     reconnects = self._reconnects()
-                    await self._recover()
+                    await self.handle_batch(await self._recovered_deliveries())
                 try:
                     msgs = await sub.fetch(self.spec.batch, timeout=1.0)
                 except (TimeoutError, NatsTimeoutError):
@@ -417,25 +453,42 @@ class BatchConsumer(Consumer):
                     await asyncio.sleep(0.5)
                     continue
                 fresh = [msg for msg in msgs if not await self._done_already(msg)]
-                if fresh:
-                    await self.handle_batch(fresh)
+                await self.handle_batch(fresh)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
     async def handle_batch(self, msgs: Sequence[Msg]) -> None:
+        """Until the batch is through: acked, dead-lettered, or handed back on stopping."""
+        if not msgs:
+            return
+        keepalive = asyncio.create_task(self._keep_alive_held({id(m): m for m in msgs}))
+        try:
+            attempt = 1
+            while not await self._handle_batch_once(msgs, attempt):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._delay_for(msgs[0], attempt))
+                if self._stopping.is_set():
+                    for msg in msgs:  # back in order, before anything newer
+                        await _quietly(msg.nak())
+                    return
+                attempt += 1
+        finally:
+            keepalive.cancel()
+
+    async def _handle_batch_once(self, msgs: Sequence[Msg], attempt: int) -> bool:
         started = time.perf_counter()
         try:
             rejected = await self.batch_handler(msgs)
         except Exception as exc:
-            log.warning("%s: batch of %d failed: %r", self.durable, len(msgs), exc)
+            if attempt < self.spec.max_deliver or _unavailable(exc):
+                log.warning(
+                    "%s: batch of %d failed (attempt %d): %r", self.durable, len(msgs), attempt, exc
+                )
+                return False
             for msg in msgs:
-                attempt = msg.metadata.num_delivered or 1
-                if attempt >= self.spec.max_deliver:
-                    await self._dead_letter(msg, f"failed {attempt} times: {exc!r}", attempt)
-                else:
-                    await msg.nak(delay=self._delay_for(msg))
-            return
+                await self._dead_letter(msg, f"failed {attempt} times: {exc!r}", attempt)
+            return True
         finally:
             HANDLE_SECONDS.labels(self.spec.durable).observe(time.perf_counter() - started)
         reasons = {id(msg): reason for msg, reason in rejected}
@@ -443,11 +496,25 @@ class BatchConsumer(Consumer):
             event_type = self.bus.naming.event_type_of(msg.subject)
             reason = reasons.get(id(msg))
             if reason is None:
-                await msg.ack()
+                await _quietly(msg.ack())
                 HANDLED.labels(self.spec.durable, event_type, "ok").inc()
             else:
-                await self._dead_letter(msg, reason, msg.metadata.num_delivered or 1)
+                await self._dead_letter(msg, reason, attempt)
                 HANDLED.labels(self.spec.durable, event_type, "dead_letter").inc()
+        return True
+
+
+def _unavailable(exc: Exception) -> bool:
+    """PostgreSQL or the network away: waiting helps, however long it takes."""
+    return isinstance(
+        exc,
+        # Not every OSError: a missing file would be waited for forever.
+        ConnectionError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.InterfaceError
+        # Shutting down, starting up, a backend terminated by an administrator.
+        | asyncpg.OperatorInterventionError,
+    )
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

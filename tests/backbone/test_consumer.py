@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+
+from nats.aio.msg import Msg
 
 from hilo.bus import EventBus
-from hilo.consumer import Consumer, ConsumerSpec, Delivery, subject_matches
+from hilo.consumer import BatchConsumer, Consumer, ConsumerSpec, Delivery, subject_matches
 from hilo.privacy.codec import EventCodec
 from hilo.settings import HiloSettings
 from hilo.testing import eventually
@@ -157,6 +159,86 @@ async def test_after_a_crash_the_unacked_event_goes_before_its_conversations_nex
     async with consuming(bus, Consumer(bus, spec, handler)):
         await eventually(lambda: _async(len(handled) >= 2), timeout=15)
     assert handled[:2] == ["first", "second"]
+
+
+async def test_an_unacked_event_that_fails_again_after_a_crash_still_goes_first(
+    bus: EventBus, settings: HiloSettings, codec: EventCodec
+) -> None:
+    """The next process reads a crashed process's unacked events from the stream; if one
+    fails again there (PostgreSQL still coming back), its conversation's next event waits
+    for its retry instead of overtaking it (a reply sent before the one written first)."""
+    crashed = await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
+    in_hand = asyncio.Event()
+
+    async def dies_holding_them(event: Event, delivery: Delivery) -> None:
+        in_hand.set()
+        await asyncio.Event().wait()
+
+    spec = ConsumerSpec(durable="crash-again", event_types=("message.received",), backoff=(0.05,))
+    await bus.ensure_streams()
+    first = asyncio.create_task(Consumer(crashed, spec, dies_holding_them).run())
+    await bus.publish(inbound(SLOW, "first"))
+    await asyncio.wait_for(in_hand.wait(), 10)
+    await bus.publish(inbound(SLOW, "second"))  # queued behind "first" in the dying process
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    await crashed.nc.close()
+    await bus.publish(inbound(SLOW, "third"))
+
+    handled: list[str] = []
+    failures: list[str] = []
+
+    async def fails_once_on_first(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event, MessageReceived)
+        text = event.text or ""
+        if text == "first" and not failures:
+            failures.append(text)
+            raise ConnectionRefusedError("PostgreSQL is restarting")
+        handled.append(text)
+
+    async with consuming(bus, Consumer(bus, spec, fails_once_on_first)):
+        await eventually(lambda: _async(len(handled) >= 3), timeout=15)
+    assert failures == ["first"]
+    assert handled[:3] == ["first", "second", "third"]
+
+
+async def test_a_failed_batch_is_retried_before_anything_newer_is_fetched(bus: EventBus) -> None:
+    """The recorder's way: a batch that fails (PostgreSQL away) is tried again in place. A
+    nak would leave room under max_ack_pending, the server would hand the newer events over
+    at once, and the store would take them before the older ones."""
+    stored: list[str] = []
+    failed = asyncio.Event()
+
+    async def store_once_back(msgs: Sequence[Msg]) -> Sequence[tuple[Msg, str]]:
+        texts = [await _text(bus, msg) for msg in msgs]
+        if "first" in texts and not failed.is_set():
+            failed.set()
+            raise ConnectionRefusedError("PostgreSQL is restarting")
+        stored.extend(texts)
+        return []
+
+    spec = ConsumerSpec(
+        durable="batches",
+        event_types=("message.received",),
+        batch=8,
+        max_ack_pending=8,
+        backoff=(0.5,),
+    )
+    consumer = BatchConsumer(bus, spec, store_once_back)
+    async with consuming(bus, consumer):
+        await bus.publish(inbound(SLOW, "first"))
+        await asyncio.wait_for(failed.wait(), 10)
+        for n in range(3):
+            await bus.publish(inbound(f"+5730011130{n:02d}", f"later {n}"))
+        await eventually(lambda: _async(len(stored) >= 4))
+    assert stored == ["first", "later 0", "later 1", "later 2"]
+
+
+async def _text(bus: EventBus, msg: Msg) -> str:
+    event = await bus.decode(msg.data)  # sealed on the bus
+    assert isinstance(event, MessageReceived)
+    return event.text or ""
 
 
 def test_subject_matching_follows_nats() -> None:
