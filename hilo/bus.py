@@ -10,6 +10,7 @@ stream keeps dead letters: events a consumer gave up on, with the reason.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable
@@ -38,6 +39,18 @@ DUPLICATE_WINDOW_SECONDS = 120.0
 # How long JetStream keeps events unless HILO_STREAM_MAX_AGE_DAYS says otherwise.
 DEFAULT_MAX_AGE_DAYS = 30.0
 _SECONDS_PER_DAY = 86_400.0
+
+
+def raise_if_cancelled() -> None:
+    """Raise the cancellation nats-py swallowed.
+
+    ``Client._flush_pending`` (under every publish, ack and fetch) catches CancelledError
+    and returns, so a task cancelled there runs on: a consumer stopped by its service kept
+    fetching and acking. The task still counts the request; loops call this at their head.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class PublishFailed(RuntimeError):

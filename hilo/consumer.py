@@ -34,7 +34,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RawStreamMsg
 from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Histogram
 
-from hilo.bus import EventBus
+from hilo.bus import EventBus, raise_if_cancelled
 from hilo.privacy.sealing import ForgottenEvent
 from schemas import Event, EventDecodeError
 
@@ -210,6 +210,7 @@ class Consumer:
             queue = queues[key]
             try:
                 while queue:
+                    raise_if_cancelled()
                     msg = queue[0]
                     if await self._done_already(msg):
                         pass  # its recovered copy, ahead of it in this queue, was handled
@@ -237,6 +238,7 @@ class Consumer:
         try:
             hold(await self._recovered_deliveries())
             while not self._stopping.is_set():
+                raise_if_cancelled()
                 if self._reconnects() != reconnects:
                     # A delivery the server made while the connection broke never reached us;
                     # it would come back only after ack_wait, behind its conversation's newer
@@ -294,6 +296,7 @@ class Consumer:
         """
         attempt = msg.metadata.num_delivered or 1
         while not await self._handle_one(msg, attempt):
+            raise_if_cancelled()
             delay = self._delay_for(msg, attempt)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
@@ -355,6 +358,7 @@ class Consumer:
     async def _keep_alive_held(self, held: dict[int, Msg]) -> None:
         """Tell JetStream that events held here (running or queued) are not lost."""
         while True:
+            raise_if_cancelled()
             await asyncio.sleep(self.spec.ack_wait / 3)
             for msg in list(held.values()):
                 await _quietly(msg.in_progress())
@@ -441,6 +445,7 @@ class BatchConsumer(Consumer):
             # The crashed process's batch first, read from the stream.
             await self.handle_batch(await self._recovered_deliveries())
             while not self._stopping.is_set():
+                raise_if_cancelled()
                 if self._reconnects() != reconnects:  # a batch lost with the connection first
                     reconnects = self._reconnects()
                     await self.handle_batch(await self._recovered_deliveries())
@@ -466,6 +471,7 @@ class BatchConsumer(Consumer):
         try:
             attempt = 1
             while not await self._handle_batch_once(msgs, attempt):
+                raise_if_cancelled()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._delay_for(msgs[0], attempt))
                 if self._stopping.is_set():

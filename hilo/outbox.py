@@ -37,7 +37,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import NoStreamResponseError
 from prometheus_client import Counter
 
-from hilo.bus import EventBus, PublishFailed
+from hilo.bus import EventBus, PublishFailed, raise_if_cancelled
 from hilo.privacy.codec import Sealed
 from hilo.privacy.sealing import is_contact
 from schemas import Event, EventDecodeError, registry
@@ -372,6 +372,7 @@ class Outbox:
     async def relay(self) -> None:
         """Publish what the transactions' own flushes could not (a crash, a bus outage)."""
         while True:
+            raise_if_cancelled()
             self._wake.clear()
             try:
                 for conversation in await self.pending_conversations():

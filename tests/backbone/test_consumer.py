@@ -8,9 +8,10 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
+import pytest
 from nats.aio.msg import Msg
 
-from hilo.bus import EventBus
+from hilo.bus import EventBus, raise_if_cancelled
 from hilo.consumer import BatchConsumer, Consumer, ConsumerSpec, Delivery, subject_matches
 from hilo.privacy.codec import EventCodec
 from hilo.settings import HiloSettings
@@ -201,6 +202,25 @@ async def test_an_unacked_event_that_fails_again_after_a_crash_still_goes_first(
         await eventually(lambda: _async(len(handled) >= 3), timeout=15)
     assert failures == ["first"]
     assert handled[:3] == ["first", "second", "third"]
+
+
+async def test_a_cancellation_swallowed_on_the_way_is_raised_at_the_next_turn() -> None:
+    """nats-py's publish (under every ack and fetch) catches CancelledError and returns: a
+    consumer cancelled there ran on, fetching and acking after its service stopped it."""
+
+    async def loop_that_publishes() -> None:
+        while True:
+            raise_if_cancelled()
+            # What nats.aio.client.Client._flush_pending does.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.Event().wait()
+
+    task = asyncio.create_task(loop_that_publishes())
+    await asyncio.sleep(0)  # into the wait
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
 
 
 async def test_a_failed_batch_is_retried_before_anything_newer_is_fetched(bus: EventBus) -> None:

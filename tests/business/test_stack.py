@@ -95,6 +95,7 @@ async def test_the_example_profile_answers_in_spanish_and_english(tmp_path: Path
     finally:
         stack.send_signal(signal.SIGINT)
         output, _ = await asyncio.to_thread(stack.communicate, timeout=60)
+        print(output.decode()[-5000:])  # shown when the test fails, before or after this
     assert stack.returncode == 0, output.decode()[-3000:]
 
     assert "10:00 a 14:00" in saturday
