@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # How long a stopping service waits for its consumers to finish the batch in hand.
 STOP_GRACE_SECONDS = 5.0
+# How long a cancelled task may take to clean up before it is cancelled again.
+CANCEL_GRACE_SECONDS = 30.0
 
 PUBLISHED = Counter("hilo_events_published_total", "Events published", ["service", "type"])
 
@@ -297,9 +299,7 @@ class Service:
                 await asyncio.wait(consumer_tasks, timeout=STOP_GRACE_SECONDS)
             if server is not None:
                 server.should_exit = True
-            for task in tasks:
-                if not task.get_name().startswith("http"):
-                    task.cancel()
+            await _cancel_until_done([t for t in tasks if not t.get_name().startswith("http")])
             await asyncio.gather(*tasks, return_exceptions=True)
             for hook in self.shutdown_hooks:
                 with contextlib.suppress(Exception):
@@ -381,3 +381,18 @@ class Service:
             await sub.handler(event, Context(runtime, delivery, event.event_id))
 
         return handle
+
+
+async def _cancel_until_done(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel, and again while any runs on long after: nats-py's publish swallows a
+    cancellation (``hilo.bus.raise_if_cancelled``), and a loop without that check would keep
+    the process from stopping. A task's own clean-up (partitions drained and handed over)
+    gets its time first."""
+    running = {task for task in tasks if not task.done()}
+    for task in running:
+        task.cancel()
+    while running:
+        _, running = await asyncio.wait(running, timeout=CANCEL_GRACE_SECONDS)
+        for task in running:
+            log.warning("%s still runs after it was cancelled; cancelling again", task.get_name())
+            task.cancel()
