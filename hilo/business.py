@@ -19,7 +19,7 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -36,7 +36,15 @@ from pydantic import (
     model_validator,
 )
 
-from hilo.yaml_files import FileProblem, InvalidFile, parse_mapping, problems, read_text
+from hilo.yaml_files import (
+    FileProblem,
+    InvalidFile,
+    LocalizedText,
+    localized,
+    parse_mapping,
+    problems,
+    read_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +55,8 @@ DEFAULT_FILE = "business.yaml"
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
-class Localized(BaseModel):
-    """A text in the profile's first language, or one per language (`{es: "…", en: "…"}`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    by_language: dict[str, str]
-    default_language: str
-
-    def in_language(self, language: str | None) -> str:
-        if language and language in self.by_language:
-            return self.by_language[language]
-        if self.default_language in self.by_language:
-            return self.by_language[self.default_language]
-        return next(iter(self.by_language.values()))
-
-    def all_texts(self) -> tuple[str, ...]:
-        return tuple(self.by_language.values())
+class Localized(LocalizedText):
+    """A text of the profile: in its first language, or one per language."""
 
     @model_validator(mode="after")
     def _not_empty(self) -> Localized:
@@ -225,14 +218,8 @@ def _texts(item: Any, language: str, names: Iterable[str]) -> Any:
         return item
     item = dict(item)
     for name in names:
-        value = item.get(name)
-        if isinstance(value, str):
-            item[name] = {"by_language": {language: value}, "default_language": language}
-        elif isinstance(value, Mapping) and "by_language" not in value:
-            item[name] = {
-                "by_language": {str(k): str(v) for k, v in value.items()},
-                "default_language": language,
-            }
+        if name in item:
+            item[name] = localized(item[name], language)
     return item
 
 

@@ -8,7 +8,6 @@ operator can fix a flow without reading a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +18,8 @@ from hilo.text import keyword
 from hilo.yaml_files import (
     FileProblem,
     InvalidFile,
+    LocalizedText,
+    localized,
     parse_mapping,
     problems,
     read_text,
@@ -28,28 +29,8 @@ Language = Literal["es", "en"]
 QuestionType = Literal["text", "email", "number", "date", "choice"]
 
 
-class Text(BaseModel):
-    """A text in the flow's language, or one per language (`{es: "…", en: "…"}`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    by_language: dict[str, str]
-    default_language: str
-
-    def in_language(self, language: str | None) -> str:
-        if language and language in self.by_language:
-            return self.by_language[language]
-        if self.default_language in self.by_language:
-            return self.by_language[self.default_language]
-        return next(iter(self.by_language.values()))
-
-
-def _text(value: Any, language: str) -> Any:
-    if isinstance(value, str):
-        return {"by_language": {language: value}, "default_language": language}
-    if isinstance(value, Mapping) and "by_language" not in value:
-        return {"by_language": dict(value), "default_language": language}
-    return value
+# A text of a flow: in the flow's language, or one per language.
+Text = LocalizedText
 
 
 class Question(BaseModel):
@@ -112,7 +93,7 @@ class Flow(BaseModel):
         language = data.get("language", "es")
         data = dict(data)
         if "final_message" in data:
-            data["final_message"] = _text(data["final_message"], language)
+            data["final_message"] = localized(data["final_message"], language)
         questions = data.get("questions")
         if isinstance(questions, list):
             data["questions"] = [_question_texts(q, language) for q in questions]
@@ -138,9 +119,9 @@ def _question_texts(question: Any, language: str) -> Any:
     question = dict(question)
     for name in ("text", "hint"):
         if name in question and question[name] is not None:
-            question[name] = _text(question[name], language)
+            question[name] = localized(question[name], language)
     if isinstance(question.get("options"), list):
-        question["options"] = [_text(o, language) for o in question["options"]]
+        question["options"] = [localized(o, language) for o in question["options"]]
     return question
 
 

@@ -7,13 +7,42 @@ that node tree to the line of the value it is about (or the closest line known).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class LocalizedText(BaseModel):
+    """A text in the file's language, or one per language (`{es: "…", en: "…"}`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    by_language: dict[str, str]
+    default_language: str
+
+    def in_language(self, language: str | None) -> str:
+        if language and language in self.by_language:
+            return self.by_language[language]
+        if self.default_language in self.by_language:
+            return self.by_language[self.default_language]
+        return next(iter(self.by_language.values()))
+
+    def all_texts(self) -> tuple[str, ...]:
+        return tuple(self.by_language.values())
+
+
+def localized(value: Any, language: str) -> Any:
+    """A text as written (a string, or a mapping of languages) in LocalizedText's shape;
+    anything else is left for the model to reject."""
+    if isinstance(value, str):
+        return {"by_language": {language: value}, "default_language": language}
+    if isinstance(value, Mapping) and "by_language" not in value:
+        return {"by_language": dict(value), "default_language": language}
+    return value
 
 
 @dataclass(frozen=True)
