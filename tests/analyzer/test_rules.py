@@ -202,6 +202,39 @@ def test_a_repeated_agreement_is_still_one_event() -> None:
     assert len(analysis.events) == 1 and analysis.events[0].kind == "call"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿A qué hora abrís el sábado?",
+        "¿Estáis abiertos el sábado?",
+        "What are your opening hours on Saturday?",
+    ],
+)
+def test_a_question_about_opening_hours_does_not_move_the_event(question: str) -> None:
+    """The README's own example: the day in a question about the business's hours is not
+    a new day for the meeting being arranged."""
+    analysis = analyze(
+        _conversation(
+            ("in", "Quiero agendar una reunión"),
+            ("in", "El viernes a las 10"),
+            ("in", question),
+        )
+    )
+    [event] = analysis.standing_events
+    assert event.start == datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Europe/Madrid"))
+    moved = analyze(
+        _conversation(
+            ("in", "Quiero agendar una reunión"),
+            ("in", "El viernes a las 10"),
+            ("in", question),
+            ("in", "Quiero cambiar la cita al lunes"),
+        )
+    )
+    [event] = moved.standing_events
+    assert event.start == datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Madrid"))
+    assert event.rescheduled
+
+
 def test_a_cancelled_event_leaves_no_event_and_no_task() -> None:
     analysis = analyze(
         _conversation(

@@ -52,6 +52,7 @@ from services.analyzer.rules.events.vocabulary import (
     REBOOK,
     RESCHEDULE,
     THREAT,
+    about_hours,
 )
 from services.analyzer.rules.text import fold
 
@@ -132,6 +133,9 @@ def _request(
         current = open_draft(reading, kind, message, folded)
         current.cite(message.id)
     if current is None:
+        return
+    if kind is None and about_hours(folded):
+        # "¿A qué hora abrís el sábado?" asks about the business, not the event's day.
         return
     if kind == "call" and current.kind == "meeting" and not current.day:
         current.kind = "call"

@@ -227,8 +227,9 @@ PROMISED_CALL = re.compile(
 )
 # Opening hours are information, not an appointment ("Sí, el sábado abrimos a las 10").
 HOURS_WORDS = (
-    "abrimos", "abre", "abren", "cerramos", "cierra", "cierran", "horario",
-    "open", "opens", "close", "closes", "closed",
+    "abrimos", "abre", "abren", "abris", "abrira", "abriran", "abierto", "abiertos",
+    "cerramos", "cierra", "cierran", "cerrais", "horario", "horarios",
+    "open", "opens", "close", "closes", "closed", "opening hours",
 )  # fmt: skip
 HOURS = words_pattern(HOURS_WORDS)
 # … but a free slot is not the opening hours: "we have 10:30 open", "tenemos un hueco".
