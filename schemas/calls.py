@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -48,6 +51,51 @@ class CallEnded(Event):
     def completed(self) -> bool:
         """The call reached a conversation (no status at all counts as reached)."""
         return self.status is None or self.status.lower() in COMPLETED_STATUSES
+
+    @classmethod
+    def from_elevenlabs(
+        cls, record: Mapping[str, Any], *, event_id: UUID, call_id: str, conversation: str
+    ) -> CallEnded:
+        """From ElevenLabs' conversation record (``GET /v1/convai/conversations/{id}``, which
+        the post-call webhook's ``data`` repeats): ingest and the voice bridge's poller make
+        the same event of the same call. Raises pydantic's ValidationError."""
+        metadata = _mapping(record.get("metadata"))
+        analysis = _mapping(record.get("analysis"))
+        phone_call = _mapping(metadata.get("phone_call"))
+        initiation = _mapping(record.get("conversation_initiation_client_data"))
+        transcript = record.get("transcript")
+        started = metadata.get("start_time_unix_secs")
+        direction = phone_call.get("direction")
+        return cls(
+            event_id=event_id,
+            correlation_id=event_id,
+            conversation=conversation,
+            call_id=call_id,
+            agent_id=record.get("agent_id"),
+            status=record.get("status"),
+            direction=direction if direction in ("inbound", "outbound") else None,
+            business_number=phone_call.get("agent_number"),
+            started_at=(
+                datetime.fromtimestamp(started, UTC) if isinstance(started, int | float) else None
+            ),
+            duration_seconds=metadata.get("call_duration_secs"),
+            transcript=tuple(
+                CallTurn.model_validate(turn)
+                for turn in (transcript if isinstance(transcript, list) else [])
+                if isinstance(turn, dict) and turn.get("role") in ("agent", "user")
+            ),
+            summary=analysis.get("transcript_summary"),
+            data_collection=_mapping(analysis.get("data_collection_results")),
+            evaluation=_mapping(analysis.get("evaluation_criteria_results")),
+            dynamic_variables=_mapping(initiation.get("dynamic_variables")),
+            batch_call=_mapping(metadata.get("batch_call")) or None,
+            termination_reason=metadata.get("termination_reason"),
+            metadata=dict(metadata),
+        )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 class CallAnalyzed(Event):

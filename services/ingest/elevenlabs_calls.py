@@ -14,12 +14,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from schemas import CallAudioRecorded, CallEnded, CallFailed, CallTurn, derived_id
+from schemas import CallAudioRecorded, CallEnded, CallFailed, derived_id
 from services.ingest.deliveries import Delivery, contact_number
 from services.ingest.problems import Unprocessable
 
@@ -88,43 +87,13 @@ def customer_number(data: Json) -> str:
 
 
 def call_ended(data: Json) -> Delivery:
-    """Field for field what the voice bridge's ``call_ended_from_record`` makes of a record."""
+    """The same event the voice bridge's poller makes of the same call's record."""
     call_id = call_id_of(data)
-    metadata = _dict(data.get("metadata"))
-    analysis = _dict(data.get("analysis"))
-    phone_call = _dict(metadata.get("phone_call"))
-    initiation = _dict(data.get("conversation_initiation_client_data"))
-    started = metadata.get("start_time_unix_secs")
-    direction = phone_call.get("direction")
     event_id = event_id_for(call_id, TRANSCRIPTION)
-    transcript = data.get("transcript")
+    conversation = customer_number(data)
     try:
-        turns = [
-            CallTurn.model_validate(turn)
-            for turn in (transcript if isinstance(transcript, list) else [])
-            if isinstance(turn, dict) and turn.get("role") in ("agent", "user")
-        ]
-        event = CallEnded(
-            event_id=event_id,
-            correlation_id=event_id,
-            conversation=customer_number(data),
-            call_id=call_id,
-            agent_id=data.get("agent_id"),
-            status=data.get("status"),
-            direction=direction if direction in ("inbound", "outbound") else None,
-            business_number=phone_call.get("agent_number"),
-            started_at=(
-                datetime.fromtimestamp(started, UTC) if isinstance(started, int | float) else None
-            ),
-            duration_seconds=metadata.get("call_duration_secs"),
-            transcript=tuple(turns),
-            summary=analysis.get("transcript_summary"),
-            data_collection=_dict(analysis.get("data_collection_results")),
-            evaluation=_dict(analysis.get("evaluation_criteria_results")),
-            dynamic_variables=_dict(initiation.get("dynamic_variables")),
-            batch_call=_dict(metadata.get("batch_call")) or None,
-            termination_reason=metadata.get("termination_reason"),
-            metadata=metadata,
+        event = CallEnded.from_elevenlabs(
+            data, event_id=event_id, call_id=call_id, conversation=conversation
         )
     except ValidationError as exc:
         raise Unprocessable("invalid_field", _fields(exc)) from None
