@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from hilo.bus import EventBus
-from hilo.business_time import settings_zone
+from hilo.business import InvalidProfile, ProfileSource, configured_path
+from hilo.business_time import business_zone, configured_timezone
 from hilo.errors import UserError
 from hilo.phones import to_e164
 from hilo.privacy.sealing import ForgottenEvent
@@ -72,14 +73,27 @@ async def reanalyze(
     # Contacts' events are sealed: read with the bus's keys. A stream is a contact's pseudonym
     # (or, stored before sealing, the number): the number comes from the opened events.
     store = EventStore(pool, bus.codec)
+    configured_zone = _profile_timezone(analyzer) or configured_timezone(settings)
     streams = await conversations_to_read(store, contact)
     totals = Totals(conversations=len(streams))
     on_start(len(streams))
     done: set[str] = set()
     for stream in streams:
-        await _one(store, pool, bus, settings, analyzer, backend, stream, totals, done)
+        await _one(store, pool, bus, configured_zone, analyzer, backend, stream, totals, done)
         on_conversation()
     return totals
+
+
+def _profile_timezone(analyzer: AnalyzerSettings) -> str | None:
+    """The business profile's zone: it comes first for the live analyzer too, and dates
+    read in another zone would differ from what it published (a due date near midnight)."""
+    named = "hilo_business_file" in analyzer.model_fields_set
+    try:
+        loaded = ProfileSource(configured_path(analyzer.hilo_business_file), required=named)
+    except InvalidProfile as exc:
+        raise UserError(str(exc)) from None
+    current = loaded.current()
+    return current.profile.timezone if current else None
 
 
 def _decoded(records: list[RecordedEvent]) -> list[Event]:
@@ -98,7 +112,7 @@ async def _one(
     store: EventStore,
     pool: asyncpg.Pool,
     bus: EventBus,
-    settings: HiloSettings,
+    configured_zone: str | None,
     analyzer: AnalyzerSettings,
     backend: Backend,
     stream: str,
@@ -120,8 +134,8 @@ async def _one(
     built = build_conversation(
         conversation,
         folded.ordered(),
-        timezone=settings_zone(
-            settings, folded.business_number, analyzer.twilio_whatsapp_from
+        timezone=business_zone(
+            configured_zone, folded.business_number, analyzer.twilio_whatsapp_from
         ).name,
         contact_name=folded.contact_name,
         call_summary=folded.call_summary,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -31,7 +33,7 @@ async def test_reanalyze_publishes_only_what_changed_and_never_replies(
     # Stored history the analyzer never saw (it was not running).
     await store.append([text_message(t, NOW + timedelta(minutes=i)) for i, t in enumerate(SEED)])
     await store.append([text_message("Hola", NOW, conversation=OTHER)])
-    config = AnalyzerSettings(_env_file=None)
+    config = AnalyzerSettings(_env_file=None, hilo_business_file="")  # as the live fixture
     backend = RulesBackend()
 
     first = await run(pool, bus, settings, config, backend, None, show_progress=False)
@@ -65,11 +67,45 @@ async def test_reanalyze_after_the_live_service_adds_nothing(
         await settled(runtime, bus)
     await store.append(messages)
     totals = await run(
-        pool, bus, settings, AnalyzerSettings(_env_file=None), RulesBackend(), None,
+        pool, bus, settings, AnalyzerSettings(_env_file=None, hilo_business_file=""),
+        RulesBackend(), None,
         show_progress=False,
     )  # fmt: skip
     assert (totals.calendar_changes, totals.task_changes) == (0, 0)
     assert len(published.distinct("calendar_event.scheduled")) == 1
+
+
+async def test_reanalyze_reads_dates_in_the_business_profiles_zone_as_the_live_analyzer_does(
+    bus: EventBus,
+    pool: asyncpg.Pool,
+    store: EventStore,
+    settings: HiloSettings,
+    published: Published,
+    tmp_path: Path,
+) -> None:
+    """The profile's zone comes first (the live analyzer's rule); a reanalysis that read the
+    dates in the business number's zone moved events and due dates near midnight."""
+    profile = tmp_path / "business.yaml"
+    profile.write_text("name: Estudio Tokio\ntimezone: Asia/Tokyo\n", encoding="utf-8")
+    await store.append([text_message(t, NOW + timedelta(minutes=i)) for i, t in enumerate(SEED)])
+    config = AnalyzerSettings(_env_file=None, hilo_business_file=str(profile))
+
+    await run(pool, bus, settings, config, RulesBackend(), None, show_progress=False)
+
+    [scheduled] = await published.wait_for("calendar_event.scheduled")
+    assert scheduled.timezone == "Asia/Tokyo"
+    assert scheduled.start == friday_at_ten(ZoneInfo("Asia/Tokyo"), NOW)
+    broken = AnalyzerSettings(_env_file=None, hilo_business_file=str(tmp_path / "missing.yaml"))
+    with pytest.raises(UserError, match=r"missing\.yaml"):
+        await run(pool, bus, settings, broken, RulesBackend(), None, show_progress=False)
+
+
+def friday_at_ten(zone: ZoneInfo, said_at: datetime) -> datetime:
+    """ "El viernes" said at ``said_at``: the first Friday strictly after that day there."""
+    day = said_at.astimezone(zone).date() + timedelta(days=1)
+    while day.weekday() != 4:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 10, tzinfo=zone)
 
 
 def test_reanalyze_says_clearly_when_the_servers_are_unreachable(settings: HiloSettings) -> None:
