@@ -26,6 +26,7 @@ import phonenumbers
 from phonenumbers import timezone as number_timezones
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hilo.business import ProfileSource, configured_path
 from hilo.errors import UserError
 from hilo.settings import HiloSettings
 
@@ -100,6 +101,13 @@ def configured_business_number() -> str | None:
     """TWILIO_WHATSAPP_FROM from the environment or `.env`, for processes without it in
     their own settings (the CLI)."""
     return _BusinessNumber().twilio_whatsapp_from
+
+
+def profile_timezone(business_file: str | None = None, *, required: bool = False) -> str | None:
+    """The business profile's zone, which comes first (HILO_BUSINESS_FILE when not given);
+    None without a profile. Raises InvalidProfile when the file is broken."""
+    current = ProfileSource(configured_path(business_file), required=required).current()
+    return current.profile.timezone if current else None
 
 
 def settings_zone(settings: HiloSettings, *business_numbers: str | None) -> BusinessZone:

@@ -87,10 +87,21 @@ def serve(
 
 
 def _business_zone(*business_numbers: str | None) -> ZoneInfo:
-    """Where the business is: how the CLI shows times (HILO_TIMEZONE, else its number)."""
-    from hilo.business_time import configured_business_number, settings_zone
+    """Where the business is: how the CLI shows times (as the analyzer reads them: the
+    profile's zone, HILO_TIMEZONE, else its number)."""
+    from hilo.business import InvalidProfile
+    from hilo.business_time import (
+        business_zone,
+        configured_business_number,
+        configured_timezone,
+        profile_timezone,
+    )
 
-    return settings_zone(_settings(), *business_numbers, configured_business_number()).zone
+    try:
+        configured = profile_timezone() or configured_timezone(_settings())
+    except InvalidProfile:  # the services say what is wrong with it; times still show
+        configured = configured_timezone(_settings())
+    return business_zone(configured, *business_numbers, configured_business_number()).zone
 
 
 @app.command()

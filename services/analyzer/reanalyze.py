@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from hilo.bus import EventBus
-from hilo.business import InvalidProfile, ProfileSource, configured_path
-from hilo.business_time import business_zone, configured_timezone
+from hilo.business import InvalidProfile
+from hilo.business_time import business_zone, configured_timezone, profile_timezone
 from hilo.errors import UserError
 from hilo.phones import to_e164
 from hilo.privacy.sealing import ForgottenEvent
@@ -89,11 +89,9 @@ def _profile_timezone(analyzer: AnalyzerSettings) -> str | None:
     read in another zone would differ from what it published (a due date near midnight)."""
     named = "hilo_business_file" in analyzer.model_fields_set
     try:
-        loaded = ProfileSource(configured_path(analyzer.hilo_business_file), required=named)
+        return profile_timezone(analyzer.hilo_business_file, required=named)
     except InvalidProfile as exc:
         raise UserError(str(exc)) from None
-    current = loaded.current()
-    return current.profile.timezone if current else None
 
 
 def _decoded(records: list[RecordedEvent]) -> list[Event]:

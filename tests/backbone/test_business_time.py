@@ -1,17 +1,20 @@
-"""One rule for the business's time zone: HILO_TIMEZONE, else its number's country, else UTC."""
+"""One rule for the business's zone: the profile's, HILO_TIMEZONE, its number's country, UTC."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from hilo.business import InvalidProfile
 from hilo.business_time import (
     BusinessZone,
     UnknownTimezone,
     business_zone,
     local_time,
+    profile_timezone,
     settings_zone,
     startup_warning,
     zone_of_number,
@@ -86,3 +89,13 @@ def test_the_cli_shows_the_conversation_in_the_business_zone() -> None:
     table = conversation_table(doc, ZoneInfo("Europe/Madrid"))
     assert table.columns[0].header == "at (Europe/Madrid)"
     assert list(table.columns[0].cells) == ["2026-11-20 10:00:00 +01:00"]
+
+
+def test_the_profiles_zone_comes_first_and_no_profile_says_nothing(tmp_path: Path) -> None:
+    profile = tmp_path / "business.yaml"
+    profile.write_text("name: Clínica\ntimezone: America/Bogota\n", encoding="utf-8")
+    assert profile_timezone(str(profile)) == "America/Bogota"
+    assert profile_timezone(str(tmp_path / "absent.yaml")) is None  # the default may be absent
+    assert profile_timezone("") is None  # HILO_BUSINESS_FILE= turns the profile off
+    with pytest.raises(InvalidProfile):
+        profile_timezone(str(tmp_path / "absent.yaml"), required=True)
