@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
@@ -323,14 +324,20 @@ async def conversations_waiting(db: asyncpg.Pool) -> list[str]:
 
 
 def _stored_event(row: Any) -> StoredCalendarEvent:
-    start: datetime | date = row["start_at"] if row["start_at"] is not None else row["start_date"]
+    # PostgreSQL gives instants back in UTC: in the event's own zone, a reply says "a las 10"
+    # for an event at 10:00 Madrid time, not "a las 09:00".
+    zone = _zone(row["timezone"])
+    start: datetime | date = (
+        row["start_at"].astimezone(zone) if row["start_at"] is not None else row["start_date"]
+    )
+    end: datetime | None = row["end_at"].astimezone(zone) if row["end_at"] is not None else None
     return StoredCalendarEvent(
         calendar_event_id=row["calendar_event_id"],
         conversation=row["conversation"],
         key=row["key"],
         title=row["title"],
         start=start,
-        end=row["end_at"],
+        end=end,
         timezone=row["timezone"],
         location=row["location"],
         kind=row["kind"],
@@ -338,6 +345,13 @@ def _stored_event(row: Any) -> StoredCalendarEvent:
         sequence=row["sequence"],
         business_number=row["business_number"],
     )
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 async def stored_events(

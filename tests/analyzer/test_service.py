@@ -151,6 +151,8 @@ async def test_a_repeat_a_reschedule_and_a_cancel(
     assert cancelled.calendar_event_id == scheduled.calendar_event_id
     assert len(published.distinct("calendar_event.scheduled")) == 1
     replies = published.distinct("reply.ready")
+    # The repeat is answered from the stored event, in its zone (PostgreSQL returns UTC).
+    assert "10:00" in replies[1].text and "15:00" not in replies[1].text
     assert "11:00" in replies[2].text
     assert "cancel" in replies[3].text.lower()
     [vevent] = icalendar.Calendar.from_ical(feed.content).walk("VEVENT")
