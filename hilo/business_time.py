@@ -133,6 +133,14 @@ def local_time(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
 
 
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """A stored zone name as a zone; UTC for one this machine does not know."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def is_known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)

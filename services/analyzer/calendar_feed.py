@@ -10,22 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 
+from hilo.business_time import zone_or_utc
 from services.analyzer.diff import StoredCalendarEvent
 
 # Without a stated end: calls are short, other events an hour.
 DEFAULT_LENGTH = {"call": timedelta(minutes=30)}
 DEFAULT_MEETING_LENGTH = timedelta(hours=1)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _vevent(event: StoredCalendarEvent, created: datetime, updated: datetime) -> icalendar.Event:
@@ -35,7 +28,7 @@ def _vevent(event: StoredCalendarEvent, created: datetime, updated: datetime) ->
     vevent.add("created", created.astimezone(UTC))
     vevent.add("last-modified", updated.astimezone(UTC))
     if isinstance(event.start, datetime):
-        zone = _zone(event.timezone)
+        zone = zone_or_utc(event.timezone)
         start = event.start.astimezone(zone)
         end = (
             event.end.astimezone(zone)

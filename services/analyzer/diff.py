@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hilo.business_time import zone_or_utc
 from schemas import (
     CalendarEventCancelled,
     CalendarEventRescheduled,
@@ -41,11 +41,7 @@ def task_id(conversation: str, key: str) -> uuid.UUID:
 def aware(value: When, timezone: str) -> When:
     """A naive date-time is read in the event's zone; a bare date stays a date."""
     if isinstance(value, datetime) and value.tzinfo is None:
-        try:
-            zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
-        return value.replace(tzinfo=zone)
+        return value.replace(tzinfo=zone_or_utc(timezone))
     return value
 
 

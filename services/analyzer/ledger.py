@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
+from hilo.business_time import zone_or_utc
 from hilo.erasure import ContactColumn
 from services.analyzer.burst import InboxRow
 from services.analyzer.diff import StoredCalendarEvent, StoredTask
@@ -326,7 +326,7 @@ async def conversations_waiting(db: asyncpg.Pool) -> list[str]:
 def _stored_event(row: Any) -> StoredCalendarEvent:
     # PostgreSQL gives instants back in UTC: in the event's own zone, a reply says "a las 10"
     # for an event at 10:00 Madrid time, not "a las 09:00".
-    zone = _zone(row["timezone"])
+    zone = zone_or_utc(row["timezone"])
     start: datetime | date = (
         row["start_at"].astimezone(zone) if row["start_at"] is not None else row["start_date"]
     )
@@ -345,13 +345,6 @@ def _stored_event(row: Any) -> StoredCalendarEvent:
         sequence=row["sequence"],
         business_number=row["business_number"],
     )
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 async def stored_events(

@@ -208,15 +208,18 @@ async def test_a_cancellation_swallowed_on_the_way_is_raised_at_the_next_turn() 
     """nats-py's publish (under every ack and fetch) catches CancelledError and returns: a
     consumer cancelled there ran on, fetching and acking after its service stopped it."""
 
+    waiting = asyncio.Event()
+
     async def loop_that_publishes() -> None:
         while True:
             raise_if_cancelled()
+            waiting.set()
             # What nats.aio.client.Client._flush_pending does.
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()
 
     task = asyncio.create_task(loop_that_publishes())
-    await asyncio.sleep(0)  # into the wait
+    await waiting.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
