@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import cast
+from typing import TypeVar, cast
 
 import asyncpg
 from nats.aio.msg import Msg
@@ -39,6 +40,8 @@ from hilo.privacy.sealing import ForgottenEvent
 from schemas import Event, EventDecodeError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 HANDLED = Counter(
     "hilo_events_handled_total", "Events handled by consumers", ["consumer", "type", "outcome"]
@@ -129,6 +132,22 @@ class Consumer:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def run_until_stopped(self) -> None:
+        """:meth:`run`, started again when it fails (JetStream away for longer than a call
+        waits), as a supervisor restarts a process. For a partition's consumer: the partition
+        stays this replica's, and a consumer that died with it would leave its conversations
+        unanswered while the service looked healthy. Unacked events are read back first."""
+        while True:
+            try:
+                await self.run()
+                return
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return
+                log.warning("%s stopped (%r); starting it again", self.durable, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
+
     async def _in_flight(self) -> list[RawStreamMsg]:
         """What a previous process of this consumer was given and never acked (it crashed),
         in stream order. JetStream hands it back only after ``ack_wait`` but the newer events
@@ -137,16 +156,11 @@ class Consumer:
         stream = self.bus.naming.events_stream
         # Without the consumer's state nothing fetched can be known to come after what was in
         # flight: wait for it (JetStream answers a few seconds after a restart).
-        while True:
-            try:
-                info = await self.bus.js.consumer_info(stream, self.durable)
-                break
-            except Exception as exc:
-                if self._stopping.is_set():
-                    return []
-                log.warning("%s: no consumer info yet, waiting: %r", self.durable, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
+        info = await self._waiting_out(
+            "consumer info", lambda: self.bus.js.consumer_info(stream, self.durable)
+        )
+        if info is None:
+            return []
         first, last = info.ack_floor.stream_seq + 1, info.delivered.stream_seq
         if not info.num_ack_pending or last < first:
             return []
@@ -159,13 +173,29 @@ class Consumer:
             return []
         found = []
         for sequence in range(first, last + 1):
-            try:
-                raw = await self.bus.js.get_msg(stream, sequence)
-            except NotFoundError:
-                continue  # acked and removed, or past the stream's retention
-            if raw.subject and self._wants(raw.subject):
+            raw = await self._waiting_out(
+                f"event {sequence}", functools.partial(self.bus.js.get_msg, stream, sequence)
+            )
+            if raw is None and self._stopping.is_set():
+                return []
+            if raw is not None and raw.subject and self._wants(raw.subject):
                 found.append(raw)
         return found
+
+    async def _waiting_out(self, what: str, ask: Callable[[], Awaitable[T]]) -> T | None:
+        """JetStream's answer, however long a node restart or leader election takes; None
+        when it has none (NotFoundError: acked and removed, or past retention) or on stop."""
+        while True:
+            try:
+                return await ask()
+            except NotFoundError:
+                return None
+            except Exception as exc:
+                if self._stopping.is_set():
+                    return None
+                log.warning("%s: no %s from JetStream yet, waiting: %r", self.durable, what, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
 
     def _wants(self, subject: str) -> bool:
         return not self._filters or any(subject_matches(f, subject) for f in self._filters)

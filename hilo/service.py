@@ -358,7 +358,7 @@ class Service:
                 runtime.bus, sub.spec.for_partition(partition), self._bind(sub, runtime)
             )
             await consumer.declare()
-            task = asyncio.create_task(consumer.run(), name=consumer.spec.durable)
+            task = asyncio.create_task(consumer.run_until_stopped(), name=consumer.spec.durable)
 
             async def stop() -> None:
                 consumer.stop()

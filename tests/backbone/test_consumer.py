@@ -7,9 +7,12 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import RawStreamMsg
 
 from hilo.bus import EventBus, raise_if_cancelled
 from hilo.consumer import BatchConsumer, Consumer, ConsumerSpec, Delivery, subject_matches
@@ -202,6 +205,84 @@ async def test_an_unacked_event_that_fails_again_after_a_crash_still_goes_first(
         await eventually(lambda: _async(len(handled) >= 3), timeout=15)
     assert failures == ["first"]
     assert handled[:3] == ["first", "second", "third"]
+
+
+async def test_jetstream_slow_to_answer_after_a_crash_is_waited_out_in_order(
+    bus: EventBus, settings: HiloSettings, codec: EventCodec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a crashed process's unacked events back while a NATS node restarts: a timed
+    out read is asked again, not the end of the consumer (a partition consumer that died
+    there left its conversations unanswered)."""
+    crashed = await EventBus.connect(settings.require_nats_url(), settings.namespace, codec=codec)
+    in_hand = asyncio.Event()
+
+    async def dies_holding_it(event: Event, delivery: Delivery) -> None:
+        in_hand.set()
+        await asyncio.Event().wait()
+
+    spec = ConsumerSpec(durable="crash-slow", event_types=("message.received",))
+    await bus.ensure_streams()
+    first = asyncio.create_task(Consumer(crashed, spec, dies_holding_it).run())
+    await bus.publish(inbound(SLOW, "first"))
+    await asyncio.wait_for(in_hand.wait(), 10)
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    await crashed.nc.close()
+    await bus.publish(inbound(SLOW, "second"))
+
+    real_get_msg = bus.js.get_msg
+    timed_out: list[int] = []
+
+    async def times_out_once(stream: str, seq: int) -> RawStreamMsg:
+        if not timed_out:
+            timed_out.append(seq)
+            raise NatsTimeoutError  # what a read gives while the stream's leader is elected
+        return await real_get_msg(stream, seq)
+
+    handled: list[str] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event, MessageReceived)
+        handled.append(event.text or "")
+
+    monkeypatch.setattr(bus.js, "get_msg", times_out_once)
+    async with consuming(bus, Consumer(bus, spec, handler)):
+        await eventually(lambda: _async(len(handled) >= 2), timeout=15)
+    assert timed_out
+    assert handled[:2] == ["first", "second"]
+
+
+async def test_a_partition_consumer_that_fails_is_started_again(
+    bus: EventBus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partition's consumer whose JetStream call fails (a node restarting) runs again: the
+    partition stays owned by this replica, and nothing else would consume it."""
+    real_add_consumer = bus.js.add_consumer
+    refused: list[str] = []
+
+    async def refuses_once(*args: Any, **kwargs: Any) -> Any:
+        if not refused:
+            refused.append("add_consumer")
+            raise NatsTimeoutError
+        return await real_add_consumer(*args, **kwargs)
+
+    handled: list[str] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event, MessageReceived)
+        handled.append(event.text or "")
+
+    await bus.ensure_streams()
+    monkeypatch.setattr(bus.js, "add_consumer", refuses_once)
+    spec = ConsumerSpec(durable="again", event_types=("message.received",))
+    consumer = Consumer(bus, spec, handler)
+    task = asyncio.create_task(consumer.run_until_stopped())
+    await bus.publish(inbound(SLOW, "after the restart"))
+    await eventually(lambda: _async(handled == ["after the restart"]), timeout=15)
+    consumer.stop()
+    await asyncio.wait_for(task, timeout=10)
+    assert refused == ["add_consumer"]
 
 
 async def test_a_cancellation_swallowed_on_the_way_is_raised_at_the_next_turn() -> None:
